@@ -1,0 +1,173 @@
+// swift-tools-version:6.0
+//
+// ocr-worker: Kafka jobs in, asynchronous OCR tasks, results and dead letters out.
+// The data flow reads from the target list: Kafka -> Worker (job state machine) ->
+// OCRClient (provider API) -> Ledger -> ResultStore -> Kafka. ocr-server is the
+// self-hosted provider behind the same OCRTaskAPI contract.
+
+import Foundation
+import PackageDescription
+
+// scripts/setup builds librdkafka >= 2.1 into this prefix when the system one is older
+// (Debian 12 ships 2.0.2, which cannot talk to current brokers). pkg-config finds it
+// through PKG_CONFIG_PATH (scripts/env.sh); the rpath lets binaries find it at run time
+// without LD_LIBRARY_PATH.
+let localLibrdkafka = Context.packageDirectory + "/.tools/librdkafka/lib"
+let librdkafkaRpath: [LinkerSetting] =
+    FileManager.default.fileExists(atPath: localLibrdkafka)
+    ? [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", localLibrdkafka])]
+    : []
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "ocr-worker",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ocr-worker", targets: ["ocr-worker"]),
+        .executable(name: "ocr-server", targets: ["ocr-server"]),
+        .library(name: "Kafka", targets: ["Kafka"]),
+        .library(name: "OCRTaskAPI", targets: ["OCRTaskAPI"]),
+        .library(name: "OCRClient", targets: ["OCRClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
+    ],
+    targets: [
+        // MARK: Kafka in and out
+
+        .systemLibrary(
+            name: "Crdkafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .target(
+            name: "Kafka",
+            dependencies: [
+                "Crdkafka",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict,
+            linkerSettings: librdkafkaRpath
+        ),
+
+        // MARK: The OCR task API (wire contract) and its client
+
+        .target(
+            name: "OCRTaskAPI",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "OCRClient",
+            dependencies: [
+                "OCRTaskAPI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // MARK: ocr-server: the self-hosted provider on Tesseract
+
+        .systemLibrary(
+            name: "CTesseract",
+            pkgConfig: "tesseract",
+            providers: [.apt(["libtesseract-dev", "libleptonica-dev"])]
+        ),
+        .target(
+            name: "OCREngine",
+            dependencies: [
+                "CTesseract",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "OCRServer",
+            dependencies: [
+                "OCRTaskAPI",
+                "OCREngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "ocr-server",
+            dependencies: [
+                "OCRServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // MARK: The worker
+
+        .executableTarget(
+            name: "ocr-worker",
+            dependencies: [
+                "Kafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict,
+            linkerSettings: librdkafkaRpath
+        ),
+
+        // MARK: Tests
+
+        .testTarget(
+            name: "KafkaTests",
+            dependencies: ["Kafka"],
+            swiftSettings: strict,
+            linkerSettings: librdkafkaRpath
+        ),
+        .testTarget(
+            name: "OCRTaskAPITests",
+            dependencies: ["OCRTaskAPI"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "OCRClientTests",
+            dependencies: [
+                "OCRClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "OCRServerTests",
+            dependencies: [
+                "OCRServer",
+                "OCRClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strict
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

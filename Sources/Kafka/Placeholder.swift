@@ -1,0 +1,1 @@
+// Placeholder; the librdkafka wrapper lands with issue 2.

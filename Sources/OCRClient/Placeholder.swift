@@ -1,0 +1,1 @@
+// Placeholder until the OCR client lands (issue 3).

@@ -1,0 +1,1 @@
+// Placeholder until the Tesseract engine lands (issue 4).

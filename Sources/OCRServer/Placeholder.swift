@@ -1,0 +1,1 @@
+// Placeholder until ocr-server lands (issue 4).

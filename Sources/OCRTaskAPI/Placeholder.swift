@@ -1,0 +1,1 @@
+// Placeholder until the OCR task API contract lands (issue 3).

@@ -1,0 +1,1 @@
+print("ocr-server: not built yet (issue 4)")

@@ -1,0 +1,1 @@
+print("ocr-worker: not built yet (issue 5)")
