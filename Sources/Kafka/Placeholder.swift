@@ -1,1 +1,0 @@
-// Placeholder; the librdkafka wrapper lands with issue 2.
