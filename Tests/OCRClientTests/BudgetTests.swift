@@ -1,5 +1,4 @@
 import OCRClient
-import Synchronization
 import Testing
 
 @Suite struct BudgetTests {

@@ -333,9 +333,10 @@ import Testing
                 "100 MiB upload: RSS baseline \(uploadBaseline / 1024) MiB, peak \(uploadPeak / 1024) MiB, growth \(uploadGrowth / 1024) MiB; "
                     + "100 MiB download: baseline \(downloadBaseline / 1024) MiB, peak \(downloadPeak / 1024) MiB, growth \(downloadGrowth / 1024) MiB; "
                     + "VmHWM \(MemorySampler.residentKiB("VmHWM") / 1024) MiB")
-            // Far below the file size: a whole copy would add 100 MiB.
-            #expect(uploadGrowth < 32 * 1024)
-            #expect(downloadGrowth < 32 * 1024)
+            // Far below the file size: a whole copy in memory would add at least 100 MiB. The
+            // growth seen (4-27 MiB) is chunk buffers in flight and malloc arenas of NIO threads.
+            #expect(uploadGrowth < 48 * 1024)
+            #expect(downloadGrowth < 48 * 1024)
         }
     }
 
