@@ -1,0 +1,120 @@
+public import Foundation
+
+/// Where a job stands. Transitions (anything else is refused by the ledger):
+///
+///     accepted -> creating -> submitted -> completed -> published
+///        |           |  ^         |
+///        |           |  +---------+  (re-create: provider lost the task, or -1/-2/-8)
+///        +-----------+------------+--> failed   (terminal; the failure is stored)
+///
+/// `creating` is written *before* the provider's create call and `submitted` (with the
+/// task id) right after it, so a job found in `submitted` is resumed by polling its task,
+/// never created again. A job found in `creating` crashed inside the create call: the
+/// one window where a second task can be created (counted by `createAttempts`).
+public enum JobState: String, Sendable, Hashable, Codable, CaseIterable {
+    case accepted, creating, submitted, completed, published, failed
+}
+
+/// The ledger's row for one job.
+public struct JobRecord: Sendable, Hashable {
+    public var jobID: String
+    /// SHA-256 (hex) of the job's canonical payload. A job id seen again with another
+    /// fingerprint is a different payload: the first one wins.
+    public var fingerprint: String
+    public var state: JobState
+    public var taskID: String?
+    /// Create calls started (including re-creates).
+    public var createAttempts: Int
+    /// Poll calls made.
+    public var pollAttempts: Int
+    /// The exact result message (value bytes) to publish for this job, once it is
+    /// completed or failed. Republishing sends these same bytes.
+    public var resultMessage: [UInt8]?
+    public var firstSeenAt: Date
+    public var updatedAt: Date
+    /// When the result (and, for a failure, the dead letter) was published.
+    public var publishedAt: Date?
+
+    public init(
+        jobID: String, fingerprint: String, state: JobState, taskID: String? = nil,
+        createAttempts: Int = 0, pollAttempts: Int = 0, resultMessage: [UInt8]? = nil,
+        firstSeenAt: Date, updatedAt: Date, publishedAt: Date? = nil
+    ) {
+        self.jobID = jobID
+        self.fingerprint = fingerprint
+        self.state = state
+        self.taskID = taskID
+        self.createAttempts = createAttempts
+        self.pollAttempts = pollAttempts
+        self.resultMessage = resultMessage
+        self.firstSeenAt = firstSeenAt
+        self.updatedAt = updatedAt
+        self.publishedAt = publishedAt
+    }
+}
+
+/// Idempotent job tracking, shared by every worker pod of a deployment (PostgreSQL) or
+/// local to one (SQLite). Every method is one atomic transaction; a transition from a
+/// state that does not allow it throws ``LedgerError`` with code `.invalidTransition`
+/// and leaves the row unchanged.
+public protocol JobLedger: Sendable {
+    /// Registers a job seen for the first time (state `accepted`), or returns the row that
+    /// exists. `isNew` tells which; an existing row is never modified here.
+    func accept(jobID: String, fingerprint: String, at: Date) async throws -> (record: JobRecord, isNew: Bool)
+
+    /// Records the intent to create a provider task: state `creating`, `createAttempts`
+    /// + 1, task id cleared. Allowed from `accepted`, `creating` (a crash or retry inside
+    /// the create) and `submitted` (re-create).
+    func markCreating(jobID: String, at: Date) async throws -> JobRecord
+
+    /// Records the provider's task id: `creating` -> `submitted`.
+    func recordTask(jobID: String, taskID: String, at: Date) async throws -> JobRecord
+
+    /// Adds `count` poll calls to `pollAttempts` (any non-terminal state).
+    func recordPolls(jobID: String, count: Int, at: Date) async throws
+
+    /// Stores the success result: `submitted` -> `completed`.
+    func complete(jobID: String, resultMessage: [UInt8], at: Date) async throws -> JobRecord
+
+    /// Stores the failure result: any state but `published` and `failed` -> `failed`.
+    func fail(jobID: String, resultMessage: [UInt8], at: Date) async throws -> JobRecord
+
+    /// Records that the stored result went out: `completed` -> `published`; for `failed`
+    /// it sets `publishedAt` and keeps the state.
+    func markPublished(jobID: String, at: Date) async throws -> JobRecord
+
+    /// The row, or nil.
+    func record(jobID: String) async throws -> JobRecord?
+
+    /// Number of rows per state (for metrics and `ocr-worker ledger stats`).
+    func countByState() async throws -> [JobState: Int]
+
+    /// Cheap round trip for readiness checks.
+    func ping() async throws
+
+    func close() async
+}
+
+/// A ledger failure with a code and the job it concerns.
+public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Code: String, Sendable, Hashable {
+        case notFound
+        case invalidTransition
+        case unavailable
+        case corrupt
+    }
+
+    public var code: Code
+    public var jobID: String?
+    public var message: String
+
+    public init(code: Code, jobID: String? = nil, message: String) {
+        self.code = code
+        self.jobID = jobID
+        self.message = message
+    }
+
+    public var description: String {
+        "ledger \(code.rawValue)" + (jobID.map { " (job \($0))" } ?? "") + ": \(message)"
+    }
+}
