@@ -26,6 +26,11 @@ struct ConsumerStateMachine {
     /// True while the wrapper's own buffer is full and fetching is paused for it.
     private(set) var bufferFull = false
     private(set) var buffered = 0
+    /// Bumped for a partition at each revocation. A buffered message carries the
+    /// generation it was fetched in; one from an older generation was fetched before a
+    /// revoke and is dropped, because the partition's next owner (maybe this member
+    /// again, from the committed offset) reads it anew.
+    private(set) var generations: [TopicPartition: UInt64] = [:]
     var statistics: KafkaStatistics?
 
     let highWater: Int
@@ -57,20 +62,25 @@ struct ConsumerStateMachine {
         return bufferFull ? FetchChange() : FetchChange(resume: owned)
     }
 
-    /// A message went into the buffer. At the high-water mark, pause everything.
-    mutating func messageBuffered() -> FetchChange {
+    /// A message of `partition` went into the buffer: returns the generation to tag it
+    /// with, and at the high-water mark what to pause (everything).
+    mutating func messageBuffered(_ partition: TopicPartition) -> (generation: UInt64, change: FetchChange) {
         buffered += 1
-        guard !bufferFull, buffered >= highWater else { return FetchChange() }
+        let generation = generations[partition, default: 0]
+        guard !bufferFull, buffered >= highWater else { return (generation, FetchChange()) }
         bufferFull = true
-        return FetchChange(pause: Array(assignment.subtracting(pausedByApplication)))
+        return (generation, FetchChange(pause: Array(assignment.subtracting(pausedByApplication))))
     }
 
-    /// The application took a message. At the low-water mark, resume what it did not pause.
-    mutating func messageTaken() -> FetchChange {
+    /// A message left the buffer. `deliver` is false when it was fetched before its
+    /// partition was revoked. At the low-water mark, resume what the application did
+    /// not pause.
+    mutating func messageTaken(_ partition: TopicPartition, generation: UInt64) -> (deliver: Bool, change: FetchChange) {
         buffered -= 1
-        guard bufferFull, buffered <= lowWater else { return FetchChange() }
+        let deliver = assignment.contains(partition) && generations[partition, default: 0] == generation
+        guard bufferFull, buffered <= lowWater else { return (deliver, FetchChange()) }
         bufferFull = false
-        return FetchChange(resume: Array(assignment.subtracting(pausedByApplication)))
+        return (deliver, FetchChange(resume: Array(assignment.subtracting(pausedByApplication))))
     }
 
     // MARK: Rebalance
@@ -85,6 +95,7 @@ struct ConsumerStateMachine {
     mutating func revoked(_ partitions: [TopicPartition]) {
         assignment.subtract(partitions)
         pausedByApplication.subtract(partitions)
+        for p in partitions { generations[p, default: 0] += 1 }
     }
 
     // MARK: Lifecycle

@@ -21,7 +21,7 @@ public final class KafkaConsumer: Sendable {
 
     private let client: RDKafkaClient
     private let state: Mutex<ConsumerStateMachine>
-    private let continuation: AsyncStream<KafkaConsumerMessage>.Continuation
+    private let continuation: AsyncStream<KafkaConsumerMessages.Fetched>.Continuation
     private let rebalanceHandler: KafkaRebalanceHandler
     private let logger: Logger
     private let loop: Mutex<PollLoop?> = Mutex(nil)
@@ -46,10 +46,10 @@ public final class KafkaConsumer: Sendable {
         state = Mutex(ConsumerStateMachine(bufferedMessagesLimit: configuration.bufferedMessagesLimit))
         // Unbounded here, bounded in effect: at the high-water mark the consumer pauses
         // fetching (see ConsumerStateMachine), so at most one fetch batch overshoots.
-        let (stream, continuation) = AsyncStream.makeStream(of: KafkaConsumerMessage.self)
+        let (stream, continuation) = AsyncStream.makeStream(of: KafkaConsumerMessages.Fetched.self)
         self.continuation = continuation
         let taken = Box()
-        messages = KafkaConsumerMessages(stream: stream, taken: { taken.consumer?.value?.messageTaken() })
+        messages = KafkaConsumerMessages(stream: stream, taken: { taken.consumer?.value?.messageTaken($0) ?? false })
 
         // Everything (logs, errors, rebalances) goes through the consumer queue, which the
         // poll loop drains.
@@ -213,9 +213,12 @@ public final class KafkaConsumer: Sendable {
         continuation.finish()
     }
 
-    fileprivate func messageTaken() {
-        let change = state.withLock { $0.messageTaken() }
+    fileprivate func messageTaken(_ fetched: KafkaConsumerMessages.Fetched) -> Bool {
+        let (deliver, change) = state.withLock {
+            $0.messageTaken(fetched.message.topicPartition, generation: fetched.generation)
+        }
         try? apply(change)
+        return deliver
     }
 
     /// Runs on the poll loop thread for each event.
@@ -229,8 +232,9 @@ public final class KafkaConsumer: Sendable {
                     logger.warning("consume error", metadata: ["error": "\(error)"])
                     continue
                 }
-                continuation.yield(RDKafkaClient.consumerMessage(m))
-                let change = state.withLock { $0.messageBuffered() }
+                let message = RDKafkaClient.consumerMessage(m)
+                let (generation, change) = state.withLock { $0.messageBuffered(message.topicPartition) }
+                continuation.yield(KafkaConsumerMessages.Fetched(message: message, generation: generation))
                 try? apply(change)
             }
         case RD_KAFKA_EVENT_REBALANCE:

@@ -14,10 +14,10 @@ struct ConsumerStateMachineTests {
         let paused = machine.pause([p1])
         #expect(paused == .init(pause: [p1]))
         var changes: [ConsumerStateMachine.FetchChange] = []
-        for _ in 0..<5 { changes.append(machine.messageBuffered()) }
+        for _ in 0..<5 { changes.append(machine.messageBuffered(p0).change) }
         #expect(changes == [.init(), .init(), .init(), .init(pause: [p0]), .init()], "at the high-water mark only what is not paused yet, once")
         changes = []
-        for _ in 0..<3 { changes.append(machine.messageTaken()) }
+        for _ in 0..<3 { changes.append(machine.messageTaken(p0, generation: 0).change) }
         #expect(changes == [.init(), .init(), .init(resume: [p0])], "at the low-water mark, but not the partition the application paused")
     }
 
@@ -26,12 +26,12 @@ struct ConsumerStateMachineTests {
         var machine = ConsumerStateMachine(bufferedMessagesLimit: 2)
         _ = machine.assigned([p0])
         _ = machine.pause([p0])
-        _ = machine.messageBuffered()
-        _ = machine.messageBuffered()
+        _ = machine.messageBuffered(p0)
+        _ = machine.messageBuffered(p0)
         let resumed = machine.resume([p0])
         #expect(resumed.isEmpty)
-        let taken = machine.messageTaken()
-        #expect(taken == .init(resume: [p0]))
+        let taken = machine.messageTaken(p0, generation: 0)
+        #expect(taken.change == .init(resume: [p0]))
     }
 
     @Test("pausing a partition that is not assigned does nothing; revocation forgets pauses")
@@ -50,9 +50,27 @@ struct ConsumerStateMachineTests {
     func assignDuringBackpressure() {
         var machine = ConsumerStateMachine(bufferedMessagesLimit: 1)
         _ = machine.assigned([p0])
-        _ = machine.messageBuffered()
+        _ = machine.messageBuffered(p0)
         let change = machine.assigned([p1])
         #expect(change == .init(pause: [p1]))
+    }
+
+    @Test("a message fetched before its partition was revoked is not delivered, even if the partition comes back")
+    func staleMessagesDropped() {
+        var machine = ConsumerStateMachine(bufferedMessagesLimit: 10)
+        _ = machine.assigned([p0, p1])
+        let stale = machine.messageBuffered(p0).generation
+        let fresh = machine.messageBuffered(p1).generation
+        machine.revoked([p0, p1])
+        _ = machine.assigned([p0])
+        let staleTaken = machine.messageTaken(p0, generation: stale)
+        let revokedTaken = machine.messageTaken(p1, generation: fresh)
+        #expect(staleTaken.deliver == false, "fetched before the revoke")
+        #expect(revokedTaken.deliver == false, "no longer assigned")
+        let current = machine.messageBuffered(p0).generation
+        let currentTaken = machine.messageTaken(p0, generation: current)
+        #expect(currentTaken.deliver)
+        #expect(machine.buffered == 0)
     }
 
     @Test("the poll loop stops only after close began and librdkafka closed, or at the deadline")
