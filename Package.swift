@@ -86,6 +86,11 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        .target(
+            name: "Ledger",
+            swiftSettings: strict
+        ),
+
         // MARK: ocr-server: the self-hosted provider on Tesseract
 
         .systemLibrary(
@@ -128,6 +133,18 @@ let package = Package(
 
         // MARK: The worker
 
+        .target(
+            name: "Worker",
+            dependencies: [
+                "Kafka",
+                "OCRTaskAPI",
+                "OCRClient",
+                "Ledger",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "ocr-worker",
             dependencies: [
@@ -144,6 +161,12 @@ let package = Package(
         .testTarget(
             name: "KafkaTests",
             dependencies: ["Kafka"],
+            swiftSettings: strict,
+            linkerSettings: librdkafkaRpath
+        ),
+        .testTarget(
+            name: "WorkerTests",
+            dependencies: ["Worker", "Kafka"],
             swiftSettings: strict,
             linkerSettings: librdkafkaRpath
         ),

@@ -264,7 +264,6 @@ public final class KafkaConsumer: Sendable {
 
         if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
             logger.info("partitions assigned", metadata: ["partitions": "\(partitions)", "cooperative": "\(cooperative)"])
-            runHook { await self.rebalanceHandler.onAssign(partitions) }
             if cooperative {
                 if let error = rd_kafka_incremental_assign(handle, list) {
                     logger.error("incremental assign failed", metadata: ["error": "\(KafkaError(consuming: error, operation: "assign"))"])
@@ -277,6 +276,8 @@ public final class KafkaConsumer: Sendable {
             }
             let change = state.withLock { $0.assigned(partitions) }
             try? apply(change)
+            // After the assignment, so the hook can pause the new partitions.
+            runHook { await self.rebalanceHandler.onAssign(partitions) }
         } else {
             let lost = rd_kafka_assignment_lost(handle) != 0
             logger.info("partitions revoked", metadata: ["partitions": "\(partitions)", "lost": "\(lost)"])
