@@ -1,0 +1,230 @@
+public import Kafka
+public import Logging
+import Synchronization
+
+/// Settings of ``JobConsumerLoop``.
+public struct ConsumptionSettings: Sendable, Hashable {
+    /// Jobs in flight per pod before fetching pauses.
+    public var maxInFlight: Int
+    /// Fetching resumes when in-flight jobs fall to this many.
+    public var resumeBelow: Int
+    /// How often finished offsets are committed (they are also committed on revoke and
+    /// at shutdown).
+    public var commitInterval: Duration
+    /// How long shutdown waits for in-flight jobs to reach a checkpoint.
+    public var drainTimeout: Duration
+    /// How long a revoke waits for its cancelled jobs to stop.
+    public var revokeTimeout: Duration
+
+    public init(
+        maxInFlight: Int = 64,
+        resumeBelow: Int? = nil,
+        commitInterval: Duration = .seconds(1),
+        drainTimeout: Duration = .seconds(30),
+        revokeTimeout: Duration = .seconds(10)
+    ) {
+        self.maxInFlight = maxInFlight
+        self.resumeBelow = resumeBelow ?? maxInFlight / 2
+        self.commitInterval = commitInterval
+        self.drainTimeout = drainTimeout
+        self.revokeTimeout = revokeTimeout
+    }
+}
+
+/// Consumes job messages and runs each through a ``MessageHandler``, with:
+/// - a cap on jobs in flight (fetching pauses at the cap and resumes at a low-water
+///   mark, while librdkafka is still polled so the pod stays in its group);
+/// - per-partition commits of the offset below which every job reached a checkpoint,
+///   periodically, in the revoke hook, and at shutdown;
+/// - on revoke: no new jobs for those partitions, their in-flight jobs cancelled (the
+///   next owner resumes them from the ledger), a commit, then the revoke completes;
+/// - a graceful stop (``stop()``): fetching pauses, in-flight jobs get ``ConsumptionSettings/drainTimeout``
+///   to finish, the rest are cancelled, offsets are committed and the group is left.
+public final class JobConsumerLoop: Sendable {
+    public let settings: ConsumptionSettings
+    private let consumerConfiguration: KafkaConsumerConfiguration
+    private let topics: [String]
+    private let handler: any MessageHandler
+    private let logger: Logger
+    private let state: Mutex<ConsumptionState>
+    private let consumer = Mutex<KafkaConsumer?>(nil)
+    private let stopRequested = Mutex<(requested: Bool, messageLoop: Task<Void, Never>?)>((false, nil))
+
+    public init(
+        consumer configuration: KafkaConsumerConfiguration,
+        topics: [String],
+        handler: any MessageHandler,
+        settings: ConsumptionSettings,
+        logger: Logger
+    ) {
+        self.consumerConfiguration = configuration
+        self.topics = topics
+        self.handler = handler
+        self.settings = settings
+        self.logger = logger
+        state = Mutex(ConsumptionState(maxInFlight: settings.maxInFlight, resumeBelow: settings.resumeBelow))
+    }
+
+    /// Jobs started and not yet at a checkpoint.
+    public var inFlight: Int { state.withLock { $0.inFlight } }
+    /// Partitions this member owns.
+    public var assignment: Set<TopicPartition> { state.withLock { $0.assignment } }
+    /// Whether fetching is paused (capacity, provider, or shutdown).
+    public var isPaused: Bool { state.withLock { $0.isPaused } }
+    /// The consumer's latest librdkafka statistics (consumer lag).
+    public var statistics: KafkaStatistics? { consumer.withLock { $0 }?.statistics }
+
+    /// Joins the group and processes messages until ``stop()``, then drains, commits and
+    /// leaves the group. Returns when all of that is done.
+    public func run() async throws {
+        let handler = KafkaRebalanceHandler(
+            onAssign: { [weak self] partitions in self?.assigned(partitions) },
+            onRevoke: { [weak self] partitions, lost in await self?.revoke(partitions, lost: lost) }
+        )
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration, rebalanceHandler: handler, logger: logger)
+        self.consumer.withLock { $0 = consumer }
+        try consumer.subscribe(topics: topics)
+        logger.info("consuming", metadata: ["topics": "\(topics)", "group": "\(consumerConfiguration.groupID)"])
+
+        let messageLoop = Task { await self.consume(consumer) }
+        let alreadyStopped = stopRequested.withLock { s -> Bool in
+            s.messageLoop = messageLoop
+            return s.requested
+        }
+        if alreadyStopped { messageLoop.cancel() }
+
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.commitPeriodically(consumer) }
+            await messageLoop.value
+            group.cancelAll()
+        }
+        await drain(consumer)
+    }
+
+    /// Begins the graceful stop; ``run()`` returns when it is complete.
+    public func stop() {
+        let loop = stopRequested.withLock { s -> Task<Void, Never>? in
+            s.requested = true
+            return s.messageLoop
+        }
+        loop?.cancel()
+    }
+
+    /// The provider became (un)usable: pause or resume fetching.
+    public func providerUsable(_ usable: Bool) {
+        let (pause, resume) = state.withLock { $0.providerUsable(usable) }
+        if !pause.isEmpty { logger.warning("provider unusable: pausing consumption", metadata: ["partitions": "\(pause.count)"]) }
+        if !resume.isEmpty { logger.info("provider usable again: resuming consumption") }
+        apply(pause: pause, resume: resume)
+    }
+
+    // MARK: Messages
+
+    private func consume(_ consumer: KafkaConsumer) async {
+        for await message in consumer.messages {
+            if Task.isCancelled { break }
+            let (start, pause) = state.withLock { $0.accept(message) }
+            apply(pause: pause, resume: [])
+            guard start else { continue }
+            // An unstructured task: a job outlives neither its partition (revoke cancels
+            // it) nor the drain, but the message loop must not wait for it.
+            let task = Task {
+                var checkpointed = false
+                do {
+                    try await self.handler.handle(message)
+                    checkpointed = true
+                } catch {
+                    // Cancelled: the offset stays uncommitted and the next owner resumes.
+                }
+                let resume = self.state.withLock { $0.ended(message, checkpointed: checkpointed) }
+                self.apply(pause: [], resume: resume)
+            }
+            state.withLock { $0.register(message, task: task) }
+        }
+    }
+
+    // MARK: Commits
+
+    private func commitPeriodically(_ consumer: KafkaConsumer) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: settings.commitInterval)
+            await commit(consumer, only: nil)
+        }
+    }
+
+    private func commit(_ consumer: KafkaConsumer, only partitions: Set<TopicPartition>?) async {
+        let pending = state.withLock { $0.tracker.pendingCommits(for: partitions) }
+        guard !pending.isEmpty else { return }
+        do {
+            try await consumer.commit(pending)
+            state.withLock { $0.tracker.committed(pending) }
+            logger.debug("committed", metadata: ["offsets": "\(pending)"])
+        } catch {
+            logger.warning("commit failed; the next commit carries the same offsets", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: Rebalance
+
+    private func assigned(_ partitions: [TopicPartition]) {
+        let pause = state.withLock { $0.assigned(partitions) }
+        apply(pause: pause, resume: [])
+    }
+
+    private func revoke(_ partitions: [TopicPartition], lost: Bool) async {
+        let tasks = state.withLock { $0.revoking(partitions) }
+        for t in tasks { t.cancel() }
+        let stopped = await waitForAll(tasks, timeout: settings.revokeTimeout)
+        if !stopped { logger.error("jobs of revoked partitions did not stop in time", metadata: ["partitions": "\(partitions)"]) }
+        if !lost, let consumer = consumer.withLock({ $0 }) {
+            await commit(consumer, only: Set(partitions))
+        }
+        state.withLock { $0.forget(partitions) }
+    }
+
+    // MARK: Shutdown
+
+    private func drain(_ consumer: KafkaConsumer) async {
+        let pause = state.withLock { $0.startDraining() }
+        apply(pause: pause, resume: [])
+        let tasks = state.withLock { $0.allTasks }
+        logger.info("draining", metadata: ["in_flight": "\(tasks.count)", "timeout": "\(settings.drainTimeout)"])
+        if !(await waitForAll(tasks, timeout: settings.drainTimeout)) {
+            let left = state.withLock { $0.allTasks }
+            logger.warning("drain timeout: cancelling unfinished jobs; their next owner resumes them", metadata: ["jobs": "\(left.count)"])
+            for t in left { t.cancel() }
+            _ = await waitForAll(left, timeout: settings.revokeTimeout)
+        }
+        await commit(consumer, only: nil)
+        await consumer.close()
+        logger.info("consumer closed")
+    }
+
+    /// Waits for every task, up to `timeout`. Returns false on timeout. (A task group
+    /// would not do: it waits for its children, and awaiting a task's value cannot be
+    /// cancelled.)
+    private func waitForAll(_ tasks: [Task<Void, Never>], timeout: Duration) async -> Bool {
+        guard !tasks.isEmpty else { return true }
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let once = ResumeOnce(continuation)
+            Task {
+                for t in tasks { await t.value }
+                once.resume(true)
+            }
+            Task {
+                try? await Task.sleep(for: timeout)
+                once.resume(false)
+            }
+        }
+    }
+
+    private func apply(pause: [TopicPartition], resume: [TopicPartition]) {
+        guard !pause.isEmpty || !resume.isEmpty, let consumer = consumer.withLock({ $0 }) else { return }
+        do {
+            if !pause.isEmpty { try consumer.pause(pause) }
+            if !resume.isEmpty { try consumer.resume(resume) }
+        } catch {
+            logger.warning("pause/resume failed", metadata: ["error": "\(error)"])
+        }
+    }
+}
