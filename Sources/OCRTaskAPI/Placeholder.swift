@@ -1,1 +1,0 @@
-// Placeholder until the OCR task API contract lands (issue 3).
