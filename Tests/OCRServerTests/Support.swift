@@ -293,3 +293,17 @@ func rawExchange(port: Int, head: String, chunks: [Data], readTimeout: Double = 
     }
     return (String(decoding: reply, as: UTF8.self), sent)
 }
+
+extension OCRServerConfigurationProxy {
+    func apply(to configuration: inout ServerConfiguration) {
+        if let maxDocumentBytes { configuration.maxDocumentBytes = maxDocumentBytes }
+        if let maxImageSide { configuration.maxImageSide = maxImageSide }
+        if let requestsPerSecond { configuration.requestsPerSecond = requestsPerSecond }
+        if let processingTimeout { configuration.processingTimeout = processingTimeout }
+        if let downloadTimeout { configuration.downloadTimeout = downloadTimeout }
+        if let resultLifetime { configuration.resultLifetime = resultLifetime }
+        if let sweepInterval { configuration.sweepInterval = sweepInterval }
+        configuration.allowAnyPort = allowAnyPort
+        configuration.allowPrivateSources = allowPrivateSources
+    }
+}
