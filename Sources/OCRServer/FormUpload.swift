@@ -80,9 +80,6 @@ struct FormReader {
             if state.currentIsFile {
                 state.fileBytes += Int64(buffer.readableBytes)
                 state.pending.append(contentsOf: buffer.readableBytesView)
-                if !state.fileParts.contains(state.currentName) || state.sawBytesForCurrent == false {
-                    state.sawBytesForCurrent = true
-                }
             } else {
                 state.fieldBytes += buffer.readableBytes
                 state.currentValue.append(contentsOf: buffer.readableBytesView)
@@ -97,7 +94,6 @@ struct FormReader {
             state.currentName = ""
             state.currentIsFile = false
             state.currentValue = Data()
-            state.sawBytesForCurrent = false
         }
 
         guard FileManager.default.createFile(atPath: destination.path, contents: nil) else {
@@ -159,7 +155,6 @@ struct FormReader {
         var currentName = ""
         var currentIsFile = false
         var currentValue = Data()
-        var sawBytesForCurrent = false
         var fileParts: [String] = []
         var fileBytes: Int64 = 0
         var fieldBytes = 0

@@ -303,6 +303,7 @@ extension OCRServerConfigurationProxy {
         if let downloadTimeout { configuration.downloadTimeout = downloadTimeout }
         if let resultLifetime { configuration.resultLifetime = resultLifetime }
         if let sweepInterval { configuration.sweepInterval = sweepInterval }
+        if let workers { configuration.workers = workers }
         configuration.allowAnyPort = allowAnyPort
         configuration.allowPrivateSources = allowPrivateSources
     }

@@ -345,6 +345,25 @@ struct OCRServerConfigurationProxy: Sendable {
     var downloadTimeout: Double?
     var resultLifetime: Double?
     var sweepInterval: Double?
+    var workers: Int?
     var allowAnyPort = false
     var allowPrivateSources = false
+}
+
+@Suite struct QueueingTests {
+    /// With one engine, tasks created while it is busy report state 0 until their turn.
+    @Test func tasksQueueWhileThePoolIsFull() async throws {
+        let clean = try Repo.sample("clean.png")
+        try await withServer({ $0.workers = 1 }) { _, api in
+            var ids: [String] = []
+            for _ in 0..<3 {
+                ids.append(try await api.createTask([.file("image_file", "clean.png", clean), .field("language", "English")]))
+            }
+            let last = try await api.query(ids[2])
+            #expect(last.data["state"] as? Int == 0, "\(last.text)")
+            for id in ids {
+                #expect(try await api.waitTerminal(id)["state"] as? Int == 1)
+            }
+        }
+    }
 }
