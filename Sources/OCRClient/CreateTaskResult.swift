@@ -1,0 +1,10 @@
+/// The outcome of a successful ``OCRClient/createTask(source:options:)``.
+public struct CreateTaskResult: Sendable, Hashable {
+    /// The provider's task id: record it before anything else.
+    public var taskID: String
+    public var sourceMode: SourceMode
+    /// Requests sent, retries included.
+    public var attempts: Int
+    /// Bytes of the document sent (0 when passed by URL).
+    public var uploadedBytes: Int64
+}

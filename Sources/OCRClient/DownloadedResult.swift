@@ -1,0 +1,9 @@
+/// What ``OCRClient/downloadResult(from:into:)`` streamed into the sink.
+public struct DownloadedResult: Sendable, Hashable {
+    public var size: Int64
+    /// Lowercase hex SHA-256 of the bytes written.
+    public var sha256: String
+    /// The `Content-Type` the server sent, if any.
+    public var contentType: String?
+    public var attempts: Int
+}

@@ -1,0 +1,261 @@
+public import AsyncHTTPClient
+import Crypto
+import Foundation
+public import Logging
+import NIOCore
+import NIOHTTP1
+import _NIOFileSystem
+public import OCRTaskAPI
+
+/// The client of the OCR task API (DESIGN.md section 4) on AsyncHTTPClient.
+///
+/// - Every provider call (create, query, result download) sends `X-API-KEY` and first takes
+///   a token from ``budget``; polls and downloads overtake queued creates.
+/// - Transient failures (``CallerAction/retryLater(after:)``) are retried per
+///   ``OCRClientConfiguration/retry``; everything else is thrown at once as an
+///   ``OCRClientError`` whose ``OCRClientError/action`` says what to do.
+/// - Uploads and downloads stream: a document or result never sits whole in memory.
+/// - Logs and errors never contain the API key, a password or a URL's query.
+/// - Redirects are not followed on API calls (they would carry the key elsewhere); result
+///   and source downloads follow up to 5 of them by hand.
+public final class OCRClient: Sendable {
+    public let configuration: OCRClientConfiguration
+    public let budget: RequestBudget
+    let http: HTTPClient
+    private let ownsHTTPClient: Bool
+    let logger: Logger
+    let redactor: SecretRedactor
+    let base: DocumentURL
+
+    /// - Parameters:
+    ///   - httpClient: a shared client; by default the client makes (and shuts down) its own.
+    ///     A shared one must not follow redirects.
+    ///   - budget: a budget to share with other clients of the same key; by default one of
+    ///     ``OCRClientConfiguration/budget``.
+    public init(
+        configuration: OCRClientConfiguration, httpClient: HTTPClient? = nil, budget: RequestBudget? = nil,
+        logger: Logger = Logger(label: "ocr-client")
+    ) throws(OCRClientError) {
+        do {
+            base = try DocumentURL(configuration.baseURL, field: "base_url")
+        } catch {
+            throw OCRClientError(error)
+        }
+        guard !configuration.apiKey.isEmpty else {
+            throw OCRClientError(code: .invalidRequest, field: "api_key", reason: "the API key is empty")
+        }
+        self.configuration = configuration
+        self.budget = budget ?? RequestBudget(configuration: configuration.budget)
+        self.logger = logger
+        redactor = SecretRedactor(secrets: [configuration.apiKey])
+        if let httpClient {
+            http = httpClient
+            ownsHTTPClient = false
+        } else {
+            var httpConfiguration = HTTPClient.Configuration()
+            httpConfiguration.timeout = HTTPClient.Configuration.Timeout(
+                connect: Self.timeAmount(configuration.connectTimeout),
+                read: Self.timeAmount(configuration.readTimeout))
+            httpConfiguration.redirectConfiguration = .disallow
+            httpConfiguration.decompression = .disabled
+            http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+            ownsHTTPClient = true
+        }
+    }
+
+    /// Shuts down the HTTP client if this client made it.
+    public func shutdown() async throws {
+        if ownsHTTPClient { try await http.shutdown() }
+    }
+
+    // MARK: Query
+
+    /// Reads a task. The record's ``TaskRecord/state`` decides what comes next
+    /// (``OutcomePolicy/action(for:)-(TaskState)``); a state is never an error here.
+    public func queryTask(_ taskID: String) async throws(OCRClientError) -> TaskRecord {
+        guard !taskID.isEmpty, taskID.count <= 256 else {
+            throw OCRClientError(code: .invalidRequest, field: "task_id", reason: "task id is empty or too long")
+        }
+        return try await withRetries(endpoint: .query, taskID: taskID) { attempt throws(OCRClientError) in
+            try await acquire(.existingTask)
+            var request = HTTPClientRequest(url: apiURL(TaskAPI.queryPath(taskID: taskID)))
+            request.method = .GET
+            addCommonHeaders(&request, withKey: true)
+            let reply = try await exchange(request, endpoint: .query, taskID: taskID, attempt: attempt)
+            return try decodeReply(reply, as: TaskRecord.self, endpoint: .query, taskID: taskID)
+        }
+    }
+
+    // MARK: Plumbing shared by the operations
+
+    struct Reply {
+        var status: Int
+        var headers: HTTPHeaders
+        var body: ByteBuffer
+    }
+
+    func apiURL(_ path: String) -> String {
+        var text = base.absoluteString
+        while text.hasSuffix("/") { text.removeLast() }
+        return text + path
+    }
+
+    func addCommonHeaders(_ request: inout HTTPClientRequest, withKey: Bool) {
+        if withKey { request.headers.replaceOrAdd(name: TaskAPI.apiKeyHeader, value: configuration.apiKey) }
+        request.headers.replaceOrAdd(name: "User-Agent", value: configuration.userAgent)
+        request.headers.replaceOrAdd(name: "Accept", value: "application/json")
+    }
+
+    func acquire(_ priority: RequestPriority) async throws(OCRClientError) {
+        do {
+            try await budget.acquire(priority)
+        } catch {
+            throw OCRClientError(code: .cancelled, reason: "cancelled while waiting for the request budget")
+        }
+    }
+
+    /// Sends an API request and collects its (small) reply.
+    func exchange(
+        _ request: HTTPClientRequest, endpoint: TaskEndpoint, taskID: String?, attempt: Int,
+        deadline: Duration? = nil, secrets: SecretRedactor? = nil
+    ) async throws(OCRClientError) -> Reply {
+        let started = ContinuousClock.now
+        do {
+            let response = try await http.execute(
+                request, timeout: Self.timeAmount(deadline ?? configuration.requestTimeout), logger: logger)
+            let body = try await response.body.collect(upTo: configuration.maxReplyBytes)
+            let status = Int(response.status.code)
+            logger.debug(
+                "provider reply",
+                metadata: [
+                    "endpoint": "\(endpoint)", "status": "\(status)", "attempt": "\(attempt)",
+                    "task_id": "\(taskID ?? "")",
+                    "duration_ms": "\((ContinuousClock.now - started).wholeMilliseconds)",
+                ])
+            return Reply(status: status, headers: response.headers, body: body)
+        } catch {
+            throw transportError(error, endpoint: endpoint, taskID: taskID, secrets: secrets)
+        }
+    }
+
+    /// Turns a reply into its payload or a typed error, and feeds 429s and `Retry-After`
+    /// to the budget.
+    func decodeReply<Payload: Codable & Sendable>(
+        _ reply: Reply, as: Payload.Type, endpoint: TaskEndpoint, taskID: String?, secrets: SecretRedactor? = nil
+    ) throws(OCRClientError) -> Payload {
+        let redactor = secrets ?? self.redactor
+        let retryAfter = reply.headers.first(name: "Retry-After").flatMap { RetryAfter.parse($0) }
+        noteThrottling(status: reply.status, retryAfter: retryAfter)
+        let envelope = try? JSONDecoder().decode(APIReply<Payload>.self, from: Data(reply.body.readableBytesView))
+        let message = envelope?.message.map { String(redactor.scrub($0).prefix(300)) }
+        guard reply.status == 200 else {
+            throw OCRClientError(
+                code: .httpStatus, endpoint: endpoint, status: reply.status, providerMessage: message,
+                retryAfter: retryAfter, taskID: taskID, reason: "the provider answered HTTP \(reply.status)")
+        }
+        guard let envelope else {
+            throw OCRClientError(
+                code: .transport, endpoint: endpoint, transport: .malformedReply, taskID: taskID,
+                reason: "the reply is not the API's JSON envelope (\(reply.body.readableBytes) bytes)")
+        }
+        guard envelope.status == 200 else {
+            noteThrottling(status: envelope.status, retryAfter: retryAfter)
+            throw OCRClientError(
+                code: .httpStatus, endpoint: endpoint, status: envelope.status, providerMessage: message,
+                retryAfter: retryAfter, taskID: taskID,
+                reason: "HTTP 200 but the reply's status is \(envelope.status)")
+        }
+        guard let data = envelope.data else {
+            throw OCRClientError(
+                code: .transport, endpoint: endpoint, transport: .malformedReply, taskID: taskID,
+                reason: "the reply has status 200 but no data")
+        }
+        return data
+    }
+
+    func noteThrottling(status: Int, retryAfter: Duration?) {
+        if status == 429 {
+            budget.recordThrottle(retryAfter: retryAfter)
+        } else if status >= 500, let retryAfter {
+            budget.pause(for: retryAfter)
+        }
+    }
+
+    func transportError(
+        _ error: any Error, endpoint: TaskEndpoint, taskID: String?, secrets: SecretRedactor? = nil
+    ) -> OCRClientError {
+        if let error = error as? OCRClientError { return error }
+        switch error {
+        case MultipartBodyError.limitExceeded(let limit):
+            return OCRClientError(
+                code: .documentTooLarge, endpoint: endpoint, taskID: taskID,
+                field: TaskAPI.Field.imageFile, reason: "the document exceeds \(limit) bytes")
+        case MultipartBodyError.lengthMismatch(let expected, let actual):
+            return OCRClientError(
+                code: .transport, endpoint: endpoint == .create ? .sourceFetch : endpoint,
+                transport: .truncatedBody, taskID: taskID,
+                reason: "the document's length changed while it was sent (\(actual) of \(expected) bytes)")
+        case let error as FileSystemError:
+            return OCRClientError(
+                code: .fileUnreadable, endpoint: endpoint, taskID: taskID, field: TaskAPI.Field.imageFile,
+                reason: "reading the document failed: \(error.code)")
+        default:
+            break
+        }
+        let detail = (secrets ?? redactor).scrub(String(describing: error))
+        switch TransportErrorClassifier.classify(error) {
+        case .cancelled:
+            return OCRClientError(code: .cancelled, endpoint: endpoint, taskID: taskID, reason: "cancelled")
+        case .failure(let failure):
+            return OCRClientError(
+                code: .transport, endpoint: endpoint, transport: failure, taskID: taskID,
+                reason: String(detail.prefix(300)))
+        }
+    }
+
+    /// Runs `operation` until it succeeds, fails in a way that is not
+    /// ``CallerAction/retryLater(after:)``, or the retry bounds are reached. The operation
+    /// takes its own budget token, at the moment it is about to send.
+    func withRetries<T>(
+        endpoint: TaskEndpoint, taskID: String?,
+        _ operation: (Int) async throws(OCRClientError) -> T
+    ) async throws(OCRClientError) -> T {
+        let policy = configuration.retry
+        let clock = budget.clock
+        let start = clock.now()
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await operation(attempt)
+            } catch var error {
+                error.attempts = attempt
+                guard case .retryLater(let retryAfter) = error.action, error.code != .cancelled,
+                    attempt < policy.maxAttempts
+                else { throw error }
+                if endpoint == .create, error.isAmbiguous, !policy.retryAmbiguousCreates { throw error }
+                let delay = policy.delay(beforeRetry: attempt, retryAfter: retryAfter)
+                guard clock.now() - start + delay <= policy.maxTotalTime else { throw error }
+                logger.notice(
+                    "provider call failed, retrying",
+                    metadata: [
+                        "endpoint": "\(endpoint)", "task_id": "\(taskID ?? "")", "attempt": "\(attempt)",
+                        "delay_ms": "\(delay.wholeMilliseconds)",
+                        "error": "\(error)",
+                    ])
+                do {
+                    try await clock.sleep(for: delay)
+                } catch {
+                    throw OCRClientError(
+                        code: .cancelled, endpoint: endpoint, taskID: taskID, reason: "cancelled during backoff",
+                        attempts: attempt)
+                }
+            }
+        }
+    }
+
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        let (seconds, attoseconds) = duration.components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

@@ -1,1 +1,0 @@
-// Placeholder until the OCR client lands (issue 3).
