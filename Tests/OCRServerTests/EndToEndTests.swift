@@ -56,9 +56,10 @@ print(json.dumps({"text": text, "units": units}))
 
     @Test(arguments: Sample.all)
     func sampleInEveryFormat(_ sample: Sample) async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let api = API(base: server.base)
+        try await withServer { _, api in try await check(sample, api: api) }
+    }
+
+    func check(_ sample: Sample, api: API) async throws {
         let document = try Repo.sample(sample.file)
         let truth = try Repo.truth(sample.truthName)
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("ocr-e2e-\(UUID().uuidString)")
@@ -109,8 +110,10 @@ print(json.dumps({"text": text, "units": units}))
     /// The Python client in Resources, written from PicWish's public API description with
     /// `requests`, works against ocr-server with nothing changed but its base URL.
     @Test func pythonClientGetsTheText() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
+        try await withServer { server, _ in try Self.runPythonClient(server) }
+    }
+
+    static func runPythonClient(_ server: TestServer) throws {
         let client = Repo.root.appendingPathComponent("Tests/OCRServerTests/Resources/picwish_client.py").path
         let output = try run(
             Repo.python,
