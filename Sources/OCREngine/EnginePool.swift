@@ -1,0 +1,237 @@
+public import Foundation
+public import Logging
+import NIOPosix
+
+/// The output formats the engine writes.
+public enum ResultFormat: String, Sendable, CaseIterable {
+    case txt, pdf, docx, xlsx, pptx
+}
+
+/// One document to recognise.
+public struct OCRJob: Sendable {
+    /// The document (image, PDF or office file), already on local disk.
+    public var input: URL
+    public var languages: LanguageSelection
+    /// Password of a protected PDF; never logged.
+    public var password: String?
+    public var format: ResultFormat
+    /// Where the result file is written.
+    public var output: URL
+    /// A private scratch directory for this job; the caller removes it afterwards.
+    public var workDirectory: URL
+    /// Processing fails with ``OCRFailure/timeout(_:)`` after this instant.
+    public var deadline: ContinuousClock.Instant
+
+    public init(
+        input: URL, languages: LanguageSelection, password: String?, format: ResultFormat,
+        output: URL, workDirectory: URL, deadline: ContinuousClock.Instant
+    ) {
+        self.input = input
+        self.languages = languages
+        self.password = password
+        self.format = format
+        self.output = output
+        self.workDirectory = workDirectory
+        self.deadline = deadline
+    }
+}
+
+/// Where a job is, reported from the engine thread as it goes.
+public enum OCRPhase: Sendable, Equatable {
+    /// The document is understood and its pages counted; models are loading.
+    case waiting(pageCount: Int)
+    /// `pagesDone` of `pageCount` pages recognised.
+    case processing(pagesDone: Int, pageCount: Int)
+}
+
+/// What a finished job produced.
+public struct OCROutcome: Sendable {
+    /// Recognised text, one element per page.
+    public var pageTexts: [String]
+    /// Size of the result file.
+    public var outputBytes: Int64
+    public var pageCount: Int { pageTexts.count }
+}
+
+public struct EngineConfiguration: Sendable {
+    /// Engines (and threads) in the pool: tasks processed at once.
+    public var workers: Int
+    /// Directory of the `*.traineddata` files (and `pdf.ttf`).
+    public var dataPath: String
+    /// Resolution PDF pages are rasterised at.
+    public var rasterDPI: Int
+    /// Largest image side accepted (PicWish: 32512).
+    public var maxImageSide: Int
+    /// Largest side of a rasterised PDF page; big pages get a lower resolution.
+    public var maxRasterSide: Int
+    /// Most pages per document.
+    public var maxPages: Int
+    /// Language sets each engine keeps initialised (least recently used ones are freed).
+    public var cachedLanguageSets: Int
+
+    public init(
+        workers: Int = ProcessInfo.processInfo.activeProcessorCount,
+        dataPath: String = OCRLanguage.defaultDataPath, rasterDPI: Int = 300, maxImageSide: Int = 32512,
+        maxRasterSide: Int = 12000, maxPages: Int = 500, cachedLanguageSets: Int = 2
+    ) {
+        self.workers = max(1, workers)
+        self.dataPath = dataPath
+        self.rasterDPI = rasterDPI
+        self.maxImageSide = maxImageSide
+        self.maxRasterSide = maxRasterSide
+        self.maxPages = maxPages
+        self.cachedLanguageSets = max(1, cachedLanguageSets)
+    }
+}
+
+/// One engine of the pool: the Tesseract instances it has initialised, by language set.
+/// Only the task that holds the slot touches it, from a pool thread.
+public final class EngineSlot: @unchecked Sendable {
+    let index: Int
+    private var engines: [LanguageSelection: TesseractAPI] = [:]
+    private var recency: [LanguageSelection] = []
+
+    init(index: Int) { self.index = index }
+
+    func engine(for selection: LanguageSelection, dataPath: String, keep: Int) throws(OCRFailure) -> TesseractAPI {
+        recency.removeAll { $0 == selection }
+        recency.append(selection)
+        if let engine = engines[selection] { return engine }
+        while recency.count > keep { engines[recency.removeFirst()] = nil }
+        let engine = try TesseractAPI(selection: selection, dataPath: dataPath)
+        engines[selection] = engine
+        return engine
+    }
+
+    func releaseEngines() {
+        engines.removeAll()
+        recency.removeAll()
+    }
+}
+
+/// A bounded pool of Tesseract engines, one per worker thread by default.
+///
+/// A task first waits for a free slot (``withSlot(_:)``; the server reports state 0 while
+/// it waits), then runs ``process(_:in:cancel:onPhase:)``, whose blocking work (Leptonica,
+/// Tesseract, the helper programs) runs on the pool's own `NIOThreadPool` threads, never
+/// on the Swift cooperative pool. Each engine loads a language set's models once and
+/// reuses them for later tasks.
+public final class OCREnginePool: Sendable {
+    public let configuration: EngineConfiguration
+    private let threadPool: NIOThreadPool
+    private let slots: SlotQueue
+    private let logger: Logger
+
+    public init(configuration: EngineConfiguration, logger: Logger = Logger(label: "ocr-engine")) {
+        self.configuration = configuration
+        self.threadPool = NIOThreadPool(numberOfThreads: configuration.workers)
+        self.slots = SlotQueue(slots: (0..<configuration.workers).map(EngineSlot.init(index:)))
+        self.logger = logger
+        threadPool.start()
+    }
+
+    /// Stops the threads; call after the last task finished.
+    public func shutdown() async {
+        for slot in await slots.drain() {
+            _ = try? await threadPool.runIfActive { slot.releaseEngines() }
+        }
+        try? await threadPool.shutdownGracefully()
+    }
+
+    /// Engines busy now.
+    public func busyCount() async -> Int { await slots.busy }
+
+    /// Tasks waiting for an engine now.
+    public func waitingCount() async -> Int { await slots.waiting }
+
+    /// Runs `body` holding one engine slot; waits (cancellably) while all are busy.
+    public func withSlot<T: Sendable>(
+        _ body: (EngineSlot) async throws -> T
+    ) async throws -> T {
+        let slot = try await slots.acquire()
+        do {
+            let value = try await body(slot)
+            await slots.release(slot)
+            return value
+        } catch {
+            await slots.release(slot)
+            throw error
+        }
+    }
+
+    /// Recognises a document on `slot` and writes the result file.
+    public func process(
+        _ job: OCRJob, in slot: EngineSlot, cancel: CancelFlag,
+        onPhase: @escaping @Sendable (OCRPhase) -> Void
+    ) async throws(OCRFailure) -> OCROutcome {
+        let configuration = configuration
+        do {
+            return try await withTaskCancellationHandler {
+                try await threadPool.runIfActive {
+                    OpenMP.useOneThreadOnCurrentThread()
+                    return try DocumentPipeline(job: job, configuration: configuration, cancel: cancel)
+                        .run(slot: slot, onPhase: onPhase)
+                }
+            } onCancel: {
+                cancel.cancel()
+            }
+        } catch let failure as OCRFailure {
+            throw failure
+        } catch {
+            throw .failed("engine unavailable: \(error)")
+        }
+    }
+}
+
+/// Free slots and the tasks waiting for one, first come first served.
+actor SlotQueue {
+    private var free: [EngineSlot]
+    private var waiters: [(id: UInt64, continuation: CheckedContinuation<EngineSlot, any Error>)] = []
+    private var nextID: UInt64 = 0
+    private let total: Int
+
+    init(slots: [EngineSlot]) {
+        free = slots.reversed()
+        total = slots.count
+    }
+
+    var busy: Int { total - free.count }
+    var waiting: Int { waiters.count }
+
+    func acquire() async throws -> EngineSlot {
+        if let slot = free.popLast() { return slot }
+        nextID += 1
+        let id = nextID
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                if Task.isCancelled {
+                    continuation.resume(throwing: CancellationError())
+                } else {
+                    waiters.append((id, continuation))
+                }
+            }
+        } onCancel: {
+            Task { await self.cancelWaiter(id) }
+        }
+    }
+
+    private func cancelWaiter(_ id: UInt64) {
+        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
+        waiters.remove(at: index).continuation.resume(throwing: CancellationError())
+    }
+
+    func release(_ slot: EngineSlot) {
+        if waiters.isEmpty {
+            free.append(slot)
+        } else {
+            waiters.removeFirst().continuation.resume(returning: slot)
+        }
+    }
+
+    /// Every slot that is free now (for shutdown).
+    func drain() -> [EngineSlot] {
+        let all = free
+        free = []
+        return all
+    }
+}

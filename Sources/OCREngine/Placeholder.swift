@@ -1,1 +1,0 @@
-// Placeholder until the Tesseract engine lands (issue 4).

@@ -1,0 +1,208 @@
+import CTesseract
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A flag the recognising thread reads to stop early (task cancelled, server shutting down).
+public final class CancelFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    public init() {}
+    public func cancel() { value.store(true, ordering: .relaxed) }
+    public var isCancelled: Bool { value.load(ordering: .relaxed) }
+}
+
+/// Why a document could not be processed. The server maps each case to a task state.
+public enum OCRFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Not a readable document, an unsupported type, or a wrong/missing password (-7).
+    case invalidDocument(String)
+    /// Beyond a size limit: image side, page count (-5).
+    case tooLarge(String)
+    /// The processing deadline passed (-8).
+    case timeout(String)
+    /// The task was cancelled (server shutdown).
+    case cancelled
+    /// Anything else (-1).
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .invalidDocument(let detail), .tooLarge(let detail), .timeout(let detail), .failed(let detail):
+            detail
+        case .cancelled: "cancelled"
+        }
+    }
+}
+
+/// One Tesseract engine (`TessBaseAPI`) initialised for one language set.
+///
+/// Not thread-safe: an ``EngineSlot`` owns it and only the task holding the slot uses it,
+/// on a thread of the engine pool's thread pool, never on the Swift cooperative pool.
+final class TesseractAPI {
+    let handle: OpaquePointer
+    let selection: LanguageSelection
+
+    init(selection: LanguageSelection, dataPath: String) throws(OCRFailure) {
+        guard let handle = TessBaseAPICreate() else { throw .failed("Tesseract could not be created") }
+        if TessBaseAPIInit3(handle, dataPath, selection.tesseractLanguage) != 0 {
+            TessBaseAPIDelete(handle)
+            throw .failed("Tesseract could not load language data '\(selection.tesseractLanguage)' from \(dataPath)")
+        }
+        // Tesseract's debug chatter goes to stderr otherwise; the server logs JSON.
+        _ = TessBaseAPISetVariable(handle, "debug_file", "/dev/null")
+        if selection.digitsOnly {
+            _ = TessBaseAPISetVariable(handle, "tessedit_char_whitelist", OCRLanguage.digitsWhitelist)
+        }
+        self.handle = handle
+        self.selection = selection
+    }
+
+    deinit {
+        TessBaseAPIEnd(handle)
+        TessBaseAPIDelete(handle)
+    }
+
+    /// Recognises one page and returns its UTF-8 text; adds the page to `renderer` (the
+    /// searchable PDF) when given.
+    func recognize(
+        pix: PixPointer, resolution: Int32, deadline: ContinuousClock.Instant,
+        cancel: CancelFlag, renderer: OpaquePointer?
+    ) throws(OCRFailure) -> String {
+        defer { TessBaseAPIClear(handle) }
+        TessBaseAPISetImage2(handle, pix)
+        TessBaseAPISetSourceResolution(handle, resolution)
+        // SetImage also keeps a copy as the "input image" that the PDF renderer embeds;
+        // without an input name the renderer encodes that copy (it never reads a file).
+        TessBaseAPISetInputName(handle, nil)
+
+        guard let monitor = TessMonitorCreate() else { throw .failed("Tesseract monitor could not be created") }
+        defer { TessMonitorDelete(monitor) }
+        let remaining = deadline - ContinuousClock.now
+        let remainingMilliseconds = max(1, min(Int64(Int32.max), remaining.milliseconds))
+        TessMonitorSetDeadlineMSecs(monitor, Int32(remainingMilliseconds))
+        TessMonitorSetCancelFunc(monitor) { this, _ in
+            guard let this else { return false }
+            return Unmanaged<CancelFlag>.fromOpaque(this).takeUnretainedValue().isCancelled
+        }
+        let status = withExtendedLifetime(cancel) { () -> Int32 in
+            TessMonitorSetCancelThis(monitor, Unmanaged.passUnretained(cancel).toOpaque())
+            return TessBaseAPIRecognize(handle, monitor)
+        }
+        if cancel.isCancelled { throw .cancelled }
+        if ContinuousClock.now >= deadline { throw .timeout("processing timed out during recognition") }
+        guard status == 0 else { throw .failed("Tesseract recognition failed (status \(status))") }
+
+        guard let cText = TessBaseAPIGetUTF8Text(handle) else { return "" }
+        defer { TessDeleteText(cText) }
+        let text = String(cString: cText)
+        if let renderer, TessResultRendererAddImage(renderer, handle) == 0 {
+            throw .failed("Tesseract's PDF renderer could not add the page")
+        }
+        return text
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
+
+/// Tesseract's searchable PDF writer (`TessPDFRendererCreate`): page image plus an
+/// invisible text layer.
+final class PDFRenderer {
+    let handle: OpaquePointer
+    let outputBase: String
+
+    /// Writes `outputBase + ".pdf"`.
+    init(outputBase: String, dataPath: String, title: String) throws(OCRFailure) {
+        guard let handle = TessPDFRendererCreate(outputBase, dataPath, 0) else {
+            throw .failed("Tesseract's PDF renderer could not be created (is pdf.ttf in \(dataPath)?)")
+        }
+        guard TessResultRendererBeginDocument(handle, title) != 0 else {
+            TessDeleteResultRenderer(handle)
+            throw .failed("Tesseract's PDF renderer could not open \(outputBase).pdf")
+        }
+        self.handle = handle
+        self.outputBase = outputBase
+    }
+
+    func finish() throws(OCRFailure) {
+        guard TessResultRendererEndDocument(handle) != 0 else {
+            throw .failed("Tesseract's PDF renderer could not finish the document")
+        }
+    }
+
+    deinit { TessDeleteResultRenderer(handle) }
+}
+
+/// Page images through Leptonica.
+/// A Leptonica image.
+typealias PixPointer = UnsafeMutablePointer<Pix>
+
+enum Leptonica {
+    struct Header {
+        var format: Int32
+        var width: Int
+        var height: Int
+    }
+
+    static func readHeader(path: String) -> Header? {
+        var format: Int32 = 0, width: Int32 = 0, height: Int32 = 0, bps: Int32 = 0, spp: Int32 = 0, cmap: Int32 = 0
+        guard pixReadHeader(path, &format, &width, &height, &bps, &spp, &cmap) == 0 else { return nil }
+        return Header(format: format, width: Int(width), height: Int(height))
+    }
+
+    /// Number of images in a TIFF file (1 for anything else).
+    static func tiffPageCount(path: String) -> Int {
+        guard let file = fopen(path, "rb") else { return 1 }
+        defer { fclose(file) }
+        var count: Int32 = 0
+        guard tiffGetCount(file, &count) == 0, count > 0 else { return 1 }
+        return Int(count)
+    }
+
+    /// Reads one image (page `index` of a TIFF), without a colormap. The caller destroys it.
+    static func read(path: String, tiffIndex: Int?) -> PixPointer? {
+        let pix: PixPointer?
+        if let tiffIndex { pix = pixReadTiff(path, Int32(tiffIndex)) } else { pix = pixRead(path) }
+        guard var pix else { return nil }
+        if pixGetColormap(pix) != nil, let converted = pixRemoveColormap(pix, Int32(REMOVE_CMAP_BASED_ON_SRC)) {
+            var old: PixPointer? = pix
+            pixDestroy(&old)
+            pix = converted
+        }
+        return pix
+    }
+
+    static func destroy(_ pix: PixPointer) {
+        var pointer: PixPointer? = pix
+        pixDestroy(&pointer)
+    }
+
+    /// The image's resolution if credible, else 300 dpi.
+    static func resolution(_ pix: PixPointer) -> Int32 {
+        let yres = pixGetYRes(pix)
+        return (70...2400).contains(yres) ? yres : 300
+    }
+}
+
+/// Tesseract's OpenMP threads would oversubscribe the cores when several engines run at
+/// once; each pool thread asks for one OpenMP thread (looked up at run time, so nothing
+/// links libgomp directly).
+enum OpenMP {
+    private typealias SetNumThreads = @convention(c) (Int32) -> Void
+    private static let setNumThreads: SetNumThreads? = {
+        #if canImport(Glibc)
+            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "omp_set_num_threads") else { return nil }
+            return unsafeBitCast(symbol, to: SetNumThreads.self)
+        #else
+            return nil
+        #endif
+    }()
+
+    static func useOneThreadOnCurrentThread() { setNumThreads?(1) }
+}

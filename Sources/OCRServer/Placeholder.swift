@@ -1,1 +1,0 @@
-// Placeholder until ocr-server lands (issue 4).

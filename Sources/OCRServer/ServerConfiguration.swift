@@ -1,0 +1,84 @@
+public import Foundation
+import OCREngine
+
+/// Everything ocr-server can be told; the executable fills it from flags and environment.
+public struct ServerConfiguration: Sendable {
+    /// Address to bind.
+    public var host: String
+    /// Port to bind; 0 picks a free one (tests).
+    public var port: Int
+    /// Accepted `X-API-KEY` values. Never logged.
+    public var apiKeys: [String]
+    /// Uploads, downloads, scratch files and results live here.
+    public var dataDirectory: URL
+    /// Tesseract engines (tasks processed at once).
+    public var workers: Int
+    /// Largest upload or downloaded document (PicWish: 200 MB); 413 on upload, -5 on download.
+    public var maxDocumentBytes: Int64
+    /// Largest image side (PicWish: 32512); state -5 beyond.
+    public var maxImageSide: Int
+    /// Most pages of one document; state -5 beyond.
+    public var maxPages: Int
+    /// How long result links stay valid; results and task records are swept afterwards.
+    public var resultLifetime: TimeInterval
+    /// Processing deadline of a task once it has an engine; state -8 beyond.
+    public var processingTimeout: TimeInterval
+    /// Deadline of an `image_url` download; state -3 beyond.
+    public var downloadTimeout: TimeInterval
+    /// Requests per second per API key; `nil` or 0 means no limit (429 beyond).
+    public var requestsPerSecond: Double?
+    /// Tasks queued or running at once; 429 beyond.
+    public var maxPendingTasks: Int
+    /// HMAC key of the result links. Random per process when not configured, which
+    /// invalidates links at restart (as do the in-memory task records).
+    public var signingSecret: [UInt8]
+    /// Base of the result links (`https://ocr.example.com`); when `nil`, the `Host` header
+    /// of the query request is used.
+    public var publicBaseURL: String?
+    /// Allow `image_url` hosts that resolve to loopback, private or link-local addresses.
+    public var allowPrivateSources: Bool
+    /// Allow `image_url` ports other than 80 and 443 (development only).
+    public var allowAnyPort: Bool
+    /// How often expired results and records are swept.
+    public var sweepInterval: TimeInterval
+    /// Language data directory.
+    public var tessdataPath: String
+    /// Resolution PDF pages are rasterised at.
+    public var rasterDPI: Int
+    /// How long shutdown waits for running tasks before cancelling them.
+    public var drainTimeout: TimeInterval
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, apiKeys: [String] = [],
+        dataDirectory: URL = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("ocr-server"),
+        workers: Int = ProcessInfo.processInfo.activeProcessorCount,
+        maxDocumentBytes: Int64 = 200 * 1024 * 1024, maxImageSide: Int = 32512, maxPages: Int = 500,
+        resultLifetime: TimeInterval = 3600, processingTimeout: TimeInterval = 600,
+        downloadTimeout: TimeInterval = 120, requestsPerSecond: Double? = nil, maxPendingTasks: Int = 1000,
+        signingSecret: [UInt8]? = nil, publicBaseURL: String? = nil, allowPrivateSources: Bool = false,
+        allowAnyPort: Bool = false, sweepInterval: TimeInterval = 60,
+        tessdataPath: String? = nil, rasterDPI: Int = 300, drainTimeout: TimeInterval = 30
+    ) {
+        self.host = host
+        self.port = port
+        self.apiKeys = apiKeys
+        self.dataDirectory = dataDirectory
+        self.workers = max(1, workers)
+        self.maxDocumentBytes = maxDocumentBytes
+        self.maxImageSide = maxImageSide
+        self.maxPages = maxPages
+        self.resultLifetime = resultLifetime
+        self.processingTimeout = processingTimeout
+        self.downloadTimeout = downloadTimeout
+        self.requestsPerSecond = requestsPerSecond
+        self.maxPendingTasks = maxPendingTasks
+        self.signingSecret = signingSecret ?? (0..<32).map { _ in UInt8.random(in: 0...255) }
+        self.publicBaseURL = publicBaseURL
+        self.allowPrivateSources = allowPrivateSources
+        self.allowAnyPort = allowAnyPort
+        self.sweepInterval = sweepInterval
+        self.tessdataPath = tessdataPath ?? OCRLanguage.defaultDataPath
+        self.rasterDPI = rasterDPI
+        self.drainTimeout = drainTimeout
+    }
+}
