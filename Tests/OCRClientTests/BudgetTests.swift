@@ -92,7 +92,8 @@ import Testing
             try await group.waitForAll()
         }
         let elapsed = ContinuousClock.now - start
+        // Only the lower bound is a property of the budget; how much longer a loaded
+        // machine takes is not (speed belongs in benchmarks, not in tests).
         #expect(elapsed >= .milliseconds(950), "21 tokens at 20 rps took \(elapsed)")
-        #expect(elapsed < .seconds(3))
     }
 }
