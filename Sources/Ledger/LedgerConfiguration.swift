@@ -75,10 +75,14 @@ public struct PostgresLedgerOptions: Sendable, Hashable, CustomStringConvertible
     public enum TLSMode: String, Sendable, Hashable {
         /// Plain TCP (loopback, or a network you trust).
         case disable
-        /// TLS when the server offers it (certificate verified), plain otherwise.
+        /// TLS when the server offers it, plain otherwise; the certificate is not
+        /// verified (libpq's `prefer`: protects against eavesdropping, not impostors).
         case prefer
-        /// TLS or no connection (certificate verified).
+        /// TLS or no connection; the certificate is not verified (libpq's `require`).
         case require
+        /// TLS with the certificate verified against the system's trust roots and the
+        /// host name (libpq's `verify-full`; `verify-ca` maps here too).
+        case verifyFull = "verify-full"
     }
 
     public var host: String
@@ -138,7 +142,8 @@ public struct PostgresLedgerOptions: Sendable, Hashable, CustomStringConvertible
                 switch item.value {
                 case "disable": tls = .disable
                 case "allow", "prefer": tls = .prefer
-                case "require", "verify-ca", "verify-full": tls = .require
+                case "require": tls = .require
+                case "verify-ca", "verify-full": tls = .verifyFull
                 default: throw LedgerConfiguration.invalid("unknown sslmode \(item.value ?? "")")
                 }
             case "schema":

@@ -44,6 +44,8 @@ struct LedgerConfigurationTests {
 
         #expect(throws: LedgerError.self) { try PostgresLedgerOptions(url: "postgres://u@h/d?schema=Robert'); DROP", environment: [:]) }
         #expect(throws: LedgerError.self) { try PostgresLedgerOptions(url: "postgres://u@h/d?sslmode=maybe", environment: [:]) }
+        #expect(try PostgresLedgerOptions(url: "postgres://u@h/d?sslmode=verify-full", environment: [:]).tls == .verifyFull)
+        #expect(try PostgresLedgerOptions(url: "postgres://u@h/d?sslmode=disable", environment: [:]).tls == .disable)
         #expect(throws: LedgerError.self) { try PostgresLedgerOptions(url: "postgres:///d", environment: [:]) }
     }
 
