@@ -220,3 +220,35 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// MARK: Ledger
+// Idempotent job tracking: the JobLedger protocol with a SQLite (GRDB) and a PostgreSQL
+// (PostgresNIO) implementation, and one contract test suite run against both. Kept in a
+// block of its own so that it merges cleanly with the targets edited elsewhere.
+
+package.dependencies += [
+    .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+]
+package.products += [
+    .library(name: "Ledger", targets: ["Ledger"]),
+]
+package.targets += [
+    .target(
+        name: "Ledger",
+        dependencies: [
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "LedgerTests",
+        dependencies: [
+            "Ledger",
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: strict
+    ),
+]

@@ -56,7 +56,12 @@ public struct JobRecord: Sendable, Hashable {
 /// Idempotent job tracking, shared by every worker pod of a deployment (PostgreSQL) or
 /// local to one (SQLite). Every method is one atomic transaction; a transition from a
 /// state that does not allow it throws ``LedgerError`` with code `.invalidTransition`
-/// and leaves the row unchanged.
+/// and leaves the row unchanged; an unknown job id throws `.notFound`; a database that
+/// cannot be reached throws `.unavailable`. Dates are stored in UTC and come back rounded
+/// to the millisecond.
+///
+/// Implementations: ``SQLiteJobLedger``, ``PostgresJobLedger``; ``makeLedger(_:logger:)``
+/// opens either from a ``LedgerConfiguration``.
 public protocol JobLedger: Sendable {
     /// Registers a job seen for the first time (state `accepted`), or returns the row that
     /// exists. `isNew` tells which; an existing row is never modified here.
@@ -67,10 +72,22 @@ public protocol JobLedger: Sendable {
     /// the create) and `submitted` (re-create).
     func markCreating(jobID: String, at: Date) async throws -> JobRecord
 
+    /// `markCreating` as a compare-and-set: only when the row's `createAttempts` still
+    /// equals `expectedCreateAttempts` (the value the caller read). Of two pods racing to
+    /// create the same job's task, exactly one wins; the other gets `.invalidTransition`
+    /// and should re-read the row (and resume polling once it is `submitted`).
+    ///
+    /// Added after the first version of this protocol, with a default built on
+    /// `record` + `markCreating` (not atomic) so that other conformers keep compiling;
+    /// ``SQLiteJobLedger`` and ``PostgresJobLedger`` implement it in one `UPDATE`.
+    func claimCreate(jobID: String, expectedCreateAttempts: Int, at: Date) async throws -> JobRecord
+
     /// Records the provider's task id: `creating` -> `submitted`.
     func recordTask(jobID: String, taskID: String, at: Date) async throws -> JobRecord
 
-    /// Adds `count` poll calls to `pollAttempts` (any non-terminal state).
+    /// Adds `count` poll calls to `pollAttempts`. Allowed in `accepted`, `creating`,
+    /// `submitted` and `completed` (polls counted just before completing may be flushed
+    /// after it); refused in `published` and `failed`, and for a negative `count`.
     func recordPolls(jobID: String, count: Int, at: Date) async throws
 
     /// Stores the success result: `submitted` -> `completed`.
@@ -80,19 +97,40 @@ public protocol JobLedger: Sendable {
     func fail(jobID: String, resultMessage: [UInt8], at: Date) async throws -> JobRecord
 
     /// Records that the stored result went out: `completed` -> `published`; for `failed`
-    /// it sets `publishedAt` and keeps the state.
+    /// it sets `publishedAt` and keeps the state (again for a republished failure: the
+    /// first `publishedAt` is kept). Refused in `published`: republishing a published
+    /// job's stored bytes needs no ledger write.
     func markPublished(jobID: String, at: Date) async throws -> JobRecord
 
     /// The row, or nil.
     func record(jobID: String) async throws -> JobRecord?
 
-    /// Number of rows per state (for metrics and `ocr-worker ledger stats`).
+    /// Number of rows per state (for metrics and `ocr-worker ledger stats`); every state
+    /// is present, with 0 when it has no rows.
     func countByState() async throws -> [JobState: Int]
 
-    /// Cheap round trip for readiness checks.
+    /// Cheap round trip for readiness checks (bounded by the connect timeout for
+    /// PostgreSQL).
     func ping() async throws
 
+    /// Releases the database (connections, the pool's task). Idempotent; every call after
+    /// it throws `.unavailable`.
     func close() async
+}
+
+extension JobLedger {
+    /// Not atomic: a fallback for conformers (test doubles) that do not implement it.
+    public func claimCreate(jobID: String, expectedCreateAttempts: Int, at: Date) async throws -> JobRecord {
+        guard let current = try await record(jobID: jobID) else {
+            throw LedgerError(code: .notFound, jobID: jobID, message: "claimCreate: no such job")
+        }
+        guard current.createAttempts == expectedCreateAttempts else {
+            throw LedgerError(
+                code: .invalidTransition, jobID: jobID,
+                message: "claimCreate: createAttempts is \(current.createAttempts), expected \(expectedCreateAttempts)")
+        }
+        return try await markCreating(jobID: jobID, at: at)
+    }
 }
 
 /// A ledger failure with a code and the job it concerns.

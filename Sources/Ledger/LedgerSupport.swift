@@ -1,0 +1,99 @@
+import Foundation
+
+// What both implementations share: the transition table (checked in SQL by each), the
+// timestamp representation and the error mapping.
+
+/// The protocol's write operations and the states each one is allowed from. Both
+/// implementations put `allowedFrom` into the `WHERE` clause of one `UPDATE`, so the
+/// check and the write are a single atomic step in the database.
+enum LedgerOperation: String, Sendable, CaseIterable {
+    case markCreating, claimCreate, recordTask, recordPolls, complete, fail, markPublished
+
+    var allowedFrom: [JobState] {
+        switch self {
+        case .markCreating, .claimCreate: [.accepted, .creating, .submitted]
+        case .recordTask: [.creating]
+        case .recordPolls: [.accepted, .creating, .submitted, .completed]
+        case .complete: [.submitted]
+        case .fail: [.accepted, .creating, .submitted, .completed]
+        case .markPublished: [.completed, .failed]
+        }
+    }
+
+    /// `state IN ('a', 'b')`: the literals are the enum's raw values, never input.
+    var stateCondition: String {
+        "state IN (" + allowedFrom.map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")"
+    }
+}
+
+/// The SQL `CHECK` list of every state.
+let allStatesSQL = JobState.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+
+/// The columns every `RETURNING` and `SELECT` reads, in `JobRecord` order.
+let recordColumns = """
+    job_id, fingerprint, state, task_id, create_attempts, poll_attempts, result_message, \
+    first_seen_at, updated_at, published_at
+    """
+
+/// Timestamps are kept in UTC with millisecond precision: SQLite stores the integer
+/// milliseconds since 1970, PostgreSQL a `timestamptz` of the same instant. Every date
+/// going in or coming out is rounded to the millisecond, so both backends return equal
+/// records for equal input.
+enum Millis {
+    static func from(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded())
+    }
+
+    static func date(_ millis: Int64) -> Date {
+        Date(timeIntervalSince1970: Double(millis) / 1000)
+    }
+
+    static func round(_ date: Date) -> Date {
+        self.date(from(date))
+    }
+}
+
+extension LedgerError {
+    static func notFound(_ jobID: String, _ operation: LedgerOperation) -> LedgerError {
+        LedgerError(code: .notFound, jobID: jobID, message: "\(operation.rawValue): no such job")
+    }
+
+    static func refused(_ jobID: String, _ operation: LedgerOperation, state: JobState) -> LedgerError {
+        LedgerError(
+            code: .invalidTransition, jobID: jobID,
+            message: "\(operation.rawValue) is not allowed in state \(state.rawValue)"
+                + " (allowed from: \(operation.allowedFrom.map(\.rawValue).joined(separator: ", ")))"
+        )
+    }
+
+    static let closed = LedgerError(code: .unavailable, message: "the ledger is closed")
+}
+
+/// The outcome of a refused `UPDATE`: the row is missing, it is in a state the
+/// operation is not allowed from, or (claimCreate) another writer claimed it first.
+func refusal(_ jobID: String, _ operation: LedgerOperation, current: JobRecord?) -> LedgerError {
+    guard let current else { return .notFound(jobID, operation) }
+    guard operation.allowedFrom.contains(current.state) else {
+        return .refused(jobID, operation, state: current.state)
+    }
+    return LedgerError(
+        code: .invalidTransition, jobID: jobID,
+        message: "\(operation.rawValue): another writer got there first"
+            + " (state \(current.state.rawValue), createAttempts \(current.createAttempts))")
+}
+
+/// Races `operation` against a deadline; the loser is cancelled.
+func withDeadline<T: Sendable>(
+    _ timeout: Duration, what: String, _ operation: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            throw LedgerError(code: .unavailable, message: "\(what): no answer within \(timeout)")
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next() else { throw CancellationError() }
+        return first
+    }
+}

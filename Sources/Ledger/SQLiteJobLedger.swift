@@ -1,0 +1,286 @@
+public import Foundation
+public import Logging
+import GRDB
+import Synchronization
+
+/// The embedded ledger: one SQLite file (WAL mode, through a GRDB `DatabasePool`) or an
+/// in-memory database (a `DatabaseQueue`, gone on `close()`).
+///
+/// Every method is one `BEGIN IMMEDIATE` transaction; each transition is a single
+/// `UPDATE ... WHERE job_id = ? AND state IN (...) RETURNING ...`. Several ledgers (or
+/// processes) may open the same file: SQLite serialises their writes, and a writer that
+/// finds the file locked waits up to `busyTimeout`.
+public final class SQLiteJobLedger: JobLedger {
+    public enum Location: Sendable, Hashable {
+        case file(String)
+        case inMemory
+    }
+
+    /// The schema versions this code knows, in order. Never edit an entry: add one.
+    static let migrations: [(version: Int, sql: String)] = [
+        (
+            1,
+            """
+            CREATE TABLE jobs (
+                job_id TEXT NOT NULL PRIMARY KEY,
+                fingerprint TEXT NOT NULL,
+                state TEXT NOT NULL CHECK (state IN (\(allStatesSQL))),
+                task_id TEXT,
+                create_attempts INTEGER NOT NULL DEFAULT 0,
+                poll_attempts INTEGER NOT NULL DEFAULT 0,
+                result_message BLOB,
+                first_seen_at INTEGER NOT NULL, -- milliseconds since 1970, UTC
+                updated_at INTEGER NOT NULL,
+                published_at INTEGER
+            );
+            CREATE INDEX jobs_state ON jobs (state);
+            """
+        ),
+    ]
+
+    public let location: Location
+    private let writer: any DatabaseWriter
+    private let logger: Logger
+    private let closed = Mutex(false)
+
+    /// Opens (creating when missing) the ledger at `location` and brings its schema up to
+    /// date. A file's parent directory is created too.
+    public init(
+        location: Location, busyTimeout: TimeInterval = 10,
+        logger: Logger = Logger(label: "ocr-worker.ledger")
+    ) async throws {
+        self.location = location
+        self.logger = logger
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(busyTimeout)
+        configuration.label = "ocr-worker.ledger"
+        do {
+            switch location {
+            case .file(let path):
+                let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                writer = try DatabasePool(path: path, configuration: configuration)
+            case .inMemory:
+                writer = try DatabaseQueue(configuration: configuration)
+            }
+            try await writer.write { db in try Self.migrate(db) }
+        } catch {
+            throw Self.mapped(error)
+        }
+        logger.debug("sqlite ledger open", metadata: ["location": "\(location)"])
+    }
+
+    static func migrate(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE IF NOT EXISTS ledger_schema (
+                    version INTEGER NOT NULL PRIMARY KEY,
+                    applied_at INTEGER NOT NULL
+                )
+                """)
+        let current = try Int.fetchOne(db, sql: "SELECT MAX(version) FROM ledger_schema") ?? 0
+        let latest = migrations.last?.version ?? 0
+        guard current <= latest else {
+            throw LedgerError(
+                code: .corrupt,
+                message: "ledger schema version \(current) is newer than this build knows (\(latest))")
+        }
+        for migration in migrations where migration.version > current {
+            try db.execute(sql: migration.sql)
+            try db.execute(
+                sql: "INSERT INTO ledger_schema (version, applied_at) VALUES (?, ?)",
+                arguments: [migration.version, Millis.from(Date())])
+        }
+    }
+
+    // MARK: JobLedger
+
+    public func accept(jobID: String, fingerprint: String, at: Date) async throws -> (record: JobRecord, isNew: Bool) {
+        try await write { db in
+            let now = Millis.from(at)
+            let inserted = try Row.fetchOne(
+                db,
+                sql: """
+                    INSERT INTO jobs (job_id, fingerprint, state, first_seen_at, updated_at)
+                    VALUES (?, ?, 'accepted', ?, ?)
+                    ON CONFLICT (job_id) DO NOTHING
+                    RETURNING \(recordColumns)
+                    """,
+                arguments: [jobID, fingerprint, now, now])
+            if let inserted { return (try Self.record(inserted), true) }
+            guard let existing = try Self.fetch(db, jobID) else {
+                throw LedgerError(code: .corrupt, jobID: jobID, message: "accept: row neither inserted nor found")
+            }
+            return (existing, false)
+        }
+    }
+
+    public func markCreating(jobID: String, at: Date) async throws -> JobRecord {
+        try await transition(
+            .markCreating, jobID,
+            set: "state = 'creating', create_attempts = create_attempts + 1, task_id = NULL, updated_at = ?",
+            [Millis.from(at)])
+    }
+
+    public func claimCreate(jobID: String, expectedCreateAttempts: Int, at: Date) async throws -> JobRecord {
+        try await transition(
+            .claimCreate, jobID,
+            set: "state = 'creating', create_attempts = create_attempts + 1, task_id = NULL, updated_at = ?",
+            [Millis.from(at)], condition: "create_attempts = ?", [expectedCreateAttempts])
+    }
+
+    public func recordTask(jobID: String, taskID: String, at: Date) async throws -> JobRecord {
+        try await transition(
+            .recordTask, jobID, set: "state = 'submitted', task_id = ?, updated_at = ?", [taskID, Millis.from(at)])
+    }
+
+    public func recordPolls(jobID: String, count: Int, at: Date) async throws {
+        guard count >= 0 else {
+            throw LedgerError(code: .invalidTransition, jobID: jobID, message: "recordPolls: negative count \(count)")
+        }
+        _ = try await transition(
+            .recordPolls, jobID, set: "poll_attempts = poll_attempts + ?, updated_at = ?", [count, Millis.from(at)])
+    }
+
+    public func complete(jobID: String, resultMessage: [UInt8], at: Date) async throws -> JobRecord {
+        // COALESCE: an empty Data may bind as NULL; an empty result is still a result.
+        try await transition(
+            .complete, jobID,
+            set: "state = 'completed', result_message = COALESCE(?, X''), updated_at = ?",
+            [Data(resultMessage), Millis.from(at)])
+    }
+
+    public func fail(jobID: String, resultMessage: [UInt8], at: Date) async throws -> JobRecord {
+        try await transition(
+            .fail, jobID,
+            set: "state = 'failed', result_message = COALESCE(?, X''), updated_at = ?",
+            [Data(resultMessage), Millis.from(at)])
+    }
+
+    public func markPublished(jobID: String, at: Date) async throws -> JobRecord {
+        let now = Millis.from(at)
+        return try await transition(
+            .markPublished, jobID,
+            set: """
+                state = CASE state WHEN 'completed' THEN 'published' ELSE state END,
+                published_at = COALESCE(published_at, ?), updated_at = ?
+                """,
+            [now, now])
+    }
+
+    public func record(jobID: String) async throws -> JobRecord? {
+        try checkOpen()
+        do {
+            return try await writer.read { db in try Self.fetch(db, jobID) }
+        } catch {
+            throw Self.mapped(error)
+        }
+    }
+
+    public func countByState() async throws -> [JobState: Int] {
+        try checkOpen()
+        do {
+            let rows = try await writer.read { db in
+                try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
+                    .map { ($0["state"] as String, $0["n"] as Int) }
+            }
+            var counts = Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0, 0) })
+            for (state, count) in rows {
+                guard let state = JobState(rawValue: state) else {
+                    throw LedgerError(code: .corrupt, message: "unknown state \(state) in the jobs table")
+                }
+                counts[state] = count
+            }
+            return counts
+        } catch {
+            throw Self.mapped(error)
+        }
+    }
+
+    public func ping() async throws {
+        try checkOpen()
+        do {
+            _ = try await writer.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+        } catch {
+            throw Self.mapped(error)
+        }
+    }
+
+    public func close() async {
+        let wasClosed = closed.withLock { closed in
+            defer { closed = true }
+            return closed
+        }
+        guard !wasClosed else { return }
+        do {
+            try writer.close()
+        } catch {
+            logger.warning("closing the sqlite ledger failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: Helpers
+
+    private func checkOpen() throws {
+        if closed.withLock({ $0 }) { throw LedgerError.closed }
+    }
+
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try checkOpen()
+        do {
+            return try await writer.write(body)
+        } catch {
+            throw Self.mapped(error)
+        }
+    }
+
+    /// One conditional `UPDATE`; when it matches no row, a read in the same transaction
+    /// tells a missing job from a refused transition.
+    private func transition(
+        _ operation: LedgerOperation, _ jobID: String, set assignments: String, _ values: [any DatabaseValueConvertible],
+        condition: String? = nil, _ conditionValues: [any DatabaseValueConvertible] = []
+    ) async throws -> JobRecord {
+        let arguments = StatementArguments((values + [jobID] + conditionValues).map { $0 as (any DatabaseValueConvertible)? })
+        let sql = """
+            UPDATE jobs SET \(assignments)
+            WHERE job_id = ? AND \(operation.stateCondition)\(condition.map { " AND \($0)" } ?? "")
+            RETURNING \(recordColumns)
+            """
+        return try await write { db in
+            if let row = try Row.fetchOne(db, sql: sql, arguments: arguments) {
+                return try Self.record(row)
+            }
+            throw refusal(jobID, operation, current: try Self.fetch(db, jobID))
+        }
+    }
+
+    private static func fetch(_ db: Database, _ jobID: String) throws -> JobRecord? {
+        try Row.fetchOne(db, sql: "SELECT \(recordColumns) FROM jobs WHERE job_id = ?", arguments: [jobID])
+            .map(record)
+    }
+
+    private static func record(_ row: Row) throws -> JobRecord {
+        let jobID: String = row["job_id"]
+        let stateName: String = row["state"]
+        guard let state = JobState(rawValue: stateName) else {
+            throw LedgerError(code: .corrupt, jobID: jobID, message: "unknown state \(stateName)")
+        }
+        let result: Data? = row["result_message"]
+        let publishedAt: Int64? = row["published_at"]
+        return JobRecord(
+            jobID: jobID, fingerprint: row["fingerprint"], state: state, taskID: row["task_id"],
+            createAttempts: row["create_attempts"], pollAttempts: row["poll_attempts"],
+            resultMessage: result.map { [UInt8]($0) },
+            firstSeenAt: Millis.date(row["first_seen_at"]), updatedAt: Millis.date(row["updated_at"]),
+            publishedAt: publishedAt.map(Millis.date))
+    }
+
+    private static func mapped(_ error: any Error) -> any Error {
+        switch error {
+        case is LedgerError, is CancellationError: error
+        case let error as DatabaseError:
+            LedgerError(code: error.resultCode == .SQLITE_CORRUPT ? .corrupt : .unavailable, message: "sqlite: \(error)")
+        default: LedgerError(code: .unavailable, message: "sqlite: \(error)")
+        }
+    }
+}

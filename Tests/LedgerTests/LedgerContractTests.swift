@@ -1,0 +1,288 @@
+import Foundation
+import Ledger
+import Testing
+
+/// The protocol's write operations, with the states the protocol's documentation allows
+/// each from and the state each leads to. Written from the documentation, not from the
+/// implementation's table, so the two check each other.
+enum Operation: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case markCreating, claimCreate, recordTask, recordPolls, complete, fail, markPublished
+
+    var testDescription: String { rawValue }
+
+    var allowedFrom: Set<JobState> {
+        switch self {
+        case .markCreating, .claimCreate: [.accepted, .creating, .submitted]
+        case .recordTask: [.creating]
+        case .recordPolls: [.accepted, .creating, .submitted, .completed]
+        case .complete: [.submitted]
+        case .fail: [.accepted, .creating, .submitted, .completed]
+        case .markPublished: [.completed, .failed]
+        }
+    }
+
+    func target(from state: JobState) -> JobState {
+        switch self {
+        case .markCreating, .claimCreate: .creating
+        case .recordTask: .submitted
+        case .recordPolls: state
+        case .complete: .completed
+        case .fail: .failed
+        case .markPublished: state == .completed ? .published : state
+        }
+    }
+
+    /// `createAttempts`: what the caller last read (for claimCreate).
+    func run(_ ledger: any JobLedger, _ jobID: String, createAttempts: Int = 0, at date: Date) async throws {
+        switch self {
+        case .markCreating: _ = try await ledger.markCreating(jobID: jobID, at: date)
+        case .claimCreate:
+            _ = try await ledger.claimCreate(jobID: jobID, expectedCreateAttempts: createAttempts, at: date)
+        case .recordTask: _ = try await ledger.recordTask(jobID: jobID, taskID: "task-new", at: date)
+        case .recordPolls: try await ledger.recordPolls(jobID: jobID, count: 3, at: date)
+        case .complete: _ = try await ledger.complete(jobID: jobID, resultMessage: [1, 2, 3], at: date)
+        case .fail: _ = try await ledger.fail(jobID: jobID, resultMessage: [4, 5, 6], at: date)
+        case .markPublished: _ = try await ledger.markPublished(jobID: jobID, at: date)
+        }
+    }
+}
+
+@Suite("JobLedger contract (SQLite and PostgreSQL)")
+struct LedgerContractTests {
+    @Test("accept registers a new job once; a second accept (other fingerprint) returns the original row", arguments: Backend.allCases)
+    func acceptIsIdempotentAndFirstWins(backend: Backend) async throws {
+        try await withLedger(backend) { ledger, _ in
+            let jobID = newJobID()
+            let first = try await ledger.accept(jobID: jobID, fingerprint: "aaaa", at: at(0))
+            #expect(first.isNew)
+            #expect(first.record == JobRecord(
+                jobID: jobID, fingerprint: "aaaa", state: .accepted, taskID: nil, createAttempts: 0,
+                pollAttempts: 0, resultMessage: nil, firstSeenAt: stored(at(0)), updatedAt: stored(at(0)),
+                publishedAt: nil))
+
+            let again = try await ledger.accept(jobID: jobID, fingerprint: "aaaa", at: at(5))
+            #expect(!again.isNew)
+            #expect(again.record == first.record)
+
+            let other = try await ledger.accept(jobID: jobID, fingerprint: "bbbb", at: at(9))
+            #expect(!other.isNew)
+            #expect(other.record == first.record, "the first fingerprint wins and the row is untouched")
+
+            // An existing row in a later state is returned as it is, never reset.
+            _ = try await ledger.markCreating(jobID: jobID, at: at(10))
+            let later = try await ledger.accept(jobID: jobID, fingerprint: "aaaa", at: at(11))
+            #expect(!later.isNew)
+            #expect(later.record.state == .creating)
+            #expect(later.record.createAttempts == 1)
+            #expect(try await ledger.record(jobID: jobID) == later.record)
+        }
+    }
+
+    @Test("the normal path: accepted -> creating -> submitted -> completed -> published", arguments: Backend.allCases)
+    func happyPath(backend: Backend) async throws {
+        try await withLedger(backend) { ledger, _ in
+            let jobID = newJobID()
+            _ = try await ledger.accept(jobID: jobID, fingerprint: "fp", at: at(0))
+            let creating = try await ledger.markCreating(jobID: jobID, at: at(1))
+            #expect(creating.state == .creating)
+            #expect(creating.createAttempts == 1)
+            #expect(creating.taskID == nil)
+            #expect(creating.updatedAt == stored(at(1)))
+            #expect(creating.firstSeenAt == stored(at(0)))
+
+            let submitted = try await ledger.recordTask(jobID: jobID, taskID: "task-42", at: at(2))
+            #expect(submitted.state == .submitted)
+            #expect(submitted.taskID == "task-42")
+            #expect(submitted.createAttempts == 1)
+
+            try await ledger.recordPolls(jobID: jobID, count: 4, at: at(3))
+            let completed = try await ledger.complete(jobID: jobID, resultMessage: allBytes, at: at(4))
+            #expect(completed.state == .completed)
+            #expect(completed.resultMessage == allBytes)
+            #expect(completed.taskID == "task-42")
+            #expect(completed.pollAttempts == 4)
+            #expect(completed.publishedAt == nil)
+
+            let published = try await ledger.markPublished(jobID: jobID, at: at(5))
+            #expect(published.state == .published)
+            #expect(published.publishedAt == stored(at(5)))
+            #expect(published.updatedAt == stored(at(5)))
+            #expect(published.resultMessage == allBytes)
+            #expect(try await ledger.record(jobID: jobID) == published)
+        }
+    }
+
+    @Test("every operation from every state: allowed ones reach their state, refused ones throw invalidTransition and leave the row unchanged",
+        arguments: Backend.allCases, Operation.allCases)
+    func transitionMatrix(backend: Backend, operation: Operation) async throws {
+        try await withLedger(backend) { ledger, _ in
+            for state in JobState.allCases {
+                let jobID = newJobID("\(operation.rawValue)-from-\(state.rawValue)")
+                let before = try await bring(ledger, jobID, to: state)
+                if operation.allowedFrom.contains(state) {
+                    try await operation.run(ledger, jobID, createAttempts: before.createAttempts, at: at(100))
+                    let after = try #require(try await ledger.record(jobID: jobID))
+                    #expect(after.state == operation.target(from: state), "\(operation) from \(state)")
+                    #expect(after.updatedAt == stored(at(100)), "\(operation) from \(state)")
+                    #expect(after.firstSeenAt == before.firstSeenAt)
+                    #expect(after.fingerprint == before.fingerprint)
+                } else {
+                    await expectLedgerError(.invalidTransition, "\(operation) from \(state)") {
+                        try await operation.run(ledger, jobID, createAttempts: before.createAttempts, at: at(100))
+                    }
+                    #expect(try await ledger.record(jobID: jobID) == before, "\(operation) from \(state) changed the row")
+                }
+            }
+        }
+    }
+
+    @Test("re-create from submitted clears the task id and counts the attempt; the old task is replaced", arguments: Backend.allCases)
+    func recreateFromSubmitted(backend: Backend) async throws {
+        try await withLedger(backend) { ledger, _ in
+            let jobID = newJobID()
+            try await bring(ledger, jobID, to: .submitted)
+            try await ledger.recordPolls(jobID: jobID, count: 2, at: at(5))
+            let recreating = try await ledger.markCreating(jobID: jobID, at: at(6))
+            #expect(recreating.state == .creating)
+            #expect(recreating.taskID == nil)
+            #expect(recreating.createAttempts == 2)
+            #expect(recreating.pollAttempts == 2, "polls are kept across re-creates")
+
+            // A crash inside the create call: markCreating again from creating.
+            let retried = try await ledger.markCreating(jobID: jobID, at: at(7))
+            #expect(retried.createAttempts == 3)
+            let resubmitted = try await ledger.recordTask(jobID: jobID, taskID: "task-second", at: at(8))
+            #expect(resubmitted.state == .submitted)
+            #expect(resubmitted.taskID == "task-second")
+            #expect(resubmitted.createAttempts == 3)
+        }
+    }
+
+    @Test("recordPolls accumulates and is refused for unknown jobs and negative counts", arguments: Backend.allCases)
+    func recordPollsAccumulates(backend: Backend) async throws {
+        try await withLedger(backend) { ledger, _ in
+            let jobID = newJobID()
+            try await bring(ledger, jobID, to: .submitted)
+            try await ledger.recordPolls(jobID: jobID, count: 1, at: at(10))
+            try await ledger.recordPolls(jobID: jobID, count: 5, at: at(11))
+            try await ledger.recordPolls(jobID: jobID, count: 0, at: at(12))
+            try await ledger.recordPolls(jobID: jobID, count: 10_000, at: at(13))
+            let record = try #require(try await ledger.record(jobID: jobID))
+            #expect(record.pollAttempts == 10_006)
+            #expect(record.updatedAt == stored(at(13)))
+            await expectLedgerError(.notFound) { try await ledger.recordPolls(jobID: newJobID(), count: 1, at: at(14)) }
+            await expectLedgerError(.invalidTransition) { try await ledger.recordPolls(jobID: jobID, count: -1, at: at(14)) }
+            #expect(try await ledger.record(jobID: jobID) == record)
+        }
+    }
+
+    @Test("complete and fail store the exact bytes; markPublished sets publishedAt (and keeps failed failed)", arguments: Backend.allCases)
+    func resultsAndPublication(backend: Backend) async throws {
+        try await withLedger(backend) { ledger, harness in
+            let done = newJobID("done")
+            try await bring(ledger, done, to: .submitted)
+            let completed = try await ledger.complete(jobID: done, resultMessage: allBytes, at: at(10))
+            #expect(completed.resultMessage == allBytes)
+            #expect(completed.publishedAt == nil)
+
+            let failed = newJobID("failed")
+            try await bring(ledger, failed, to: .creating)
+            let failure = Array(#"{"job_id":"x","status":"failed","error":{"code":-7}}"#.utf8) + [0, 255, 0x80]
+            let failedRecord = try await ledger.fail(jobID: failed, resultMessage: failure, at: at(11))
+            #expect(failedRecord.state == .failed)
+            #expect(failedRecord.resultMessage == failure)
+
+            let empty = newJobID("empty")
+            try await bring(ledger, empty, to: .submitted)
+            #expect(try await ledger.complete(jobID: empty, resultMessage: [], at: at(12)).resultMessage == [],
+                "an empty result is stored as empty bytes, not as no result")
+
+            let big = newJobID("big")
+            try await bring(ledger, big, to: .submitted)
+            let bigMessage = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) }
+            _ = try await ledger.complete(jobID: big, resultMessage: bigMessage, at: at(13))
+
+            let published = try await ledger.markPublished(jobID: done, at: at(20))
+            #expect(published.state == .published)
+            #expect(published.publishedAt == stored(at(20)))
+
+            let failedPublished = try await ledger.markPublished(jobID: failed, at: at(21))
+            #expect(failedPublished.state == .failed)
+            #expect(failedPublished.publishedAt == stored(at(21)))
+            // Republishing a failure is allowed and keeps the first publication time.
+            let republished = try await ledger.markPublished(jobID: failed, at: at(30))
+            #expect(republished.publishedAt == stored(at(21)))
+            #expect(republished.updatedAt == stored(at(30)))
+            // Republishing a published job is refused (the worker republishes stored bytes
+            // without a ledger write).
+            await expectLedgerError(.invalidTransition) { _ = try await ledger.markPublished(jobID: done, at: at(31)) }
+
+            // Byte for byte after a reopen, through another instance.
+            let reader = try await harness.open()
+            #expect(try await reader.record(jobID: done)?.resultMessage == allBytes)
+            #expect(try await reader.record(jobID: failed)?.resultMessage == failure)
+            #expect(try await reader.record(jobID: empty)?.resultMessage == [])
+            #expect(try await reader.record(jobID: big)?.resultMessage == bigMessage)
+            await reader.close()
+        }
+    }
+
+    @Test("unknown jobs: record is nil, every transition throws notFound", arguments: Backend.allCases)
+    func unknownJob(backend: Backend) async throws {
+        try await withLedger(backend) { ledger, _ in
+            let jobID = newJobID("missing")
+            let before = try await ledger.record(jobID: jobID)
+            #expect(before == nil)
+            for operation in Operation.allCases {
+                await expectLedgerError(.notFound, "\(operation)") { try await operation.run(ledger, jobID, at: at(1)) }
+            }
+            let after = try await ledger.record(jobID: jobID)
+            #expect(after == nil)
+        }
+    }
+
+    @Test("countByState counts rows per state and reports zero for empty states", arguments: Backend.allCases)
+    func countByState(backend: Backend) async throws {
+        try await withLedger(backend) { ledger, _ in
+            let empty = try await ledger.countByState()
+            #expect(empty == Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0, 0) }))
+            let wanted: [JobState: Int] = [.accepted: 3, .creating: 1, .submitted: 2, .completed: 0, .published: 4, .failed: 1]
+            for (state, count) in wanted {
+                for _ in 0..<count { try await bring(ledger, newJobID(), to: state) }
+            }
+            #expect(try await ledger.countByState() == wanted)
+        }
+    }
+
+    @Test("timestamps are UTC instants with millisecond precision", arguments: Backend.allCases)
+    func timestampPrecision(backend: Backend) async throws {
+        try await withLedger(backend) { ledger, _ in
+            let jobID = newJobID()
+            let first = Date(timeIntervalSince1970: 1_700_000_000.0014)
+            let second = first.addingTimeInterval(0.001)
+            let accepted = try await ledger.accept(jobID: jobID, fingerprint: "fp", at: first).record
+            #expect(accepted.firstSeenAt.timeIntervalSince1970 == 1_700_000_000.001)
+            let creating = try await ledger.markCreating(jobID: jobID, at: second)
+            #expect(creating.updatedAt == stored(second))
+            #expect(creating.updatedAt.timeIntervalSince(creating.firstSeenAt) > 0.0009)
+            // Dates long before and after now survive too.
+            let old = newJobID()
+            let past = Date(timeIntervalSince1970: 86_400.5)
+            #expect(try await ledger.accept(jobID: old, fingerprint: "fp", at: past).record.firstSeenAt == past)
+        }
+    }
+
+    @Test("ping answers while open; after close every call throws unavailable", arguments: Backend.allCases)
+    func pingAndClose(backend: Backend) async throws {
+        let harness = try LedgerHarness(backend)
+        defer { harness.remove() }
+        let ledger = try await harness.open()
+        try await ledger.ping()
+        try await ledger.ping()
+        await ledger.close()
+        await ledger.close()  // idempotent
+        await expectLedgerError(.unavailable) { try await ledger.ping() }
+        await expectLedgerError(.unavailable) { _ = try await ledger.record(jobID: "x") }
+        await expectLedgerError(.unavailable) { _ = try await ledger.accept(jobID: "x", fingerprint: "f", at: at(0)) }
+    }
+}
