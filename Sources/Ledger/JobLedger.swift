@@ -7,6 +7,11 @@ public import Foundation
 ///        |           |  +---------+  (re-create: provider lost the task, or -1/-2/-8)
 ///        +-----------+------------+--> failed   (terminal; the failure is stored)
 ///
+///     failed -> accepted   (reopen, dead-letter replay: `ocr-worker dlq replay`)
+///
+/// `failed` is terminal for the worker; only an operator's replay of the dead letter
+/// (``JobLedger/reopen(jobID:fingerprint:at:)``) takes a job out of it, back to the start.
+///
 /// `creating` is written *before* the provider's create call and `submitted` (with the
 /// task id) right after it, so a job found in `submitted` is resumed by polling its task,
 /// never created again. A job found in `creating` crashed inside the create call: the
@@ -95,6 +100,16 @@ public protocol JobLedger: Sendable {
 
     /// Stores the failure result: any state but `published` and `failed` -> `failed`.
     func fail(jobID: String, resultMessage: [UInt8], at: Date) async throws -> JobRecord
+
+    /// Reopens a dead-lettered job for replay (`ocr-worker dlq replay`): `failed` ->
+    /// `accepted`, with `fingerprint` (the replayed payload's) replacing the stored one;
+    /// `taskID`, `resultMessage` and `publishedAt` are cleared. `createAttempts`,
+    /// `pollAttempts` and `firstSeenAt` are kept, so the counters go on telling what the
+    /// job cost over all its runs. Allowed only from `failed`.
+    ///
+    /// Deliberately without a default implementation: check and write must be one
+    /// `UPDATE`, or two replays of the same dead letter could both reopen the job.
+    func reopen(jobID: String, fingerprint: String, at: Date) async throws -> JobRecord
 
     /// Records that the stored result went out: `completed` -> `published`; for `failed`
     /// it sets `publishedAt` and keeps the state (again for a republished failure: the

@@ -7,7 +7,7 @@ import Foundation
 /// implementations put `allowedFrom` into the `WHERE` clause of one `UPDATE`, so the
 /// check and the write are a single atomic step in the database.
 enum LedgerOperation: String, Sendable, CaseIterable {
-    case markCreating, claimCreate, recordTask, recordPolls, complete, fail, markPublished
+    case markCreating, claimCreate, recordTask, recordPolls, complete, fail, markPublished, reopen
 
     var allowedFrom: [JobState] {
         switch self {
@@ -17,6 +17,7 @@ enum LedgerOperation: String, Sendable, CaseIterable {
         case .complete: [.submitted]
         case .fail: [.accepted, .creating, .submitted, .completed]
         case .markPublished: [.completed, .failed]
+        case .reopen: [.failed]
         }
     }
 

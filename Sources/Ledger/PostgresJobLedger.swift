@@ -233,6 +233,19 @@ public final class PostgresJobLedger: JobLedger {
             """)
     }
 
+    public func reopen(jobID: String, fingerprint: String, at: Date) async throws -> JobRecord {
+        let now = Millis.round(at)
+        return try await transition(
+            .reopen, jobID,
+            """
+            UPDATE \(unescaped: jobs)
+            SET state = 'accepted', fingerprint = \(fingerprint), task_id = NULL, result_message = NULL,
+                published_at = NULL, updated_at = \(now)
+            WHERE job_id = \(jobID) AND \(unescaped: LedgerOperation.reopen.stateCondition)
+            RETURNING \(unescaped: recordColumns)
+            """)
+    }
+
     public func markPublished(jobID: String, at: Date) async throws -> JobRecord {
         let now = Millis.round(at)
         return try await transition(

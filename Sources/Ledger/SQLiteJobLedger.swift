@@ -157,6 +157,16 @@ public final class SQLiteJobLedger: JobLedger {
             [Data(resultMessage), Millis.from(at)])
     }
 
+    public func reopen(jobID: String, fingerprint: String, at: Date) async throws -> JobRecord {
+        try await transition(
+            .reopen, jobID,
+            set: """
+                state = 'accepted', fingerprint = ?, task_id = NULL, result_message = NULL,
+                published_at = NULL, updated_at = ?
+                """,
+            [fingerprint, Millis.from(at)])
+    }
+
     public func markPublished(jobID: String, at: Date) async throws -> JobRecord {
         let now = Millis.from(at)
         return try await transition(

@@ -6,9 +6,12 @@ import Testing
 /// each from and the state each leads to. Written from the documentation, not from the
 /// implementation's table, so the two check each other.
 enum Operation: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case markCreating, claimCreate, recordTask, recordPolls, complete, fail, markPublished
+    case markCreating, claimCreate, recordTask, recordPolls, complete, fail, markPublished, reopen
 
     var testDescription: String { rawValue }
+
+    /// The fingerprint `run` reopens with (the replayed payload's).
+    static let replayedFingerprint = "fp-replayed"
 
     var allowedFrom: Set<JobState> {
         switch self {
@@ -18,6 +21,7 @@ enum Operation: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case .complete: [.submitted]
         case .fail: [.accepted, .creating, .submitted, .completed]
         case .markPublished: [.completed, .failed]
+        case .reopen: [.failed]
         }
     }
 
@@ -29,6 +33,7 @@ enum Operation: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case .complete: .completed
         case .fail: .failed
         case .markPublished: state == .completed ? .published : state
+        case .reopen: .accepted
         }
     }
 
@@ -43,6 +48,7 @@ enum Operation: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case .complete: _ = try await ledger.complete(jobID: jobID, resultMessage: [1, 2, 3], at: date)
         case .fail: _ = try await ledger.fail(jobID: jobID, resultMessage: [4, 5, 6], at: date)
         case .markPublished: _ = try await ledger.markPublished(jobID: jobID, at: date)
+        case .reopen: _ = try await ledger.reopen(jobID: jobID, fingerprint: Self.replayedFingerprint, at: date)
         }
     }
 }
@@ -125,7 +131,7 @@ struct LedgerContractTests {
                     #expect(after.state == operation.target(from: state), "\(operation) from \(state)")
                     #expect(after.updatedAt == stored(at(100)), "\(operation) from \(state)")
                     #expect(after.firstSeenAt == before.firstSeenAt)
-                    #expect(after.fingerprint == before.fingerprint)
+                    #expect(after.fingerprint == (operation == .reopen ? Operation.replayedFingerprint : before.fingerprint))
                 } else {
                     await expectLedgerError(.invalidTransition, "\(operation) from \(state)") {
                         try await operation.run(ledger, jobID, createAttempts: before.createAttempts, at: at(100))
@@ -224,6 +230,123 @@ struct LedgerContractTests {
             #expect(try await reader.record(jobID: empty)?.resultMessage == [])
             #expect(try await reader.record(jobID: big)?.resultMessage == bigMessage)
             await reader.close()
+        }
+    }
+
+    @Test("reopen (dead-letter replay): failed -> accepted with the replayed fingerprint; counters and firstSeenAt kept, task, result and publishedAt cleared", arguments: Backend.allCases)
+    func reopenFromFailed(backend: Backend) async throws {
+        try await withLedger(backend) { ledger, harness in
+            let jobID = newJobID("replay")
+            try await bring(ledger, jobID, to: .submitted)
+            try await ledger.recordPolls(jobID: jobID, count: 7, at: at(5))
+            _ = try await ledger.markCreating(jobID: jobID, at: at(6))
+            _ = try await ledger.recordTask(jobID: jobID, taskID: "task-second", at: at(7))
+            _ = try await ledger.fail(jobID: jobID, resultMessage: Array("dead".utf8), at: at(8))
+            let deadLettered = try await ledger.markPublished(jobID: jobID, at: at(9))
+            #expect(deadLettered.state == .failed)
+            #expect(deadLettered.taskID == "task-second")
+            #expect(deadLettered.publishedAt == stored(at(9)))
+
+            let reopened = try await ledger.reopen(jobID: jobID, fingerprint: "fp-replayed-payload", at: at(50))
+            #expect(reopened == JobRecord(
+                jobID: jobID, fingerprint: "fp-replayed-payload", state: .accepted, taskID: nil, createAttempts: 2,
+                pollAttempts: 7, resultMessage: nil, firstSeenAt: stored(at(0)), updatedAt: stored(at(50)),
+                publishedAt: nil))
+            #expect(try await ledger.record(jobID: jobID) == reopened)
+            let seenByAnotherInstance = try await withSecondLedger(harness) { other in
+                try await other.record(jobID: jobID)
+            }
+            #expect(seenByAnotherInstance == reopened)
+            let counts = try await ledger.countByState()
+            #expect(counts[.accepted] == 1)
+            #expect(counts[.failed] == 0)
+        }
+    }
+
+    @Test("reopen from every state but failed (and of a job already reopened) throws invalidTransition and leaves the row unchanged", arguments: Backend.allCases)
+    func reopenRefusedOutsideFailed(backend: Backend) async throws {
+        try await withLedger(backend) { ledger, _ in
+            for state in JobState.allCases where state != .failed {
+                let jobID = newJobID("reopen-from-\(state.rawValue)")
+                let before = try await bring(ledger, jobID, to: state)
+                await expectLedgerError(.invalidTransition, "reopen from \(state)") {
+                    _ = try await ledger.reopen(jobID: jobID, fingerprint: "fp-other", at: at(100))
+                }
+                #expect(try await ledger.record(jobID: jobID) == before, "reopen from \(state) changed the row")
+            }
+
+            // A replay run twice: the second reopen finds the job accepted and is refused.
+            let jobID = newJobID("reopen-twice")
+            try await bring(ledger, jobID, to: .failed)
+            let reopened = try await ledger.reopen(jobID: jobID, fingerprint: "fp-first-replay", at: at(10))
+            await expectLedgerError(.invalidTransition, "second reopen") {
+                _ = try await ledger.reopen(jobID: jobID, fingerprint: "fp-second-replay", at: at(11))
+            }
+            #expect(try await ledger.record(jobID: jobID) == reopened)
+        }
+    }
+
+    @Test("reopen of an unknown job throws notFound and creates no row", arguments: Backend.allCases)
+    func reopenUnknownJob(backend: Backend) async throws {
+        try await withLedger(backend) { ledger, _ in
+            let jobID = newJobID("missing")
+            await expectLedgerError(.notFound) {
+                _ = try await ledger.reopen(jobID: jobID, fingerprint: "fp", at: at(1))
+            }
+            let after = try await ledger.record(jobID: jobID)
+            #expect(after == nil)
+            let rows = try await ledger.countByState().values.reduce(0, +)
+            #expect(rows == 0)
+        }
+    }
+
+    @Test("after reopen the normal path runs again (claimCreate or markCreating), and a job failing again can be reopened again", arguments: Backend.allCases)
+    func normalPathAfterReopen(backend: Backend) async throws {
+        try await withLedger(backend) { ledger, _ in
+            // claimCreate -> recordTask -> complete -> markPublished.
+            let replayed = newJobID("replayed")
+            try await bring(ledger, replayed, to: .submitted)
+            _ = try await ledger.fail(jobID: replayed, resultMessage: Array("dead".utf8), at: at(4))
+            _ = try await ledger.markPublished(jobID: replayed, at: at(5))
+            let reopened = try await ledger.reopen(jobID: replayed, fingerprint: "fp-replayed", at: at(10))
+            #expect(reopened.createAttempts == 1)
+
+            let claimed = try await ledger.claimCreate(
+                jobID: replayed, expectedCreateAttempts: reopened.createAttempts, at: at(11))
+            #expect(claimed.state == .creating)
+            #expect(claimed.createAttempts == 2, "the replay's create is counted on top of the first run's")
+            let submitted = try await ledger.recordTask(jobID: replayed, taskID: "task-replay", at: at(12))
+            #expect(submitted.state == .submitted)
+            #expect(submitted.taskID == "task-replay")
+            try await ledger.recordPolls(jobID: replayed, count: 2, at: at(13))
+            let completed = try await ledger.complete(jobID: replayed, resultMessage: allBytes, at: at(14))
+            #expect(completed.state == .completed)
+            #expect(completed.resultMessage == allBytes)
+            #expect(completed.publishedAt == nil)
+            let published = try await ledger.markPublished(jobID: replayed, at: at(15))
+            #expect(published == JobRecord(
+                jobID: replayed, fingerprint: "fp-replayed", state: .published, taskID: "task-replay",
+                createAttempts: 2, pollAttempts: 2, resultMessage: allBytes, firstSeenAt: stored(at(0)),
+                updatedAt: stored(at(15)), publishedAt: stored(at(15))))
+            await expectLedgerError(.invalidTransition, "reopen of a published job") {
+                _ = try await ledger.reopen(jobID: replayed, fingerprint: "fp-again", at: at(16))
+            }
+
+            // markCreating -> fail -> markPublished -> reopen again: a second dead letter.
+            let twice = newJobID("twice")
+            try await bring(ledger, twice, to: .failed)
+            _ = try await ledger.reopen(jobID: twice, fingerprint: "fp-replay-1", at: at(10))
+            #expect(try await ledger.markCreating(jobID: twice, at: at(11)).createAttempts == 1)
+            _ = try await ledger.fail(jobID: twice, resultMessage: Array("dead again".utf8), at: at(12))
+            let deadAgain = try await ledger.markPublished(jobID: twice, at: at(13))
+            #expect(deadAgain.state == .failed)
+            #expect(deadAgain.publishedAt == stored(at(13)), "the replay's dead letter gets its own publishedAt")
+            let again = try await ledger.reopen(jobID: twice, fingerprint: "fp-replay-2", at: at(20))
+            #expect(again.state == .accepted)
+            #expect(again.fingerprint == "fp-replay-2")
+            #expect(again.createAttempts == 1)
+            #expect(again.resultMessage == nil)
+            #expect(again.publishedAt == nil)
         }
     }
 
