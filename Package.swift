@@ -161,6 +161,23 @@ let package = Package(
             linkerSettings: librdkafkaRpath
         ),
 
+        // MARK: Job contract and result store
+
+        .target(
+            name: "JobContract",
+            dependencies: [
+                "OCRTaskAPI",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "JobContractTests",
+            dependencies: ["JobContract", "OCRTaskAPI"],
+            exclude: ["Examples"],
+            swiftSettings: strict
+        ),
+
         // MARK: Tests
 
         .testTarget(
