@@ -171,10 +171,32 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "ResultStore",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "JobContractTests",
             dependencies: ["JobContract", "OCRTaskAPI"],
             exclude: ["Examples"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ResultStoreTests",
+            dependencies: [
+                "ResultStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
 
