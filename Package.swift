@@ -86,11 +86,6 @@ let package = Package(
             swiftSettings: strict
         ),
 
-        .target(
-            name: "Ledger",
-            swiftSettings: strict
-        ),
-
         // MARK: ocr-server: the self-hosted provider on Tesseract
 
         .systemLibrary(
@@ -129,6 +124,7 @@ let package = Package(
             name: "ocr-server",
             dependencies: [
                 "OCRServer",
+                "JSONLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -145,17 +141,40 @@ let package = Package(
                 "OCRTaskAPI",
                 "OCRClient",
                 "Ledger",
+                "JobContract",
+                "ResultStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "JSONLogging",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "ocr-worker",
             dependencies: [
+                "Worker",
                 "Kafka",
+                "Ledger",
+                "ResultStore",
+                "JobContract",
+                "OCRClient",
+                "OCRTaskAPI",
+                "JSONLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strict,
             linkerSettings: librdkafkaRpath
@@ -210,7 +229,14 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkerTests",
-            dependencies: ["Worker", "Kafka"],
+            dependencies: [
+                "Worker",
+                "Kafka",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict,
             linkerSettings: librdkafkaRpath
         ),

@@ -130,6 +130,25 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// The end of each partition (the offset the next produced record will get), asked
+    /// of the partition leaders. Tools use it to read a topic up to "now".
+    public func highWatermarks(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) async throws(KafkaError) -> [TopicPartition: Int64] {
+        let client = self.client
+        return try await BlockingCall.run { () throws(KafkaError) in
+            try client.use("watermarks") { handle throws(KafkaError) in
+                var result: [TopicPartition: Int64] = [:]
+                for p in partitions {
+                    var low: Int64 = 0
+                    var high: Int64 = 0
+                    let err = rd_kafka_query_watermark_offsets(handle, p.topic, p.partition, &low, &high, Int32(clamping: timeout.milliseconds))
+                    if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, operation: "watermarks of \(p)") }
+                    result[p] = high
+                }
+                return result
+            }
+        }
+    }
+
     // MARK: Pause and resume
 
     /// Stops fetching from these partitions. The member stays in its group: the poll

@@ -20,10 +20,14 @@ extension OCRClient {
     /// Retries transient failures; an ambiguous failure (the form was sent, the reply
     /// lost) is retried only if ``RetryPolicy/retryAmbiguousCreates`` allows it. A
     /// download-and-upload fetches the source again on each attempt.
-    public func createTask(source: DocumentSource, options: TaskOptions) async throws(OCRClientError)
-        -> CreateTaskResult
+    ///
+    /// `sourcePolicy` overrides ``OCRClientConfiguration/sourcePolicy`` for this call: a
+    /// worker retries a task whose provider could not fetch the URL (state -3) with
+    /// `.upload`.
+    public func createTask(source: DocumentSource, options: TaskOptions, sourcePolicy: SourcePolicy? = nil)
+        async throws(OCRClientError) -> CreateTaskResult
     {
-        let plan = try await makePlan(source)
+        let plan = try await makePlan(source, policy: sourcePolicy ?? configuration.sourcePolicy)
         let secrets = redactor.adding([options.password])
         let result = try await withRetries(endpoint: .create, taskID: nil) { attempt throws(OCRClientError) in
             switch plan {
@@ -46,13 +50,13 @@ extension OCRClient {
         return result
     }
 
-    func makePlan(_ source: DocumentSource) async throws(OCRClientError) -> CreatePlan {
+    func makePlan(_ source: DocumentSource, policy: SourcePolicy) async throws(OCRClientError) -> CreatePlan {
         switch source {
         case .url(let text):
             let url: DocumentURL
             do { url = try DocumentURL(text) } catch { throw OCRClientError(error) }
             let violation = url.imageURLViolation(allowingNonPublicHosts: configuration.allowNonPublicImageURLs)
-            switch configuration.sourcePolicy {
+            switch policy {
             case .upload:
                 return .downloadAndUpload(url)
             case .passURL:

@@ -53,8 +53,16 @@ public final class PollScheduler: Sendable {
         }
     }
 
-    /// Runs the timer loop until ``stop()``.
+    /// Runs the timer loop until ``stop()`` or cancellation (which also stops it).
     public func run() async {
+        await withTaskCancellationHandler {
+            await loop()
+        } onCancel: {
+            stop()
+        }
+    }
+
+    private func loop() async {
         while true {
             let now = ContinuousClock.now
             let (due, next, stopped) = state.withLock { s -> ([Entry], ContinuousClock.Instant?, Bool) in

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import JSONLogging
 import OCRServer
 import ServiceLifecycle
 
@@ -51,13 +52,7 @@ struct OCRServerCommand: AsyncParsableCommand {
         func env(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         func flag(_ name: String) -> Bool { ["1", "true", "yes"].contains(env(name)?.lowercased() ?? "") }
 
-        let level = env("LOG_LEVEL").flatMap(Logger.Level.init(rawValue:)) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = JSONLogHandler(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "ocr-server")
+        let logger = JSONLogging.bootstrap(level: env("LOG_LEVEL") ?? "info", label: "ocr-server")
 
         var keys = apiKeys
         if keys.isEmpty, let list = env("OCR_SERVER_API_KEYS") {

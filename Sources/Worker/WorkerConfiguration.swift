@@ -1,0 +1,66 @@
+public import Kafka
+public import OCRClient
+
+/// Everything the worker needs to run, after flags, environment and file were merged.
+public struct WorkerConfiguration: Sendable {
+    public var kafka: KafkaClientConfiguration
+    public var groupID: String
+    public var jobsTopic: String
+    /// Create the three topics at start when they do not exist (development, tests).
+    public var createTopics: Bool
+    public var topicPartitions: Int32
+    public var consumerSessionTimeout: Duration
+    public var provider: OCRClientConfiguration
+    /// `sqlite:///path`, `sqlite::memory:` or `postgres://user@host:port/db`.
+    public var ledgerURL: String
+    /// `file:///dir` or `s3://bucket/prefix?...`; ignored in pass-through mode.
+    public var resultStoreURL: String
+    public var processing: JobProcessorSettings
+    public var consumption: ConsumptionSettings
+    /// Port of `/healthz`, `/readyz`, `/metrics` (0 picks a free one; nil disables).
+    public var httpPort: Int?
+    public var httpHost: String
+    /// How often a paused provider is probed.
+    public var providerProbeInterval: Duration
+
+    public init(
+        kafka: KafkaClientConfiguration,
+        groupID: String = "ocr-worker",
+        jobsTopic: String = "ocr.jobs",
+        createTopics: Bool = false,
+        topicPartitions: Int32 = 6,
+        consumerSessionTimeout: Duration = .seconds(45),
+        provider: OCRClientConfiguration,
+        ledgerURL: String,
+        resultStoreURL: String,
+        processing: JobProcessorSettings,
+        consumption: ConsumptionSettings = ConsumptionSettings(),
+        httpPort: Int? = 9464,
+        httpHost: String = "0.0.0.0",
+        providerProbeInterval: Duration = .seconds(5)
+    ) {
+        self.kafka = kafka
+        self.groupID = groupID
+        self.jobsTopic = jobsTopic
+        self.createTopics = createTopics
+        self.topicPartitions = topicPartitions
+        self.consumerSessionTimeout = consumerSessionTimeout
+        self.provider = provider
+        self.ledgerURL = ledgerURL
+        self.resultStoreURL = resultStoreURL
+        self.processing = processing
+        self.consumption = consumption
+        self.httpPort = httpPort
+        self.httpHost = httpHost
+        self.providerProbeInterval = providerProbeInterval
+    }
+
+    var consumer: KafkaConsumerConfiguration {
+        var c = KafkaConsumerConfiguration(
+            client: kafka, groupID: groupID, sessionTimeout: consumerSessionTimeout,
+            heartbeatInterval: min(.seconds(3), consumerSessionTimeout / 4))
+        c.client.statisticsInterval = c.client.statisticsInterval ?? .seconds(5)
+        c.rebalanceHookTimeout = consumption.revokeTimeout + .seconds(10)
+        return c
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import JobContract
+import Metrics
+
+/// The worker's metrics (swift-metrics; exported by the Prometheus backend on /metrics).
+public struct WorkerMetrics: Sendable {
+    public enum Outcome: String, Sendable {
+        case succeeded, failed, rejected
+    }
+
+    public init() {}
+
+    func finished(_ outcome: Outcome, errorClass: ErrorClass?, enqueuedAt: Date?) {
+        Counter(label: "ocr_jobs_total", dimensions: [("outcome", outcome.rawValue), ("error_class", errorClass?.rawValue ?? "none")]).increment()
+        if let enqueuedAt {
+            Timer(label: "ocr_job_end_to_end_seconds", dimensions: [("outcome", outcome.rawValue)], preferredDisplayUnit: .seconds)
+                .recordNanoseconds(Int64(max(0, Date().timeIntervalSince(enqueuedAt)) * 1e9))
+        }
+    }
+
+    func republished() { Counter(label: "ocr_results_republished_total").increment() }
+    func redelivered() { Counter(label: "ocr_jobs_redelivered_total").increment() }
+    func deadLettered(_ errorClass: ErrorClass) {
+        Counter(label: "ocr_dead_letters_total", dimensions: [("error_class", errorClass.rawValue)]).increment()
+    }
+    func create() { Counter(label: "ocr_provider_requests_total", dimensions: [("endpoint", "create")]).increment() }
+    func poll() { Counter(label: "ocr_provider_requests_total", dimensions: [("endpoint", "query")]).increment() }
+    func recreate() { Counter(label: "ocr_task_recreates_total").increment() }
+    func rehosted(bytes: Int64) { Counter(label: "ocr_rehosted_bytes_total").increment(by: Int(bytes)) }
+
+    /// Gauges the consumer loop refreshes: jobs in flight, consumer lag, and the
+    /// autoscaling signal (backlog + in flight).
+    public func consumption(inFlight: Int, consumerLag: Int64?) {
+        Gauge(label: "ocr_jobs_in_flight").record(inFlight)
+        if let consumerLag {
+            Gauge(label: "ocr_consumer_lag").record(consumerLag)
+            Gauge(label: "ocr_outstanding_jobs").record(consumerLag + Int64(inFlight))
+        }
+    }
+
+    public func providerHealthy(_ healthy: Bool) { Gauge(label: "ocr_provider_healthy").record(healthy ? 1 : 0) }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import Kafka
+public import Ledger
+public import Logging
+import OCRClient
+public import ResultStore
+public import ServiceLifecycle
+
+/// The whole worker: Kafka in, jobs through the provider, results and dead letters out.
+/// A swift-service-lifecycle `Service`: a graceful shutdown (SIGTERM) stops fetching,
+/// drains in-flight jobs to their checkpoints within the drain timeout, commits, leaves
+/// the group, flushes the producer and returns.
+public final class WorkerService: Service, Sendable {
+    public let configuration: WorkerConfiguration
+    public let ledger: any JobLedger
+    public let monitor: ProviderMonitor
+    public let loop: JobConsumerLoop
+    let provider: OCRClient
+    let producer: KafkaProducer
+    let scheduler: PollScheduler
+    let metrics = WorkerMetrics()
+    let logger: Logger
+
+    /// Connects the parts. The ledger and the store are made by the caller (their URLs
+    /// are in the configuration), so tests and tools can share them.
+    public init(configuration: WorkerConfiguration, ledger: any JobLedger, store: (any ResultStore)?, logger: Logger) throws {
+        self.configuration = configuration
+        self.ledger = ledger
+        self.logger = logger
+        provider = try OCRClient(configuration: configuration.provider, logger: logger)
+        producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: configuration.kafka), logger: logger)
+        scheduler = PollScheduler()
+        monitor = ProviderMonitor(logger: logger)
+        let processor = JobProcessor(
+            settings: configuration.processing, ledger: ledger, provider: provider, store: store, producer: producer,
+            scheduler: scheduler, monitor: monitor, metrics: metrics, logger: logger)
+        loop = JobConsumerLoop(
+            consumer: configuration.consumer, topics: [configuration.jobsTopic], handler: processor,
+            settings: configuration.consumption, logger: logger)
+        let loop = self.loop
+        let metrics = self.metrics
+        monitor.onChange { usable in
+            loop.providerUsable(usable)
+            metrics.providerHealthy(usable)
+        }
+    }
+
+    /// Ready when the provider accepts our key and its circuit is closed, and the ledger
+    /// answers. (The broker is checked by the consumer's own group membership.)
+    public func readiness() async -> [String: Bool] {
+        var checks: [String: Bool] = ["provider": monitor.isHealthy]
+        do {
+            try await ledger.ping()
+            checks["ledger"] = true
+        } catch {
+            checks["ledger"] = false
+        }
+        checks["kafka"] = !loop.assignment.isEmpty || loop.statistics != nil
+        return checks
+    }
+
+    public func run() async throws {
+        if configuration.createTopics {
+            try await KafkaAdmin(client: configuration.kafka, logger: logger).createTopics([
+                .init(name: configuration.jobsTopic, partitions: configuration.topicPartitions),
+                .init(name: configuration.processing.resultsTopic, partitions: configuration.topicPartitions),
+                .init(name: configuration.processing.deadLetterTopic, partitions: configuration.topicPartitions),
+            ])
+        }
+        metrics.providerHealthy(true)
+        logger.info("worker starting", metadata: [
+            "worker_id": "\(configuration.processing.workerID)", "provider": "\(configuration.provider.baseURL)",
+            "ledger": "\(LedgerDisplay.redact(configuration.ledgerURL))",
+            "mode": "\(configuration.processing.passThrough ? "pass-through" : "rehost")",
+        ])
+        let loop = self.loop
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await self.scheduler.run() }
+            group.addTask { await self.monitor.probe(self.provider, every: self.configuration.providerProbeInterval) }
+            group.addTask {
+                while !Task.isCancelled {
+                    self.metrics.consumption(inFlight: loop.inFlight, consumerLag: loop.statistics?.totalConsumerLag)
+                    try? await Task.sleep(for: .seconds(5))
+                }
+            }
+            try await withGracefulShutdownHandler {
+                try await loop.run()
+            } onGracefulShutdown: {
+                self.logger.info("shutdown requested: draining")
+                loop.stop()
+            }
+            // The loop drained and left the group; stop the helpers.
+            self.scheduler.stop()
+            group.cancelAll()
+        }
+        await producer.close(flushTimeout: .seconds(10))
+        try? await provider.shutdown()
+        logger.info("worker stopped")
+    }
+}
+
+/// Hides a password in a ledger URL for logs.
+enum LedgerDisplay {
+    static func redact(_ url: String) -> String {
+        guard var components = URLComponents(string: url), components.password != nil else { return url }
+        components.password = "***"
+        return components.string ?? "[ledger]"
+    }
+}

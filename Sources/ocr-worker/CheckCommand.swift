@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import Kafka
+import Ledger
+import Logging
+import OCRClient
+import Worker
+
+struct CheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check", abstract: "Print the effective configuration (secrets redacted) and test every connection.")
+
+    @OptionGroup var common: CommonOptions
+
+    func run() async throws {
+        let settings = try common.settings()
+        var logger = Logger(label: "ocr-worker.check")
+        logger.logLevel = .critical
+        print("configuration:")
+        for (k, v) in settings.redacted { print("  \(k)=\(v)") }
+        let configuration = try WorkerConfiguration(settings)
+        var failures = 0
+        func report(_ name: String, _ outcome: Result<String, any Error>) {
+            switch outcome {
+            case .success(let detail): print("ok    \(name): \(detail)")
+            case .failure(let error):
+                failures += 1
+                print("FAIL  \(name): \(error)")
+            }
+        }
+
+        let kafka: Result<String, any Error> = await Result(catching: {
+            let consumer = try KafkaConsumer(
+                configuration: KafkaConsumerConfiguration(client: configuration.kafka, groupID: "ocr-worker-check"), logger: logger)
+            defer { Task { await consumer.close() } }
+            let ends = try await consumer.highWatermarks([TopicPartition(topic: configuration.jobsTopic, partition: 0)])
+            return "\(configuration.jobsTopic)[0] ends at offset \(ends.values.first ?? 0)"
+        })
+        report("kafka \(configuration.kafka.bootstrapServers.joined(separator: ","))", kafka)
+
+        let ledger: Result<String, any Error> = await Result(catching: {
+            let store = try await makeLedger(url: configuration.ledgerURL, logger: logger)
+            try await store.ping()
+            await store.close()
+            return "answers"
+        })
+        report("ledger", ledger)
+
+        let provider: Result<String, any Error> = await Result(catching: {
+            let client = try OCRClient(configuration: configuration.provider, logger: logger)
+            defer { Task { try? await client.shutdown() } }
+            do {
+                _ = try await client.queryTask("ocr-worker-check")
+                return "answers"
+            } catch let error as OCRClientError where error.status == 404 || error.status == 400 {
+                return "answers and accepts the API key"
+            }
+        })
+        report("provider \(configuration.provider.baseURL)", provider)
+        if failures > 0 { throw ExitCode(1) }
+    }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
+}

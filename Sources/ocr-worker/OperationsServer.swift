@@ -1,0 +1,62 @@
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+import Worker
+
+/// `/healthz` (the process runs), `/readyz` (provider key accepted and circuit closed,
+/// ledger answers, member of the group) and `/metrics` (Prometheus text) on a port of
+/// their own, so probes and scrapes never queue behind job traffic.
+struct OperationsServer: Service {
+    let host: String
+    let port: Int
+    let worker: WorkerService
+    let metrics: PrometheusCollectorRegistry
+    let logger: Logger
+
+    func run() async throws {
+        let router = Router()
+        router.get("/healthz") { _, _ in
+            Self.json(["status": "ok"], status: .ok)
+        }
+        router.get("/readyz") { _, _ in
+            let checks = await worker.readiness()
+            let ready = checks.values.allSatisfy { $0 }
+            var body: [String: Any] = ["ready": ready]
+            for (k, v) in checks { body[k] = v }
+            return Self.json(body, status: ready ? .ok : .serviceUnavailable)
+        }
+        router.get("/metrics") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
+        }
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "ocr-worker"),
+            onServerRunning: { channel in
+                logger.info("operations endpoints listening", metadata: ["port": "\(channel.localAddress?.port ?? port)"])
+            },
+            logger: logger)
+        try await app.runService()
+    }
+
+    private static func json(_ object: [String: Any], status: HTTPResponse.Status) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+enum MetricsExport {
+    /// Makes swift-metrics record into a Prometheus registry served on /metrics.
+    static func bootstrap() -> PrometheusCollectorRegistry {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }
+}

@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import JSONLogging
+import Kafka
+import Ledger
+import Logging
+import OCRClient
+import ResultStore
+import ServiceLifecycle
+import UnixSignals
+import Worker
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Run the worker until SIGTERM or SIGINT (then drain, commit and exit 0).")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Consumer group. Env: OCR_GROUP_ID") var group: String?
+    @Option(help: "OCR task API base URL. Env: OCR_PROVIDER_URL") var providerURL: String?
+    @Option(help: "Requests per second allowed to the provider. Env: OCR_PROVIDER_RPS") var providerRPS: String?
+    @Option(help: "Ledger URL: sqlite:///path, sqlite::memory:, postgres://user@host:port/db. Env: OCR_LEDGER_URL") var ledger: String?
+    @Option(help: "Result store URL: file:///dir or s3://bucket/prefix?endpoint=... Env: OCR_RESULT_STORE_URL") var resultStore: String?
+    @Flag(help: "Publish the provider's result URL instead of rehosting the file. Env: OCR_PASS_THROUGH") var passThrough = false
+    @Option(help: "Jobs in flight per pod. Env: OCR_MAX_IN_FLIGHT") var maxInFlight: String?
+    @Option(help: "Port of /healthz, /readyz and /metrics. Env: OCR_HTTP_PORT") var httpPort: String?
+    @Option(help: "This pod's id in results and dead letters. Env: OCR_WORKER_ID (default: host name)") var workerID: String?
+    @Flag(help: "Create the topics at start if they are missing. Env: OCR_CREATE_TOPICS") var createTopics = false
+    @Option(help: "Log level (trace, debug, info, notice, warning, error). Env: OCR_LOG_LEVEL") var logLevel: String?
+
+    func run() async throws {
+        let settings = try common.settings([
+            "OCR_GROUP_ID": group, "OCR_PROVIDER_URL": providerURL, "OCR_PROVIDER_RPS": providerRPS, "OCR_LEDGER_URL": ledger,
+            "OCR_RESULT_STORE_URL": resultStore, "OCR_PASS_THROUGH": passThrough ? "true" : nil,
+            "OCR_MAX_IN_FLIGHT": maxInFlight, "OCR_HTTP_PORT": httpPort, "OCR_WORKER_ID": workerID,
+            "OCR_CREATE_TOPICS": createTopics ? "true" : nil, "OCR_LOG_LEVEL": logLevel,
+        ])
+        let logger = JSONLogging.bootstrap(level: settings["OCR_LOG_LEVEL"] ?? "info")
+        let metrics = MetricsExport.bootstrap()
+        let configuration = try WorkerConfiguration(settings)
+        let ledger = try await makeLedger(url: configuration.ledgerURL, logger: logger)
+        let store: (any ResultStore)? =
+            configuration.processing.passThrough ? nil : try makeResultStore(ResultStoreConfiguration(url: configuration.resultStoreURL))
+        let worker = try WorkerService(configuration: configuration, ledger: ledger, store: store, logger: logger)
+        var services: [any Service] = [worker]
+        if let port = configuration.httpPort {
+            services.append(OperationsServer(host: configuration.httpHost, port: port, worker: worker, metrics: metrics, logger: logger))
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            await ledger.close()
+            throw error
+        }
+        await ledger.close()
+    }
+}
+
+extension WorkerConfiguration {
+    init(_ settings: Settings) throws {
+        let workerID = settings["OCR_WORKER_ID"] ?? ProcessInfo.processInfo.hostName
+        var provider = OCRClientConfiguration(
+            baseURL: settings.string("OCR_PROVIDER_URL", default: "http://127.0.0.1:8080"),
+            apiKey: settings.string("OCR_PROVIDER_API_KEY", default: ""))
+        provider.budget.requestsPerSecond = try settings.double("OCR_PROVIDER_RPS", default: 2)
+        if let policy = settings["OCR_SOURCE_POLICY"] {
+            guard let p = SourcePolicy(rawValue: policy) else { throw ValidationFailure("OCR_SOURCE_POLICY must be auto, pass_url or upload") }
+            provider.sourcePolicy = p
+        }
+        provider.allowNonPublicImageURLs = try settings.bool("OCR_ALLOW_PRIVATE_SOURCES", default: false)
+        guard !provider.apiKey.isEmpty else { throw ValidationFailure("OCR_PROVIDER_API_KEY is not set") }
+        let maxInFlight = try settings.int("OCR_MAX_IN_FLIGHT", default: 64)
+        let port = try settings.int("OCR_HTTP_PORT", default: 9464)
+        self.init(
+            kafka: settings.kafka(clientID: "ocr-worker-\(workerID)"),
+            groupID: settings.groupID,
+            jobsTopic: settings.jobsTopic,
+            createTopics: try settings.bool("OCR_CREATE_TOPICS", default: false),
+            topicPartitions: Int32(try settings.int("OCR_TOPIC_PARTITIONS", default: 6)),
+            consumerSessionTimeout: .seconds(try settings.int("OCR_SESSION_TIMEOUT_SECONDS", default: 45)),
+            provider: provider,
+            ledgerURL: settings.string("OCR_LEDGER_URL", default: "sqlite:///var/lib/ocr-worker/ledger.db"),
+            resultStoreURL: settings.string("OCR_RESULT_STORE_URL", default: "file:///var/lib/ocr-worker/results"),
+            processing: JobProcessorSettings(
+                resultsTopic: settings.resultsTopic, deadLetterTopic: settings.deadLetterTopic, consumerGroup: settings.groupID,
+                workerID: workerID, workerVersion: OCRWorkerCommand.version,
+                maxRecreates: try settings.int("OCR_MAX_RECREATES", default: 2),
+                taskTimeout: .seconds(try settings.int("OCR_TASK_TIMEOUT_SECONDS", default: 1800)),
+                passThrough: try settings.bool("OCR_PASS_THROUGH", default: false)),
+            consumption: ConsumptionSettings(
+                maxInFlight: maxInFlight,
+                drainTimeout: .seconds(try settings.int("OCR_DRAIN_TIMEOUT_SECONDS", default: 30))),
+            httpPort: port < 0 ? nil : port,
+            httpHost: settings.string("OCR_HTTP_HOST", default: "0.0.0.0"))
+    }
+}

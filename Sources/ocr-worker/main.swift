@@ -1,1 +1,0 @@
-print("ocr-worker: not built yet (issue 5)")
