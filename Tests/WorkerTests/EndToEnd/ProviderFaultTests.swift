@@ -1,0 +1,311 @@
+import AsyncHTTPClient
+import Foundation
+import Kafka
+import Testing
+
+/// The outcome table of DESIGN.md section 4, end to end: the real broker and real
+/// ocr-worker processes against ``FaultProvider``, which misbehaves per document.
+@Suite("Provider faults end to end", .serialized)
+struct ProviderFaultTests {
+    func sqlite(_ pipeline: Pipeline) -> String { "sqlite://" + pipeline.work.appendingPathComponent("ledger.db").path }
+
+    /// A unique document name per test run (the provider's scripts are keyed by it).
+    func doc(_ stem: String) -> String { "\(stem)-\(UUID().uuidString.prefix(6).lowercased()).png" }
+
+    /// Starts a worker that talks to `provider`.
+    @discardableResult
+    func startWorker(_ pipeline: Pipeline, _ provider: FaultProvider, extra: [String: String] = [:]) async throws -> Int {
+        var env = ["OCR_PROVIDER_URL": provider.baseURL, "OCR_PROVIDER_API_KEY": provider.apiKey]
+        env.merge(extra) { _, new in new }
+        return try await pipeline.startWorker("worker-1", ledger: sqlite(pipeline), extra: env).httpPort
+    }
+
+    func error(_ record: KafkaConsumerMessage?) -> [String: Any] { record?.json["error"] as? [String: Any] ?? [:] }
+
+    func header(_ record: KafkaConsumerMessage?, _ name: String) -> String? { record?.headers.last(named: name)?.stringValue }
+
+    /// Fixed wait, used only to show that something does not happen (a late dead letter).
+    func settle() async throws { try await Task.sleep(for: .seconds(2)) }
+
+    // MARK: Permanent failure
+
+    @Test("state -7: one create, a failed result (provider_rejected, -7) and a dead letter")
+    func invalidFile() async throws {
+        try await Pipeline.with(name: "fault-7") { pipeline in
+            try await FaultProvider.with(apiKey: pipeline.apiKey) { provider in
+                let results = try pipeline.collect(pipeline.resultsTopic)
+                let deadLetters = try pipeline.collect(pipeline.deadLetterTopic)
+                let document = doc("invalid")
+                provider.script(document, .init(states: [-7]))
+                try await startWorker(pipeline, provider)
+
+                try await pipeline.publish([(key: "m7", value: Pipeline.job("m7", url: provider.documentURL(document)))])
+                try await results.waitFor("the result of m7", timeout: .seconds(90)) { $0.contains { $0.keyString == "m7" } }
+                try await deadLetters.waitFor("the dead letter of m7", timeout: .seconds(30)) { $0.contains { $0.keyString == "m7" } }
+
+                let result = results.byKey["m7"]
+                #expect(result?.json["status"] as? String == "failed")
+                #expect(error(result)["class"] as? String == "provider_rejected")
+                #expect(error(result)["code"] as? String == "-7")
+                #expect(provider.creates(document).count == 1, "a permanent failure is not re-created")
+                let letter = deadLetters.byKey["m7"]
+                #expect(header(letter, "ocr.error.class") == "provider_rejected")
+                #expect(header(letter, "ocr.error.code") == "-7")
+                #expect(header(letter, "ocr.task_id") == provider.creates(document).first?.taskID)
+                #expect(deadLetters.all.count == 1)
+                await results.close()
+                await deadLetters.close()
+            }
+        }
+    }
+
+    // MARK: Re-create a bounded number of times
+
+    @Test("states -8 and -1: re-created OCR_MAX_RECREATES (2) times, i.e. 3 tasks, then failed provider_failed")
+    func recreateThenFail() async throws {
+        try await Pipeline.with(name: "fault-8") { pipeline in
+            try await FaultProvider.with(apiKey: pipeline.apiKey) { provider in
+                let results = try pipeline.collect(pipeline.resultsTopic)
+                let deadLetters = try pipeline.collect(pipeline.deadLetterTopic)
+                let timeout = doc("timeout"), failed = doc("failed")
+                provider.script(timeout, .init(states: [-8, -8, -8, -8, -8]))
+                provider.script(failed, .init(states: [-1, -1, -1, -1, -1], runningPolls: 1))
+                try await startWorker(pipeline, provider)
+
+                try await pipeline.publish([
+                    (key: "m8", value: Pipeline.job("m8", url: provider.documentURL(timeout))),
+                    (key: "m1", value: Pipeline.job("m1", url: provider.documentURL(failed))),
+                ])
+                try await results.waitFor("both results", timeout: .seconds(120)) { all in ["m8", "m1"].allSatisfy { id in all.contains { $0.keyString == id } } }
+                try await deadLetters.waitFor("both dead letters", timeout: .seconds(30)) { $0.count >= 2 }
+
+                for (id, document, state) in [("m8", timeout, "-8"), ("m1", failed, "-1")] {
+                    let result = results.byKey[id]
+                    #expect(result?.json["status"] as? String == "failed", "\(id)")
+                    #expect(error(result)["class"] as? String == "provider_failed", "\(id)")
+                    #expect(error(result)["code"] as? String == state, "\(id)")
+                    #expect(provider.creates(document).count == 3, "\(id): the first task and 2 re-creates")
+                    #expect((result?.json["attempts"] as? [String: Any])?["creates"] as? Int == 3, "\(id): attempts.creates")
+                    #expect(Set(provider.creates(document).compactMap(\.taskID)).count == 3, "\(id): three distinct tasks")
+                    #expect(header(deadLetters.byKey[id], "ocr.error.class") == "provider_failed", "\(id)")
+                    #expect(header(deadLetters.byKey[id], "ocr.error.code") == state, "\(id)")
+                }
+                print("e2e faults: -8 -> \(provider.creates(timeout).count) creates / \(provider.queries(timeout)) queries; -1 -> \(provider.creates(failed).count) creates / \(provider.queries(failed)) queries")
+                await results.close()
+                await deadLetters.close()
+            }
+        }
+    }
+
+    @Test("a task that 404s on query is re-created, and the job succeeds")
+    func lostTask() async throws {
+        try await Pipeline.with(name: "fault-404") { pipeline in
+            try await FaultProvider.with(apiKey: pipeline.apiKey) { provider in
+                let results = try pipeline.collect(pipeline.resultsTopic)
+                let deadLetters = try pipeline.collect(pipeline.deadLetterTopic)
+                let document = doc("lost")
+                provider.script(document, .init(lost: [0]))
+                try await startWorker(pipeline, provider)
+
+                try await pipeline.publish([(key: "lost", value: Pipeline.job("lost", url: provider.documentURL(document)))])
+                try await results.waitFor("the result of lost", timeout: .seconds(90)) { $0.contains { $0.keyString == "lost" } }
+                try await settle()
+
+                let result = results.byKey["lost"]
+                #expect(result?.json["status"] as? String == "succeeded", "\(result?.json ?? [:])")
+                let creates = provider.creates(document)
+                #expect(creates.count == 2, "the lost task and its replacement")
+                #expect(result?.json["task_id"] as? String == creates.last?.taskID, "the result names the replacement task")
+                #expect(provider.events(document, .query).first?.status == 404)
+                #expect(try contents(of: result) == FaultProvider.resultText(document))
+                #expect(deadLetters.all.isEmpty, "nothing dead-lettered")
+                await results.close()
+                await deadLetters.close()
+            }
+        }
+    }
+
+    // MARK: Transient failures
+
+    @Test("500 bursts on create and on query are retried; the job succeeds, nothing dead-lettered")
+    func serverErrorBursts() async throws {
+        try await Pipeline.with(name: "fault-500") { pipeline in
+            try await FaultProvider.with(apiKey: pipeline.apiKey) { provider in
+                let results = try pipeline.collect(pipeline.resultsTopic)
+                let deadLetters = try pipeline.collect(pipeline.deadLetterTopic)
+                let document = doc("burst")
+                provider.script(document, .init(createFaults: [500, 502, 503], queryFaults: [500, 500, 503]))
+                try await startWorker(pipeline, provider)
+
+                try await pipeline.publish([(key: "burst", value: Pipeline.job("burst", url: provider.documentURL(document)))])
+                try await results.waitFor("the result of burst", timeout: .seconds(90)) { $0.contains { $0.keyString == "burst" } }
+                try await settle()
+
+                let result = results.byKey["burst"]
+                #expect(result?.json["status"] as? String == "succeeded", "\(result?.json ?? [:])")
+                #expect(provider.createRequests(document) == 4, "3 failed create requests, then one that created the task")
+                #expect(provider.creates(document).count == 1, "one task")
+                #expect(provider.queries(document) >= 4, "3 failed queries, then at least one answered")
+                #expect(try contents(of: result) == FaultProvider.resultText(document))
+                #expect(deadLetters.all.isEmpty, "nothing dead-lettered")
+                print("e2e faults: 500 bursts -> \(provider.createRequests(document)) create requests, \(provider.queries(document)) queries")
+                await results.close()
+                await deadLetters.close()
+            }
+        }
+    }
+
+    @Test("a 429 storm with Retry-After is retried, each retry waits Retry-After, and the job succeeds")
+    func throttleStorm() async throws {
+        try await Pipeline.with(name: "fault-429") { pipeline in
+            try await FaultProvider.with(apiKey: pipeline.apiKey) { provider in
+                let results = try pipeline.collect(pipeline.resultsTopic)
+                let deadLetters = try pipeline.collect(pipeline.deadLetterTopic)
+                let document = doc("storm")
+                let retryAfter = 2
+                provider.script(document, .init(createFaults: [429, 429, 429], queryFaults: [429, 429, 429], retryAfter: retryAfter))
+                try await startWorker(pipeline, provider)
+
+                try await pipeline.publish([(key: "storm", value: Pipeline.job("storm", url: provider.documentURL(document)))])
+                try await results.waitFor("the result of storm", timeout: .seconds(120)) { $0.contains { $0.keyString == "storm" } }
+                try await settle()
+
+                let result = results.byKey["storm"]
+                #expect(result?.json["status"] as? String == "succeeded", "\(result?.json ?? [:])")
+                #expect(provider.creates(document).count == 1)
+                #expect(deadLetters.all.isEmpty, "nothing dead-lettered")
+                // The gap between each 429 and the next API request for the document.
+                let api = provider.events(document).filter { $0.kind == .create || $0.kind == .query }
+                var gaps: [Duration] = []
+                for (i, event) in api.enumerated() where event.status == 429 && i + 1 < api.count {
+                    gaps.append(api[i + 1].arrivedAt - event.repliedAt)
+                }
+                #expect(gaps.count == 6, "six 429s, each followed by a retry")
+                for gap in gaps {
+                    #expect(gap >= .seconds(retryAfter) - .milliseconds(50), "a retry came \(gap) after a 429 with Retry-After: \(retryAfter)")
+                }
+                print("e2e faults: 429 gaps (Retry-After \(retryAfter) s): \(gaps.map { String(format: "%.2f", Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18) }.joined(separator: ", ")) s")
+                await results.close()
+                await deadLetters.close()
+            }
+        }
+    }
+
+    // MARK: Deployment fault
+
+    @Test("401 for about 5 s: /readyz answers 503 meanwhile, nothing is dead-lettered, the job succeeds once the key works")
+    func unauthorized() async throws {
+        try await Pipeline.with(name: "fault-401") { pipeline in
+            try await FaultProvider.with(apiKey: pipeline.apiKey) { provider in
+                let results = try pipeline.collect(pipeline.resultsTopic)
+                let deadLetters = try pipeline.collect(pipeline.deadLetterTopic)
+                let document = doc("revoked")
+                let port = try await startWorker(pipeline, provider)
+                try await waitForReadiness(port, 200, "ready before the fault", timeout: .seconds(60))
+
+                provider.setUnauthorized(true)
+                try await pipeline.publish([(key: "revoked", value: Pipeline.job("revoked", url: provider.documentURL(document)))])
+                try await waitUntil("the first 401", timeout: .seconds(60)) { provider.unauthorizedReplies > 0 }
+                let faultStart = ContinuousClock.now
+                try await waitForReadiness(port, 503, "not ready after a 401", timeout: .seconds(5))
+                let turnedUnready = ContinuousClock.now - faultStart
+                // Keep the key refused for 5 s; /readyz must stay 503 all that time.
+                var samples: [Int] = []
+                while ContinuousClock.now < faultStart + .seconds(5) {
+                    samples.append(try await readiness(port))
+                    try await Task.sleep(for: .milliseconds(250))
+                }
+                #expect(!samples.isEmpty && samples.allSatisfy { $0 == 503 }, "/readyz during the 401s: \(samples)")
+                #expect(provider.creates(document).isEmpty, "no task created while the key is refused")
+                provider.setUnauthorized(false)
+                let faultEnd = ContinuousClock.now
+
+                try await results.waitFor("the result of revoked", timeout: .seconds(90)) { $0.contains { $0.keyString == "revoked" } }
+                let recovered = ContinuousClock.now - faultEnd
+                try await waitForReadiness(port, 200, "ready again", timeout: .seconds(30))
+                try await settle()
+
+                let result = results.byKey["revoked"]
+                #expect(result?.json["status"] as? String == "succeeded", "\(result?.json ?? [:])")
+                #expect(provider.creates(document).count == 1)
+                #expect(deadLetters.all.isEmpty, "a deployment fault dead-letters nothing")
+                print("e2e faults: 401 -> /readyz 503 after \(turnedUnready), \(samples.count) samples all 503, \(provider.unauthorizedReplies) 401 replies; job done \(recovered) after the key worked again")
+                await results.close()
+                await deadLetters.close()
+            }
+        }
+    }
+
+    // MARK: The provider cannot fetch the source
+
+    @Test("state -3: the worker uploads the document itself (image_file after image_url) and succeeds, or fails source_unreachable")
+    func sourceUnreachable() async throws {
+        try await Pipeline.with(name: "fault-3") { pipeline in
+            try await FaultProvider.with(apiKey: pipeline.apiKey, documentsOnPort80: true) { provider in
+                let results = try pipeline.collect(pipeline.resultsTopic)
+                let deadLetters = try pipeline.collect(pipeline.deadLetterTopic)
+                let recovers = doc("unfetchable"), hopeless = doc("hopeless")
+                provider.script(recovers, .init(states: [-3]))
+                provider.script(hopeless, .init(states: [-3, -3, -3]))
+                // pass_url: a URL the provider may fetch goes as image_url; a loopback host
+                // needs OCR_ALLOW_PRIVATE_SOURCES, and only port 80 or 443 is passable.
+                try await startWorker(pipeline, provider, extra: ["OCR_SOURCE_POLICY": "pass_url", "OCR_ALLOW_PRIVATE_SOURCES": "true"])
+
+                try await pipeline.publish([
+                    (key: "m3-ok", value: Pipeline.job("m3-ok", url: provider.documentURLOnPort80(recovers))),
+                    (key: "m3-fail", value: Pipeline.job("m3-fail", url: provider.documentURLOnPort80(hopeless))),
+                ])
+                try await results.waitFor("both results", timeout: .seconds(120)) { all in ["m3-ok", "m3-fail"].allSatisfy { id in all.contains { $0.keyString == id } } }
+                try await deadLetters.waitFor("the dead letter of m3-fail", timeout: .seconds(30)) { $0.contains { $0.keyString == "m3-fail" } }
+                try await settle()
+
+                let ok = results.byKey["m3-ok"]
+                #expect(ok?.json["status"] as? String == "succeeded", "\(ok?.json ?? [:])")
+                #expect(provider.creates(recovers).map(\.sourceField) == ["image_url", "image_file"], "URL first, then the upload")
+                #expect(provider.events(recovers, .source).count == 1, "the worker fetched the document once, to upload it")
+                #expect(try contents(of: ok) == FaultProvider.resultText(recovers))
+
+                let failed = results.byKey["m3-fail"]
+                #expect(failed?.json["status"] as? String == "failed")
+                #expect(error(failed)["class"] as? String == "source_unreachable")
+                #expect(error(failed)["code"] as? String == "-3")
+                #expect(provider.creates(hopeless).map(\.sourceField) == ["image_url", "image_file"], "one upload retry, then give up")
+                #expect(header(deadLetters.byKey["m3-fail"], "ocr.error.class") == "source_unreachable")
+                #expect(deadLetters.all.count == 1, "only the hopeless job is dead-lettered")
+                await results.close()
+                await deadLetters.close()
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    /// The rehosted result file's text.
+    func contents(of result: KafkaConsumerMessage?) throws -> String? {
+        guard let location = (result?.json["result"] as? [String: Any])?["location"] as? String,
+            let url = URL(string: location), url.isFileURL
+        else { return nil }
+        return try String(contentsOf: url, encoding: .utf8)
+    }
+
+    func readiness(_ port: Int) async throws -> Int {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/readyz"), timeout: .seconds(5))
+        _ = try await response.body.collect(upTo: 1 << 16)
+        return Int(response.status.code)
+    }
+
+    func waitForReadiness(_ port: Int, _ status: Int, _ description: String, timeout: Duration) async throws {
+        try await waitUntil("/readyz \(status) (\(description))", timeout: timeout) { (try? await readiness(port)) == status }
+    }
+
+    func waitUntil(_ description: String, timeout: Duration, _ condition: () async -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if await condition() { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        if await condition() { return }
+        Issue.record("timed out after \(timeout) waiting for \(description)")
+        throw PipelineError("timed out waiting for \(description)")
+    }
+}
