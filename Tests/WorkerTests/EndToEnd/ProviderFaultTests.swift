@@ -155,6 +155,32 @@ struct ProviderFaultTests {
         }
     }
 
+    @Test("a 500 burst longer than the client's own retries: the worker tries the create again later; one task, success, nothing dead-lettered")
+    func longServerErrorBurst() async throws {
+        try await Pipeline.with(name: "fault-500-long") { pipeline in
+            try await FaultProvider.with(apiKey: pipeline.apiKey) { provider in
+                let results = try pipeline.collect(pipeline.resultsTopic)
+                let deadLetters = try pipeline.collect(pipeline.deadLetterTopic)
+                let document = doc("outage")
+                // The client makes 5 attempts per call; 7 failures outlast one call.
+                provider.script(document, .init(createFaults: Array(repeating: 500, count: 7)))
+                try await startWorker(pipeline, provider)
+
+                try await pipeline.publish([(key: "outage", value: Pipeline.job("outage", url: provider.documentURL(document)))])
+                try await results.waitFor("the result of outage", timeout: .seconds(120)) { $0.contains { $0.keyString == "outage" } }
+                try await settle()
+
+                let result = results.byKey["outage"]
+                #expect(result?.json["status"] as? String == "succeeded", "\(result?.json ?? [:])")
+                #expect(provider.createRequests(document) == 8)
+                #expect(provider.creates(document).count == 1, "one task")
+                #expect(deadLetters.all.isEmpty, "nothing dead-lettered")
+                await results.close()
+                await deadLetters.close()
+            }
+        }
+    }
+
     @Test("a 429 storm with Retry-After is retried, each retry waits Retry-After, and the job succeeds")
     func throttleStorm() async throws {
         try await Pipeline.with(name: "fault-429") { pipeline in
@@ -230,6 +256,39 @@ struct ProviderFaultTests {
                 #expect(provider.creates(document).count == 1)
                 #expect(deadLetters.all.isEmpty, "a deployment fault dead-letters nothing")
                 print("e2e faults: 401 -> /readyz 503 after \(turnedUnready), \(samples.count) samples all 503, \(provider.unauthorizedReplies) 401 replies; job done \(recovered) after the key worked again")
+                await results.close()
+                await deadLetters.close()
+            }
+        }
+    }
+
+    @Test("401 while a task runs: polling pauses, /readyz answers 503, then the same task completes; no re-create, nothing dead-lettered")
+    func unauthorizedWhilePolling() async throws {
+        try await Pipeline.with(name: "fault-401-poll") { pipeline in
+            try await FaultProvider.with(apiKey: pipeline.apiKey) { provider in
+                let results = try pipeline.collect(pipeline.resultsTopic)
+                let deadLetters = try pipeline.collect(pipeline.deadLetterTopic)
+                let document = doc("revoked-midway")
+                provider.script(document, .init(runningPolls: 2))
+                let port = try await startWorker(pipeline, provider)
+
+                try await pipeline.publish([(key: "midway", value: Pipeline.job("midway", url: provider.documentURL(document)))])
+                try await waitUntil("the first poll", timeout: .seconds(60)) { provider.queries(document) >= 1 }
+                provider.setUnauthorized(true)
+                try await waitUntil("a 401 on a poll", timeout: .seconds(30)) { provider.events(document, .query).contains { $0.status == 401 } }
+                try await waitForReadiness(port, 503, "not ready after a 401", timeout: .seconds(5))
+                try await Task.sleep(for: .seconds(5))
+                let pollsWhileRefused = provider.events(document, .query).filter { $0.status == 401 }.count
+                #expect(try await readiness(port) == 503)
+                provider.setUnauthorized(false)
+
+                try await results.waitFor("the result of midway", timeout: .seconds(90)) { $0.contains { $0.keyString == "midway" } }
+                try await settle()
+                let result = results.byKey["midway"]
+                #expect(result?.json["status"] as? String == "succeeded", "\(result?.json ?? [:])")
+                #expect(provider.creates(document).count == 1, "the recorded task is polled again, not re-created")
+                #expect(pollsWhileRefused <= 2, "polling pauses while the key is refused (\(pollsWhileRefused) polls got 401)")
+                #expect(deadLetters.all.isEmpty)
                 await results.close()
                 await deadLetters.close()
             }
