@@ -50,14 +50,13 @@ struct ConsumptionState {
         running[tp]?.removeValue(forKey: message.offset)
         // A revoked partition was already removed from the tracker; nothing to mark.
         if checkpointed, assignment.contains(tp) { tracker.finished(tp, offset: message.offset) }
-        guard pausedForCapacity, tracker.inFlight <= resumeBelow else { return [] }
-        pausedForCapacity = false
-        return isPaused ? [] : Array(assignment)
+        return releaseCapacityPause()
     }
 
     /// Partitions were assigned: returns them when they must start paused.
     mutating func assigned(_ partitions: [TopicPartition]) -> [TopicPartition] {
         assignment.formUnion(partitions)
+        _ = releaseCapacityPause()
         return isPaused ? partitions : []
     }
 
@@ -68,10 +67,22 @@ struct ConsumptionState {
         return partitions.flatMap { running[$0]?.values.map(\.task) ?? [] }
     }
 
-    mutating func forget(_ partitions: [TopicPartition]) {
+    /// Drops revoked partitions. Their cancelled jobs never reported back, so the cap's
+    /// pause is re-evaluated here: returns the partitions to resume.
+    mutating func forget(_ partitions: [TopicPartition]) -> [TopicPartition] {
         tracker.remove(partitions)
         for p in partitions { running.removeValue(forKey: p) }
+        return releaseCapacityPause()
     }
+
+    private mutating func releaseCapacityPause() -> [TopicPartition] {
+        guard pausedForCapacity, tracker.inFlight <= resumeBelow else { return [] }
+        pausedForCapacity = false
+        return isPaused ? [] : Array(assignment)
+    }
+
+    /// Whether the message loop may take another message now.
+    var hasCapacity: Bool { draining || tracker.inFlight < maxInFlight }
 
     /// The provider became unusable or usable again. Returns what to pause or resume.
     mutating func providerUsable(_ usable: Bool) -> (pause: [TopicPartition], resume: [TopicPartition]) {

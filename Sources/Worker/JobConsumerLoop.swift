@@ -49,6 +49,8 @@ public final class JobConsumerLoop: Sendable {
     private let state: Mutex<ConsumptionState>
     private let consumer = Mutex<KafkaConsumer?>(nil)
     private let stopRequested = Mutex<(requested: Bool, messageLoop: Task<Void, Never>?)>((false, nil))
+    /// The message loop, parked until a job ends when the cap is reached.
+    private let capacityWaiter = Mutex<CheckedContinuation<Void, Never>?>(nil)
 
     public init(
         consumer configuration: KafkaConsumerConfiguration,
@@ -94,11 +96,13 @@ public final class JobConsumerLoop: Sendable {
         if alreadyStopped { messageLoop.cancel() }
 
         await withTaskGroup(of: Void.self) { group in
+            // Periodic commits go on through the drain, so jobs finishing then are
+            // committed even if the final commit never happens (a SIGKILL mid-drain).
             group.addTask { await self.commitPeriodically(consumer) }
             await messageLoop.value
+            await drain(consumer)
             group.cancelAll()
         }
-        await drain(consumer)
     }
 
     /// Begins the graceful stop; ``run()`` returns when it is complete.
@@ -121,25 +125,60 @@ public final class JobConsumerLoop: Sendable {
     // MARK: Messages
 
     private func consume(_ consumer: KafkaConsumer) async {
-        for await message in consumer.messages {
-            if Task.isCancelled { break }
-            let (start, pause) = state.withLock { $0.accept(message) }
-            apply(pause: pause, resume: [])
-            guard start else { continue }
-            // An unstructured task: a job outlives neither its partition (revoke cancels
-            // it) nor the drain, but the message loop must not wait for it.
-            let task = Task {
-                var checkpointed = false
-                do {
-                    try await self.handler.handle(message)
-                    checkpointed = true
-                } catch {
-                    // Cancelled: the offset stays uncommitted and the next owner resumes.
+        var messages = consumer.messages.makeAsyncIterator()
+        while !Task.isCancelled {
+            // At the cap, take no further message (fetching is paused too): the cap
+            // bounds the jobs in flight, not only what is fetched.
+            await waitForCapacity()
+            guard !Task.isCancelled, let message = await messages.next() else { break }
+            let pause = state.withLock { s -> [TopicPartition] in
+                let (start, pause) = s.accept(message)
+                guard start else { return pause }
+                // Made and registered under the lock, so a revoke either sees the job
+                // (and cancels it) or runs before it is accepted (and it is refused).
+                // An unstructured task: the message loop must not wait for the job.
+                let task = Task {
+                    var checkpointed = false
+                    do {
+                        try await self.handler.handle(message)
+                        checkpointed = true
+                    } catch {
+                        // Cancelled: the offset stays uncommitted and the next owner resumes.
+                    }
+                    let resume = self.state.withLock { $0.ended(message, checkpointed: checkpointed) }
+                    self.apply(pause: [], resume: resume)
+                    self.capacityWaiter.withLock { c in
+                        defer { c = nil }
+                        return c
+                    }?.resume()
                 }
-                let resume = self.state.withLock { $0.ended(message, checkpointed: checkpointed) }
-                self.apply(pause: [], resume: resume)
+                s.register(message, task: task)
+                return pause
             }
-            state.withLock { $0.register(message, task: task) }
+            apply(pause: pause, resume: [])
+        }
+    }
+
+    private func waitForCapacity() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let ready = state.withLock { $0.hasCapacity }
+                if ready || Task.isCancelled { return c.resume() }
+                capacityWaiter.withLock { $0 = c }
+                // A job may have ended, or stop() cancelled us, between the check and
+                // the install: then nobody else will resume this continuation.
+                if state.withLock({ $0.hasCapacity }) || Task.isCancelled {
+                    capacityWaiter.withLock { w in
+                        defer { w = nil }
+                        return w
+                    }?.resume()
+                }
+            }
+        } onCancel: {
+            capacityWaiter.withLock { w in
+                defer { w = nil }
+                return w
+            }?.resume()
         }
     }
 
@@ -179,7 +218,12 @@ public final class JobConsumerLoop: Sendable {
         if !lost, let consumer = consumer.withLock({ $0 }) {
             await commit(consumer, only: Set(partitions))
         }
-        state.withLock { $0.forget(partitions) }
+        let resume = state.withLock { $0.forget(partitions) }
+        apply(pause: [], resume: resume)
+        capacityWaiter.withLock { w in
+            defer { w = nil }
+            return w
+        }?.resume()
     }
 
     // MARK: Shutdown

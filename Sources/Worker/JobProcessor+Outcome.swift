@@ -41,6 +41,13 @@ extension JobProcessor {
             } catch {
                 await writer.abort()
                 try Task.checkCancellation()
+                if error.code == .sinkFailed {
+                    // Our result store failed, not the provider: wait, then fetch again
+                    // (querying the task first gives a fresh URL). Never a job failure.
+                    context.logger.warning("result store failed; retrying the rehost", metadata: ["error": "\(error)"])
+                    try await scheduler.wait(until: .now + settings.pollBackoff.cap)
+                    return .refetch
+                }
                 switch error.action {
                 case .refreshResultURL:
                     return progress.refetches < 2 ? .refetch : .recreate
@@ -167,10 +174,15 @@ extension JobProcessor {
         logger.info("republished the stored result", metadata: ["state": "\(record.state.rawValue)"])
     }
 
+    /// After a refused transition: another driver moved the job. Republish what it
+    /// stored; if it is not settled yet, throw so that ``handle(_:)`` takes the job up
+    /// again instead of checkpointing a message whose job has no result.
     private func republishCurrent(_ context: JobContext) async throws {
-        if let record = try await dependency("read ledger", context.logger, { try await self.ledger.record(jobID: context.job.jobID) }) {
-            try await republish(record, context)
+        let record = try await dependency("read ledger", context.logger, { try await self.ledger.record(jobID: context.job.jobID) })
+        guard let record, record.state.isSettled else {
+            throw LedgerError(code: .invalidTransition, jobID: context.job.jobID, message: "job moved on but is not settled: driving it again")
         }
+        try await republish(record, context)
     }
 
     /// Dead-letters a record whose processing kept failing for reasons of our own.

@@ -114,10 +114,13 @@ public final class JobProcessor: MessageHandler {
         let (record, isNew) = try await dependency("accept job", logger) {
             try await self.ledger.accept(jobID: job.jobID, fingerprint: job.fingerprint, at: Date())
         }
-        if !isNew, record.fingerprint != job.fingerprint {
+        if !isNew, record.fingerprint != job.fingerprint, !record.fingerprint.hasPrefix("invalid:") {
             logger.warning(
                 "job id seen again with another payload; the first one wins",
                 metadata: ["first_fingerprint": "\(record.fingerprint)", "this_fingerprint": "\(job.fingerprint)"])
+            // The first payload's record is still uncommitted until its result is
+            // published, so its own delivery drives the job; this one must not.
+            if !record.state.isSettled { return }
         }
         var current = record
         if current.state == .failed, current.publishedAt != nil,

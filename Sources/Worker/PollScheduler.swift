@@ -19,7 +19,21 @@ public final class PollScheduler: Sendable {
         /// Wakes the loop when an entry earlier than its current sleep target arrives.
         var wake: CheckedContinuation<Void, Never>?
         var sleepingUntil: ContinuousClock.Instant?
+        /// The timer of the current sleep, cancelled when something else wakes the loop.
+        var timer: Task<Void, Never>?
         var stopped = false
+
+        /// Takes the loop's continuation so exactly one party (an earlier entry, the
+        /// timer, or stop) resumes it.
+        mutating func takeWake() -> CheckedContinuation<Void, Never>? {
+            defer {
+                wake = nil
+                sleepingUntil = nil
+                timer?.cancel()
+                timer = nil
+            }
+            return wake
+        }
     }
 
     private let state = Mutex(State())
@@ -42,8 +56,7 @@ public final class PollScheduler: Sendable {
                     if s.stopped || Task.isCancelled { return (nil, true) }
                     s.entries[id] = Entry(due: due, id: id, continuation: c)
                     guard let target = s.sleepingUntil, due < target else { return (nil, false) }
-                    defer { s.wake = nil }
-                    return (s.wake, false)
+                    return (s.takeWake(), false)
                 }
                 if refuse { c.resume(throwing: CancellationError()) }
                 wake?.resume()
@@ -80,42 +93,31 @@ public final class PollScheduler: Sendable {
     public func stop() {
         let (entries, wake) = state.withLock { s -> ([Entry], CheckedContinuation<Void, Never>?) in
             s.stopped = true
-            defer {
-                s.entries = [:]
-                s.wake = nil
-            }
-            return (Array(s.entries.values), s.wake)
+            defer { s.entries = [:] }
+            return (Array(s.entries.values), s.takeWake())
         }
         for e in entries { e.continuation.resume(throwing: CancellationError()) }
         wake?.resume()
     }
 
-    /// Sleeps until `target` or until woken by an earlier entry or stop().
+    /// Sleeps until `target` or until woken by an earlier entry or stop(). The loop's
+    /// continuation is installed and taken under the lock, so a wake-up can be neither
+    /// lost nor delivered twice; the timer is a task of its own that only resumes the
+    /// sleep it was made for.
     private func sleep(until target: ContinuousClock.Instant) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                    let resumeNow = self.state.withLock { s -> Bool in
-                        if s.stopped || s.entries.values.contains(where: { $0.due < target }) { return true }
-                        s.wake = c
-                        s.sleepingUntil = target
-                        return false
-                    }
-                    if resumeNow { c.resume() }
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { s -> Bool in
+                if s.stopped || s.entries.values.contains(where: { $0.due < target }) { return true }
+                s.wake = c
+                s.sleepingUntil = target
+                s.timer = Task { [weak self] in
+                    try? await Task.sleep(until: target, clock: .continuous)
+                    if Task.isCancelled { return }
+                    self?.state.withLock { $0.takeWake() }?.resume()
                 }
+                return false
             }
-            group.addTask { try? await Task.sleep(until: target, clock: .continuous) }
-            await group.next()
-            // Whichever finished first, release the other.
-            let wake = self.state.withLock { s -> CheckedContinuation<Void, Never>? in
-                defer {
-                    s.wake = nil
-                    s.sleepingUntil = nil
-                }
-                return s.wake
-            }
-            wake?.resume()
-            group.cancelAll()
+            if resumeNow { c.resume() }
         }
     }
 }

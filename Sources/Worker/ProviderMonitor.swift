@@ -11,6 +11,7 @@ import Synchronization
 public final class ProviderMonitor: Sendable {
     private let health: Mutex<ProviderHealth>
     private let listener: Mutex<(@Sendable (Bool) -> Void)?> = Mutex(nil)
+    private let notifying = Mutex(())
     private let logger: Logger
     /// How often a waiting job re-checks whether calls may go out again.
     let recheckInterval: Duration
@@ -73,13 +74,20 @@ public final class ProviderMonitor: Sendable {
         }
     }
 
+    /// Applies a change; on a transition, tells the listener the *current* condition.
+    /// Notifications are serialised and re-read the health inside, so two racing
+    /// transitions can never leave the listener with a stale verdict (a paused
+    /// consumer while the provider is healthy).
     private func update(_ change: (inout ProviderHealth) -> Void) {
-        let (before, after) = health.withLock { h -> (Bool, Bool) in
+        let changed = health.withLock { h -> Bool in
             let before = h.isHealthy
             change(&h)
-            return (before, h.isHealthy)
+            return before != h.isHealthy
         }
-        if before != after { listener.withLock { $0 }?(after) }
+        guard changed else { return }
+        notifying.withLock { _ in
+            listener.withLock { $0 }?(health.withLock { $0.isHealthy })
+        }
     }
 }
 

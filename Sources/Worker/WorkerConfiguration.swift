@@ -61,6 +61,8 @@ public struct WorkerConfiguration: Sendable {
             heartbeatInterval: min(.seconds(3), consumerSessionTimeout / 4))
         c.client.statisticsInterval = c.client.statisticsInterval ?? .seconds(5)
         c.rebalanceHookTimeout = consumption.revokeTimeout + .seconds(10)
+        // No point buffering far more than the jobs that may run.
+        c.bufferedMessagesLimit = max(16, consumption.maxInFlight)
         return c
     }
 }

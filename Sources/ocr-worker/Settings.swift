@@ -78,8 +78,17 @@ struct Settings {
     var redacted: [(String, String)] {
         values.sorted { $0.key < $1.key }.map { k, v in
             let secret = Self.secretNames.contains(k) || KafkaClientConfiguration.isSecret(property: k)
-            return (k, secret ? "[redacted]" : v)
+            return (k, secret ? "[redacted]" : Self.withoutURLPassword(v))
         }
+    }
+}
+
+extension Settings {
+    /// `scheme://user:secret@host` -> `scheme://user:***@host`; other values unchanged.
+    static func withoutURLPassword(_ value: String) -> String {
+        guard var components = URLComponents(string: value), components.password != nil else { return value }
+        components.password = "***"
+        return components.string ?? "[redacted]"
     }
 }
 
