@@ -325,6 +325,8 @@ public final class JobProcessor: MessageHandler {
         case .failure(let error as OCRClientError):
             try Task.checkCancellation()
             monitor.record(error)
+            // The claim raised createAttempts: the next claim must expect the new count.
+            if let fresh = try? await ledger.record(jobID: job.jobID) { record = fresh }
             switch error.action {
             case .permanentFailure:
                 return .failed(.providerRejected, code: error.statusCode, message: "\(error)")
