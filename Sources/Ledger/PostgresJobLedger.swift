@@ -93,7 +93,10 @@ public final class PostgresJobLedger: JobLedger {
     static func migrate(_ client: PostgresClient, schema: String, logger: Logger) async throws {
         let quoted = "\"\(schema)\""
         try await client.withTransaction(logger: logger) { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLockKey))", logger: logger)
+            // One lock per schema: pods migrating the same schema take turns, while
+            // ledgers in other schemas (tests, tenants) never wait for each other.
+            try await connection.query(
+                "SELECT pg_advisory_xact_lock(hashtextextended(\(schema), \(migrationLockKey)))", logger: logger)
             if schema != "public" {
                 try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(quoted)"), logger: logger)
             }

@@ -41,6 +41,8 @@ struct LedgerHarness: Sendable {
             var options = try PostgresLedgerOptions(url: url)
             options.schema = "ledger_test_\(tag)"
             options.maximumConnections = 8
+            // The whole suite runs in parallel with CPU-heavy OCR tests on two cores.
+            options.connectTimeout = .seconds(60)
             directory = nil
             configuration = .postgres(options)
         }

@@ -40,7 +40,10 @@ struct WorkerEndToEndTests {
             let tasks = try await pipeline.tasksCreated()
             #expect(tasks == count, "one provider task per job")
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            print("e2e: \(count) jobs in \(String(format: "%.1f", seconds)) s = \(String(format: "%.2f", Double(count) / seconds)) jobs/s; \(tasks) tasks created")
+            let polls = byKey.values.compactMap { ($0.json["attempts"] as? [String: Any])?["polls"] as? Int }.reduce(0, +)
+            // Provider requests per job: creates + polls + one result download each.
+            let requests = Double(tasks + polls + count) / Double(count)
+            print("e2e: \(count) jobs in \(String(format: "%.1f", seconds)) s = \(String(format: "%.2f", Double(count) / seconds)) jobs/s; \(tasks) tasks created; \(String(format: "%.2f", requests)) provider requests per job (\(polls) polls)")
             await results.close()
         }
     }
