@@ -85,10 +85,12 @@ struct ConsumerStateMachine {
 
     // MARK: Rebalance
 
-    /// Partitions were assigned; new ones start paused if the buffer is full.
+    /// Partitions were assigned: they start paused if the buffer is full, else they are
+    /// resumed explicitly. (A partition paused before its revocation must not stay
+    /// paused inside librdkafka when it comes back: we forgot that pause at the revoke.)
     mutating func assigned(_ partitions: [TopicPartition]) -> FetchChange {
         assignment.formUnion(partitions)
-        return bufferFull ? FetchChange(pause: partitions) : FetchChange()
+        return bufferFull ? FetchChange(pause: partitions) : FetchChange(resume: partitions)
     }
 
     /// Partitions were revoked; their pause state is forgotten (librdkafka forgets it too).

@@ -53,6 +53,9 @@ struct ConsumerStateMachineTests {
         _ = machine.messageBuffered(p0)
         let change = machine.assigned([p1])
         #expect(change == .init(pause: [p1]))
+        var fresh = ConsumerStateMachine(bufferedMessagesLimit: 10)
+        let normal = fresh.assigned([p0])
+        #expect(normal == .init(resume: [p0]), "otherwise assigned partitions are resumed, whatever librdkafka remembered")
     }
 
     @Test("a message fetched before its partition was revoked is not delivered, even if the partition comes back")
