@@ -96,13 +96,18 @@ public final class JobConsumerLoop: Sendable {
         if alreadyStopped { messageLoop.cancel() }
 
         await withTaskGroup(of: Void.self) { group in
-            // Periodic commits go on through the drain, so jobs finishing then are
-            // committed even if the final commit never happens (a SIGKILL mid-drain).
+            // Periodic commits go on while in-flight jobs drain, so jobs finishing then
+            // are committed even if the final commit never happens (a SIGKILL mid-drain)...
             group.addTask { await self.commitPeriodically(consumer) }
             await messageLoop.value
-            await drain(consumer)
+            await drainJobs()
             group.cancelAll()
         }
+        // ...but they have stopped before the consumer closes: no commit may race the
+        // close sequence.
+        await commit(consumer, only: nil)
+        await consumer.close()
+        logger.info("consumer closed")
     }
 
     /// Begins the graceful stop; ``run()`` returns when it is complete.
@@ -228,7 +233,9 @@ public final class JobConsumerLoop: Sendable {
 
     // MARK: Shutdown
 
-    private func drain(_ consumer: KafkaConsumer) async {
+    /// Shutdown, first part: pause fetching, give in-flight jobs the drain timeout,
+    /// cancel the rest (their next owner resumes them from the ledger).
+    private func drainJobs() async {
         let pause = state.withLock { $0.startDraining() }
         apply(pause: pause, resume: [])
         let tasks = state.withLock { $0.allTasks }
@@ -239,9 +246,6 @@ public final class JobConsumerLoop: Sendable {
             for t in left { t.cancel() }
             _ = await waitForAll(left, timeout: settings.revokeTimeout)
         }
-        await commit(consumer, only: nil)
-        await consumer.close()
-        logger.info("consumer closed")
     }
 
     /// Waits for every task, up to `timeout`. Returns false on timeout. (A task group

@@ -104,7 +104,7 @@ final class Pipeline: Sendable {
         let deadline = start + timeout
         while process.isRunning {
             guard ContinuousClock.now < deadline else {
-                process.terminate()
+                kill(process.processIdentifier, SIGKILL)
                 throw PipelineError("\(name) did not exit within \(timeout) of signal \(signal)")
             }
             try await Task.sleep(for: .milliseconds(20))
