@@ -152,16 +152,21 @@ public final class JobConsumerLoop: Sendable {
                     }
                     let resume = self.state.withLock { $0.ended(message, checkpointed: checkpointed) }
                     self.apply(pause: [], resume: resume)
-                    self.capacityWaiter.withLock { c in
-                        defer { c = nil }
-                        return c
-                    }?.resume()
+                    self.wakeMessageLoop()
                 }
                 s.register(message, task: task)
                 return pause
             }
             apply(pause: pause, resume: [])
         }
+    }
+
+    /// Resumes the message loop if it is parked in ``waitForCapacity()``.
+    private func wakeMessageLoop() {
+        capacityWaiter.withLock { waiter in
+            defer { waiter = nil }
+            return waiter
+        }?.resume()
     }
 
     private func waitForCapacity() async {
@@ -173,17 +178,11 @@ public final class JobConsumerLoop: Sendable {
                 // A job may have ended, or stop() cancelled us, between the check and
                 // the install: then nobody else will resume this continuation.
                 if state.withLock({ $0.hasCapacity }) || Task.isCancelled {
-                    capacityWaiter.withLock { w in
-                        defer { w = nil }
-                        return w
-                    }?.resume()
+                    wakeMessageLoop()
                 }
             }
         } onCancel: {
-            capacityWaiter.withLock { w in
-                defer { w = nil }
-                return w
-            }?.resume()
+            wakeMessageLoop()
         }
     }
 
@@ -225,10 +224,7 @@ public final class JobConsumerLoop: Sendable {
         }
         let resume = state.withLock { $0.forget(partitions) }
         apply(pause: [], resume: resume)
-        capacityWaiter.withLock { w in
-            defer { w = nil }
-            return w
-        }?.resume()
+        wakeMessageLoop()
     }
 
     // MARK: Shutdown
