@@ -48,7 +48,13 @@ public final class JobConsumerLoop: Sendable {
     private let logger: Logger
     private let state: Mutex<ConsumptionState>
     private let consumer = Mutex<KafkaConsumer?>(nil)
-    private let stopRequested = Mutex<(requested: Bool, messageLoop: Task<Void, Never>?)>((false, nil))
+    private let stopRequested = Mutex(StopRequest())
+    private struct StopRequest {
+        var requested = false
+        /// Set by cancellation: in-flight jobs are cancelled at once instead of drained.
+        var urgent = false
+        var messageLoop: Task<Void, Never>?
+    }
     /// The message loop, parked until a job ends when the cap is reached.
     private let capacityWaiter = Mutex<CheckedContinuation<Void, Never>?>(nil)
 
@@ -78,6 +84,13 @@ public final class JobConsumerLoop: Sendable {
 
     /// Joins the group and processes messages until ``stop()``, then drains, commits and
     /// leaves the group. Returns when all of that is done.
+    ///
+    /// Cancelling the calling task is a stop too, an urgent one: in-flight jobs are
+    /// cancelled instead of drained (their next owner resumes them from the ledger), and
+    /// the offsets they reached are still committed before the group is left. Without
+    /// this, a cancelled caller (a service group cancelling its services) would wait
+    /// forever on the message loop, which is an unstructured task that cancellation of
+    /// the caller does not reach.
     public func run() async throws {
         let handler = KafkaRebalanceHandler(
             onAssign: { [weak self] partitions in self?.assigned(partitions) },
@@ -95,29 +108,45 @@ public final class JobConsumerLoop: Sendable {
         }
         if alreadyStopped { messageLoop.cancel() }
 
-        await withTaskGroup(of: Void.self) { group in
-            // Periodic commits go on while in-flight jobs drain, so jobs finishing then
-            // are committed even if the final commit never happens (a SIGKILL mid-drain)...
-            group.addTask { await self.commitPeriodically(consumer) }
-            await messageLoop.value
-            await drainJobs()
-            group.cancelAll()
+        await withTaskCancellationHandler {
+            await withTaskGroup(of: Void.self) { group in
+                // Periodic commits go on while in-flight jobs drain, so jobs finishing then
+                // are committed even if the final commit never happens (a SIGKILL mid-drain)...
+                group.addTask { await self.commitPeriodically(consumer) }
+                await messageLoop.value
+                logger.info("message loop ended")
+                await drainJobs()
+                group.cancelAll()
+            }
+            // ...but they have stopped before the consumer closes: no commit may race the
+            // close sequence.
+            await commit(consumer, only: nil)
+            logger.info("leaving the group")
+            await consumer.close()
+            logger.info("consumer closed")
+        } onCancel: {
+            self.stop(urgent: true)
         }
-        // ...but they have stopped before the consumer closes: no commit may race the
-        // close sequence.
-        await commit(consumer, only: nil)
-        await consumer.close()
-        logger.info("consumer closed")
     }
 
     /// Begins the graceful stop; ``run()`` returns when it is complete.
     public func stop() {
+        stop(urgent: false)
+    }
+
+    private func stop(urgent: Bool) {
         let loop = stopRequested.withLock { s -> Task<Void, Never>? in
             s.requested = true
+            s.urgent = s.urgent || urgent
             return s.messageLoop
         }
         loop?.cancel()
+        // An urgent stop may come while the drain already waits: cut it short.
+        if urgent { cancelAllJobs() }
     }
+
+    /// Whether ``stop()`` was called (or the run was cancelled): the loop is winding down.
+    public var isStopping: Bool { stopRequested.withLock { $0.requested } }
 
     /// The provider became (un)usable: pause or resume fetching.
     public func providerUsable(_ usable: Bool) {
@@ -235,13 +264,23 @@ public final class JobConsumerLoop: Sendable {
         let pause = state.withLock { $0.startDraining() }
         apply(pause: pause, resume: [])
         let tasks = state.withLock { $0.allTasks }
-        logger.info("draining", metadata: ["in_flight": "\(tasks.count)", "timeout": "\(settings.drainTimeout)"])
-        if !(await waitForAll(tasks, timeout: settings.drainTimeout)) {
+        let urgent = stopRequested.withLock { $0.urgent }
+        let timeout = urgent ? .zero : settings.drainTimeout
+        if urgent {
+            logger.warning("urgent stop (the run was cancelled): in-flight jobs are cancelled, not drained; their next owner resumes them")
+        }
+        logger.info("draining", metadata: ["in_flight": "\(tasks.count)", "timeout": "\(timeout)"])
+        if !(await waitForAll(tasks, timeout: timeout)) {
             let left = state.withLock { $0.allTasks }
             logger.warning("drain timeout: cancelling unfinished jobs; their next owner resumes them", metadata: ["jobs": "\(left.count)"])
             for t in left { t.cancel() }
             _ = await waitForAll(left, timeout: settings.revokeTimeout)
         }
+    }
+
+    /// Cancels every in-flight job (an urgent stop).
+    private func cancelAllJobs() {
+        for t in state.withLock({ $0.allTasks }) { t.cancel() }
     }
 
     /// Waits for every task, up to `timeout`. Returns false on timeout. (A task group

@@ -55,6 +55,13 @@ public struct WorkerConfiguration: Sendable {
         self.providerProbeInterval = providerProbeInterval
     }
 
+    /// The longest a graceful stop can take when every step uses its whole timeout: the
+    /// drain, the wait for cancelled jobs, leaving the group, flushing the producer, plus
+    /// a margin. Longer means a defect; the service group then escalates.
+    public var maximumStopDuration: Duration {
+        consumption.drainTimeout + consumption.revokeTimeout + consumer.closeTimeout + WorkerService.producerFlushTimeout + .seconds(10)
+    }
+
     var consumer: KafkaConsumerConfiguration {
         var c = KafkaConsumerConfiguration(
             client: kafka, groupID: groupID, sessionTimeout: consumerSessionTimeout,

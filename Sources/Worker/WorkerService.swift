@@ -20,6 +20,8 @@ public final class WorkerService: Service, Sendable {
     let scheduler: PollScheduler
     let metrics = WorkerMetrics()
     let logger: Logger
+    /// How long a stop waits for results and dead letters still in the producer's queue.
+    static let producerFlushTimeout: Duration = .seconds(10)
 
     /// Connects the parts. The ledger and the store are made by the caller (their URLs
     /// are in the configuration), so tests and tools can share them.
@@ -45,10 +47,12 @@ public final class WorkerService: Service, Sendable {
         }
     }
 
-    /// Ready when the provider accepts our key and its circuit is closed, and the ledger
-    /// answers. (The broker is checked by the consumer's own group membership.)
+    /// Ready when the provider accepts our key and its circuit is closed, the ledger
+    /// answers, and the worker is not shutting down (while it drains, `/healthz` and
+    /// `/metrics` still answer but `/readyz` says no). The broker is checked by the
+    /// consumer's own group membership.
     public func readiness() async -> [String: Bool] {
-        var checks: [String: Bool] = ["provider": monitor.isHealthy]
+        var checks: [String: Bool] = ["provider": monitor.isHealthy, "running": !loop.isStopping]
         do {
             try await ledger.ping()
             checks["ledger"] = true
@@ -93,7 +97,7 @@ public final class WorkerService: Service, Sendable {
             self.scheduler.stop()
             group.cancelAll()
         }
-        await producer.close(flushTimeout: .seconds(10))
+        await producer.close(flushTimeout: Self.producerFlushTimeout)
         try? await provider.shutdown()
         logger.info("worker stopped")
     }

@@ -8,8 +8,9 @@ import ServiceLifecycle
 import Worker
 
 /// `/healthz` (the process runs), `/readyz` (provider key accepted and circuit closed,
-/// ledger answers, member of the group) and `/metrics` (Prometheus text) on a port of
-/// their own, so probes and scrapes never queue behind job traffic.
+/// ledger answers, member of the group, not shutting down) and `/metrics` (Prometheus
+/// text) on a port of their own, so probes and scrapes never queue behind job traffic.
+/// It stops after the worker, so liveness probes and scrapes still answer during a drain.
 struct OperationsServer: Service {
     let host: String
     let port: Int
@@ -41,7 +42,11 @@ struct OperationsServer: Service {
                 logger.info("operations endpoints listening", metadata: ["port": "\(channel.localAddress?.port ?? port)"])
             },
             logger: logger)
-        try await app.runService()
+        // `run()`, not `runService()`: the latter starts a service group of its own that
+        // catches SIGTERM too, so the server could stop by itself before the worker has
+        // drained, and the outer group would then cancel the worker instead of shutting
+        // it down gracefully. One group, in RunCommand, owns the signals.
+        try await app.run()
     }
 
     private static func json(_ object: [String: Any], status: HTTPResponse.Status) -> Response {

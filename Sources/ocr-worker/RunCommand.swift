@@ -42,15 +42,25 @@ struct RunCommand: AsyncParsableCommand {
         let store: (any ResultStore)? =
             configuration.processing.passThrough ? nil : try makeResultStore(ResultStoreConfiguration(url: configuration.resultStoreURL))
         let worker = try WorkerService(configuration: configuration, ledger: ledger, store: store, logger: logger)
-        var services: [any Service] = [worker]
+        // Graceful shutdown goes through the services in reverse order: the worker drains,
+        // commits and leaves the group first, and the operations endpoints stop last.
+        var services: [any Service] = []
         if let port = configuration.httpPort {
             services.append(OperationsServer(host: configuration.httpHost, port: port, worker: worker, metrics: metrics, logger: logger))
         }
-        let group = ServiceGroup(
-            configuration: .init(
-                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+        services.append(worker)
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        // Bounds on the whole stop, beyond the worker's own: if a graceful stop overruns
+        // (drain, revoke, close and flush each have their own timeouts, so only a defect
+        // gets here), the group cancels the services, which the worker turns into an
+        // immediate stop; if even that hangs, the process ends with an error rather than
+        // never (an orchestrator would SIGKILL it, without this log line).
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.maximumStopDuration
+        groupConfiguration.maximumCancellationDuration = .seconds(30)
+        let group = ServiceGroup(configuration: groupConfiguration)
         do {
             try await group.run()
         } catch {

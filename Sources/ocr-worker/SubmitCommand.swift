@@ -102,7 +102,9 @@ struct SubmitCommand: AsyncParsableCommand {
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } }, logger: logger)
-        let task = Task { try await app.runService() }
+        // `run()`, not `runService()`: a CLI keeps the default signal handling, so Ctrl-C
+        // ends `submit --wait` instead of only stopping this file server.
+        let task = Task { try await app.run() }
         let deadline = ContinuousClock.now + .seconds(10)
         while port.withLock({ $0 }) == nil {
             guard ContinuousClock.now < deadline else { throw ValidationError("could not serve \(path)") }

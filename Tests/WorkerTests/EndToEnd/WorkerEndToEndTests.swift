@@ -127,14 +127,12 @@ struct WorkerEndToEndTests {
             try await pipeline.publish(ids.map { (key: $0, value: Pipeline.job($0, url: pipeline.sampleURL("two-pages.pdf"))) })
             try await results.waitFor("the first results") { $0.count >= 10 }
 
-            // Open defect (issue 5's closing note): in about one run of four a SIGTERMed
-            // worker had not exited after its drain. Recorded as an intermittent known
-            // issue so that it stays visible without failing the rest of this test.
-            await withKnownIssue("a SIGTERMed worker sometimes does not exit (under investigation)", isIntermittent: true) {
-                let (status, took) = try await pipeline.stop("worker-a", signal: SIGTERM, timeout: .seconds(drain + 30))
-                #expect(status == 0, "SIGTERM leads to a clean exit")
-                #expect(took < .seconds(drain + 15), "exited within its drain timeout (took \(took))")
-            }
+            let (status, took) = try await pipeline.stop("worker-a", signal: SIGTERM, timeout: .seconds(drain + 30))
+            #expect(status == 0, "SIGTERM leads to a clean exit")
+            #expect(took < .seconds(drain + 15), "exited within its drain timeout (took \(took))")
+            let log = pipeline.log(of: "worker-a")
+            #expect(log.contains("shutdown requested: draining") && log.contains("consumer closed") && !log.contains("urgent stop"),
+                "the graceful path ran (drain, commit, leave), not a cancellation")
 
             try await results.waitFor("all \(count) results", timeout: .seconds(600)) { Set($0.compactMap(\.keyString)).count >= count }
             #expect(Set(results.byKey.keys) == Set(ids))
