@@ -14,8 +14,11 @@ public import Foundation
 ///
 /// `creating` is written *before* the provider's create call and `submitted` (with the
 /// task id) right after it, so a job found in `submitted` is resumed by polling its task,
-/// never created again. A job found in `creating` crashed inside the create call: the
-/// one window where a second task can be created (counted by `createAttempts`).
+/// never created again. A job found in `creating` is inside a create call, whose driver
+/// renews the claim (``JobLedger/renewCreateClaim(jobID:createAttempts:at:)``) until the
+/// task id is recorded; a claim that stopped being renewed was left by a crash inside the
+/// create call: the one window where a second task can be created (counted by
+/// `createAttempts`).
 public enum JobState: String, Sendable, Hashable, Codable, CaseIterable {
     case accepted, creating, submitted, completed, published, failed
 }
@@ -86,6 +89,20 @@ public protocol JobLedger: Sendable {
     /// `record` + `markCreating` (not atomic) so that other conformers keep compiling;
     /// ``SQLiteJobLedger`` and ``PostgresJobLedger`` implement it in one `UPDATE`.
     func claimCreate(jobID: String, expectedCreateAttempts: Int, at: Date) async throws -> JobRecord
+
+    /// Keeps a create claim alive while its create call runs: sets `updatedAt` when the
+    /// row is still `creating` with `createAttempts == createAttempts` (the count the
+    /// caller's ``claimCreate(jobID:expectedCreateAttempts:at:)`` returned). Throws
+    /// `.invalidTransition` when the claim is no longer the caller's.
+    ///
+    /// Why: a job found in `creating` is either inside another driver's create call (a
+    /// rebalance overlap: the previous owner's create runs to completion) or left there
+    /// by a crash. Only a claim whose `updatedAt` stopped moving is a crash's; the worker
+    /// waits for a live one to record its task instead of creating a second one.
+    ///
+    /// Deliberately without a default implementation: the check and the write must be
+    /// one `UPDATE`.
+    func renewCreateClaim(jobID: String, createAttempts: Int, at: Date) async throws
 
     /// Records the provider's task id: `creating` -> `submitted`.
     func recordTask(jobID: String, taskID: String, at: Date) async throws -> JobRecord

@@ -7,12 +7,12 @@ import Foundation
 /// implementations put `allowedFrom` into the `WHERE` clause of one `UPDATE`, so the
 /// check and the write are a single atomic step in the database.
 enum LedgerOperation: String, Sendable, CaseIterable {
-    case markCreating, claimCreate, recordTask, recordPolls, complete, fail, markPublished, reopen
+    case markCreating, claimCreate, renewCreateClaim, recordTask, recordPolls, complete, fail, markPublished, reopen
 
     var allowedFrom: [JobState] {
         switch self {
         case .markCreating, .claimCreate: [.accepted, .creating, .submitted]
-        case .recordTask: [.creating]
+        case .recordTask, .renewCreateClaim: [.creating]
         case .recordPolls: [.accepted, .creating, .submitted, .completed]
         case .complete: [.submitted]
         case .fail: [.accepted, .creating, .submitted, .completed]
@@ -71,7 +71,8 @@ extension LedgerError {
 }
 
 /// The outcome of a refused `UPDATE`: the row is missing, it is in a state the
-/// operation is not allowed from, or (claimCreate) another writer claimed it first.
+/// operation is not allowed from, or (claimCreate, renewCreateClaim) another writer
+/// claimed it first.
 func refusal(_ jobID: String, _ operation: LedgerOperation, current: JobRecord?) -> LedgerError {
     guard let current else { return .notFound(jobID, operation) }
     guard operation.allowedFrom.contains(current.state) else {

@@ -187,6 +187,18 @@ public final class PostgresJobLedger: JobLedger {
             """)
     }
 
+    public func renewCreateClaim(jobID: String, createAttempts: Int, at: Date) async throws {
+        let now = Millis.round(at)
+        _ = try await transition(
+            .renewCreateClaim, jobID,
+            """
+            UPDATE \(unescaped: jobs) SET updated_at = \(now)
+            WHERE job_id = \(jobID) AND \(unescaped: LedgerOperation.renewCreateClaim.stateCondition)
+                AND create_attempts = \(createAttempts)
+            RETURNING \(unescaped: recordColumns)
+            """)
+    }
+
     public func recordTask(jobID: String, taskID: String, at: Date) async throws -> JobRecord {
         let now = Millis.round(at)
         return try await transition(

@@ -129,6 +129,12 @@ public final class SQLiteJobLedger: JobLedger {
             [Millis.from(at)], condition: "create_attempts = ?", [expectedCreateAttempts])
     }
 
+    public func renewCreateClaim(jobID: String, createAttempts: Int, at: Date) async throws {
+        _ = try await transition(
+            .renewCreateClaim, jobID, set: "updated_at = ?", [Millis.from(at)],
+            condition: "create_attempts = ?", [createAttempts])
+    }
+
     public func recordTask(jobID: String, taskID: String, at: Date) async throws -> JobRecord {
         try await transition(
             .recordTask, jobID, set: "state = 'submitted', task_id = ?, updated_at = ?", [taskID, Millis.from(at)])

@@ -7,6 +7,7 @@ public import Logging
 import NIOCore
 public import OCRClient
 import OCRTaskAPI
+import Synchronization
 public import ResultStore
 
 /// Drives one job message to its checkpoint (DESIGN.md sections 4 and 5):
@@ -159,6 +160,9 @@ public final class JobProcessor: MessageHandler {
         var refetches = 0
         var lastRecord: TaskRecord?
         var taskCreatedAt: Date?
+        /// `createAttempts` of the last create claim this driver made: a `creating` row
+        /// with another count is someone else's claim (see ``awaitForeignClaim``).
+        var ownClaim: Int?
     }
 
     private func drive(_ initial: JobRecord, _ context: JobContext) async throws {
@@ -177,6 +181,21 @@ public final class JobProcessor: MessageHandler {
 
             // Create a task unless one is recorded.
             guard let taskID = progress.taskID else {
+                if record.state == .creating, record.createAttempts != progress.ownClaim {
+                    switch try await awaitForeignClaim(context, &record) {
+                    case .taskRecorded(let id):
+                        progress.taskID = id
+                        logger[metadataKey: "task_id"] = "\(id)"
+                        progress.taskStartedAt = .now
+                        progress.polls = 0
+                        continue
+                    case .settled:
+                        try await republish(record, context)
+                        return
+                    case .free:
+                        break
+                    }
+                }
                 switch try await createTask(context, &record, &progress) {
                 case .created(let id):
                     progress.taskID = id
@@ -281,6 +300,59 @@ public final class JobProcessor: MessageHandler {
         }
     }
 
+    enum ForeignClaim {
+        /// The other driver recorded its task: poll that one.
+        case taskRecorded(String)
+        /// The job reached its end meanwhile: republish what is stored.
+        case settled
+        /// Nobody holds a live claim (any more): create.
+        case free
+    }
+
+    /// The job is `creating` under a claim this driver did not make: either another
+    /// driver's create call is in flight (the previous owner of a revoked partition
+    /// finishes its create, which is shielded from cancellation; another consumer group
+    /// working on the same ledger) or a crash left the claim. Waits while the claim is
+    /// renewed, and returns the task once it is recorded; takes over a claim that has
+    /// not been renewed for ``JobProcessorSettings/createClaimTimeout`` (counted: the
+    /// provider may hold the crashed create's task too).
+    private func awaitForeignClaim(_ context: JobContext, _ record: inout JobRecord) async throws -> ForeignClaim {
+        let job = context.job
+        var waited = false
+        while true {
+            switch record.state {
+            case .submitted:
+                if let id = record.taskID {
+                    context.logger.info("the other driver recorded its task; polling it", metadata: ["task_id": "\(id)"])
+                    return .taskRecorded(id)
+                }
+                return .free
+            case .completed, .published, .failed:
+                return .settled
+            case .accepted:
+                return .free
+            case .creating:
+                let age = Date().timeIntervalSince(record.updatedAt)
+                if age > settings.createClaimTimeout.seconds {
+                    metrics.createClaimTakenOver()
+                    context.logger.warning(
+                        "taking over a create claim nobody renewed (a crash inside a create call): the provider may hold a second task for this job",
+                        metadata: ["claim_age_seconds": "\(Int(age))", "create_attempts": "\(record.createAttempts)"])
+                    return .free
+                }
+                if !waited {
+                    waited = true
+                    metrics.createClaimAwaited()
+                    context.logger.info("another driver is creating this job's task; waiting for its task id")
+                }
+            }
+            try await scheduler.wait(until: .now + settings.pollBackoff.first)
+            if let fresh = try await dependency("read ledger", context.logger, { try await self.ledger.record(jobID: job.jobID) }) {
+                record = fresh
+            }
+        }
+    }
+
     enum CreateOutcome {
         case created(String)
         case failed(ErrorClass, code: String, message: String)
@@ -300,15 +372,33 @@ public final class JobProcessor: MessageHandler {
         let logger = context.logger
         let metrics = self.metrics
         let expectedAttempts = record.createAttempts
+        let renewEvery = settings.createClaimTimeout / 3
+        let claimed = ClaimBox()
         let shielded = Task { () -> Result<(JobRecord, CreateTaskResult), any Error> in
             do {
                 // Exactly one racer (another pod holding a duplicate) wins the claim.
                 let creating = try await ledger.claimCreate(jobID: job.jobID, expectedCreateAttempts: expectedAttempts, at: Date())
+                claimed.set(creating.createAttempts)
+                // Keep the claim alive while the create runs (an upload can be long), so
+                // nobody mistakes it for a crash's.
+                let renewal = Task {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: renewEvery)
+                        if Task.isCancelled { return }
+                        do {
+                            try await ledger.renewCreateClaim(jobID: job.jobID, createAttempts: creating.createAttempts, at: Date())
+                        } catch let error as LedgerError where error.code == .invalidTransition {
+                            return
+                        } catch {
+                            logger.warning("could not renew the create claim; trying again", metadata: ["error": "\(error)"])
+                        }
+                    }
+                }
+                defer { renewal.cancel() }
                 metrics.create()
                 let source: DocumentSource = .url(job.source.url.absoluteString)
                 let created = try await provider.createTask(source: source, options: job.options, sourcePolicy: uploadInstead ? .upload : nil)
                 let submitted = try await ledger.recordTask(jobID: job.jobID, taskID: created.taskID, at: Date())
-                _ = creating
                 logger.info("task created", metadata: ["task_id": "\(created.taskID)", "source_mode": "\(created.sourceMode)"])
                 return .success((submitted, created))
             } catch {
@@ -316,6 +406,7 @@ public final class JobProcessor: MessageHandler {
             }
         }
         let outcome = await shielded.value
+        if let attempts = claimed.value { progress.ownClaim = attempts }
         switch outcome {
         case .success(let (submitted, created)):
             monitor.recordSuccess()
@@ -361,6 +452,13 @@ public final class JobProcessor: MessageHandler {
         logger.warning("re-creating the task", metadata: ["reason": "\(reason)", "recreate": "\(progress.recreates)"])
         return .retry
     }
+}
+
+/// The `createAttempts` a create claim got, handed out of the shielded create task.
+private final class ClaimBox: Sendable {
+    private let storage = Mutex<Int?>(nil)
+    func set(_ attempts: Int) { storage.withLock { $0 = attempts } }
+    var value: Int? { storage.withLock { $0 } }
 }
 
 extension JobState {

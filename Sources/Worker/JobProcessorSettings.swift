@@ -18,6 +18,13 @@ public struct JobProcessorSettings: Sendable, Hashable {
     public var resultURLLifetime: Duration
     /// Bounds retries of our own dependencies (ledger, broker, result store) per step.
     public var dependencyRetryDelay: Duration
+    /// A driver inside a create call renews its claim in the ledger every third of this;
+    /// a `creating` claim not renewed for this long was left by a crash, and another
+    /// driver takes it over (the one window for a second task). Until then a driver
+    /// finding the job `creating` waits for the task id instead of creating a second
+    /// task (a rebalance overlap: the previous owner's create still runs). Compared
+    /// across pods by wall clock, so it must exceed their clock skew by a margin.
+    public var createClaimTimeout: Duration
 
     public init(
         resultsTopic: String = "ocr.results",
@@ -30,7 +37,8 @@ public struct JobProcessorSettings: Sendable, Hashable {
         pollBackoff: PollBackoff = PollBackoff(),
         passThrough: Bool = false,
         resultURLLifetime: Duration = .seconds(3600),
-        dependencyRetryDelay: Duration = .seconds(1)
+        dependencyRetryDelay: Duration = .seconds(1),
+        createClaimTimeout: Duration = .seconds(30)
     ) {
         self.resultsTopic = resultsTopic
         self.deadLetterTopic = deadLetterTopic
@@ -43,5 +51,6 @@ public struct JobProcessorSettings: Sendable, Hashable {
         self.passThrough = passThrough
         self.resultURLLifetime = resultURLLifetime
         self.dependencyRetryDelay = dependencyRetryDelay
+        self.createClaimTimeout = createClaimTimeout
     }
 }

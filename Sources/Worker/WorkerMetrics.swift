@@ -26,6 +26,11 @@ public struct WorkerMetrics: Sendable {
     func create() { Counter(label: "ocr_provider_requests_total", dimensions: [("endpoint", "create")]).increment() }
     func poll() { Counter(label: "ocr_provider_requests_total", dimensions: [("endpoint", "query")]).increment() }
     func recreate() { Counter(label: "ocr_task_recreates_total").increment() }
+    /// A `creating` claim abandoned by a crash was taken over: the provider may hold a
+    /// second task for the job (the one duplicate window DESIGN.md section 5 names).
+    func createClaimTakenOver() { Counter(label: "ocr_create_claims_taken_over_total").increment() }
+    /// A driver found another driver's live create claim and waited for its task id.
+    func createClaimAwaited() { Counter(label: "ocr_create_claims_awaited_total").increment() }
     func rehosted(bytes: Int64) { Counter(label: "ocr_rehosted_bytes_total").increment(by: Int(bytes)) }
 
     /// Gauges the consumer loop refreshes: jobs in flight, consumer lag, and the

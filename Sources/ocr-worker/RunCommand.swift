@@ -101,7 +101,8 @@ extension WorkerConfiguration {
                 workerID: workerID, workerVersion: OCRWorkerCommand.version,
                 maxRecreates: try settings.int("OCR_MAX_RECREATES", default: 2),
                 taskTimeout: .seconds(try settings.int("OCR_TASK_TIMEOUT_SECONDS", default: 1800)),
-                passThrough: try settings.bool("OCR_PASS_THROUGH", default: false)),
+                passThrough: try settings.bool("OCR_PASS_THROUGH", default: false),
+                createClaimTimeout: .seconds(try settings.int("OCR_CREATE_CLAIM_TIMEOUT_SECONDS", default: 30))),
             consumption: ConsumptionSettings(
                 maxInFlight: maxInFlight,
                 drainTimeout: .seconds(try settings.int("OCR_DRAIN_TIMEOUT_SECONDS", default: 30))),

@@ -6,7 +6,7 @@ import Testing
 /// each from and the state each leads to. Written from the documentation, not from the
 /// implementation's table, so the two check each other.
 enum Operation: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case markCreating, claimCreate, recordTask, recordPolls, complete, fail, markPublished, reopen
+    case markCreating, claimCreate, renewCreateClaim, recordTask, recordPolls, complete, fail, markPublished, reopen
 
     var testDescription: String { rawValue }
 
@@ -16,7 +16,7 @@ enum Operation: String, CaseIterable, Sendable, CustomTestStringConvertible {
     var allowedFrom: Set<JobState> {
         switch self {
         case .markCreating, .claimCreate: [.accepted, .creating, .submitted]
-        case .recordTask: [.creating]
+        case .recordTask, .renewCreateClaim: [.creating]
         case .recordPolls: [.accepted, .creating, .submitted, .completed]
         case .complete: [.submitted]
         case .fail: [.accepted, .creating, .submitted, .completed]
@@ -29,7 +29,7 @@ enum Operation: String, CaseIterable, Sendable, CustomTestStringConvertible {
         switch self {
         case .markCreating, .claimCreate: .creating
         case .recordTask: .submitted
-        case .recordPolls: state
+        case .recordPolls, .renewCreateClaim: state
         case .complete: .completed
         case .fail: .failed
         case .markPublished: state == .completed ? .published : state
@@ -37,12 +37,13 @@ enum Operation: String, CaseIterable, Sendable, CustomTestStringConvertible {
         }
     }
 
-    /// `createAttempts`: what the caller last read (for claimCreate).
+    /// `createAttempts`: what the caller last read (for claimCreate and renewCreateClaim).
     func run(_ ledger: any JobLedger, _ jobID: String, createAttempts: Int = 0, at date: Date) async throws {
         switch self {
         case .markCreating: _ = try await ledger.markCreating(jobID: jobID, at: date)
         case .claimCreate:
             _ = try await ledger.claimCreate(jobID: jobID, expectedCreateAttempts: createAttempts, at: date)
+        case .renewCreateClaim: try await ledger.renewCreateClaim(jobID: jobID, createAttempts: createAttempts, at: date)
         case .recordTask: _ = try await ledger.recordTask(jobID: jobID, taskID: "task-new", at: date)
         case .recordPolls: try await ledger.recordPolls(jobID: jobID, count: 3, at: date)
         case .complete: _ = try await ledger.complete(jobID: jobID, resultMessage: [1, 2, 3], at: date)
@@ -161,6 +162,33 @@ struct LedgerContractTests {
             #expect(resubmitted.state == .submitted)
             #expect(resubmitted.taskID == "task-second")
             #expect(resubmitted.createAttempts == 3)
+        }
+    }
+
+    @Test("renewCreateClaim moves updatedAt only for the claim's own holder; a newer claim or a recorded task ends it", arguments: Backend.allCases)
+    func renewCreateClaim(backend: Backend) async throws {
+        try await withLedger(backend) { ledger, _ in
+            let jobID = newJobID()
+            let accepted = try await bring(ledger, jobID, to: .accepted)
+            let mine = try await ledger.claimCreate(jobID: jobID, expectedCreateAttempts: accepted.createAttempts, at: at(1))
+            try await ledger.renewCreateClaim(jobID: jobID, createAttempts: mine.createAttempts, at: at(2))
+            let renewed = try #require(try await ledger.record(jobID: jobID))
+            #expect(renewed.updatedAt == stored(at(2)))
+            #expect(renewed.state == .creating && renewed.createAttempts == mine.createAttempts, "a renewal changes nothing else")
+
+            // Another driver took the claim over (the first one looked crashed): the first
+            // one's renewal is refused and the row keeps the newer claim's time.
+            let theirs = try await ledger.claimCreate(jobID: jobID, expectedCreateAttempts: mine.createAttempts, at: at(3))
+            await expectLedgerError(.invalidTransition, "renewal of a claim taken over") {
+                try await ledger.renewCreateClaim(jobID: jobID, createAttempts: mine.createAttempts, at: at(4))
+            }
+            #expect(try await ledger.record(jobID: jobID)?.updatedAt == stored(at(3)))
+
+            // Once the task is recorded there is no claim left to renew.
+            _ = try await ledger.recordTask(jobID: jobID, taskID: "task-1", at: at(5))
+            await expectLedgerError(.invalidTransition, "renewal after recordTask") {
+                try await ledger.renewCreateClaim(jobID: jobID, createAttempts: theirs.createAttempts, at: at(6))
+            }
         }
     }
 

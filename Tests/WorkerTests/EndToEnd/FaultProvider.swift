@@ -29,6 +29,8 @@ final class FaultProvider: Sendable {
         var lost: Set<Int> = []
         /// Queries of a task answering state 4 (processing) before its final state.
         var runningPolls = 0
+        /// How long each successful create takes before it answers (a slow provider).
+        var createDelay: Duration = .zero
     }
 
     enum Kind: String, Sendable { case create, query, source, download, probe }
@@ -53,6 +55,7 @@ final class FaultProvider: Sendable {
         var scripts: [String: Script] = [:]
         var events: [String: [Event]] = [:]
         var createFaultsUsed: [String: Int] = [:]
+        var createArrivals: [String: Int] = [:]
         var queryFaultsUsed: [String: Int] = [:]
         var created: [String: Int] = [:]
         var tasks: [String: TaskInfo] = [:]
@@ -118,6 +121,9 @@ final class FaultProvider: Sendable {
     /// Create requests that created a task.
     func creates(_ document: String) -> [Event] { events(document, .create).filter { $0.status == 200 } }
     func createRequests(_ document: String) -> Int { events(document, .create).count }
+    /// Create requests received, counted on arrival (a slow create is logged as an event
+    /// only when it answers).
+    func createArrivals(_ document: String) -> Int { state.withLock { $0.createArrivals[document, default: 0] } }
     func queries(_ document: String) -> Int { events(document, .query).count }
 
     func stop() async {
@@ -172,6 +178,7 @@ final class FaultProvider: Sendable {
             return denied
         }
         let (fault, script) = state.withLock { s -> (Int?, Script) in
+            s.createArrivals[document, default: 0] += 1
             let script = s.scripts[document] ?? Script()
             let used = s.createFaultsUsed[document, default: 0]
             guard used < script.createFaults.count else { return (nil, script) }
@@ -182,6 +189,7 @@ final class FaultProvider: Sendable {
             log(document, Event(kind: .create, arrivedAt: arrived, repliedAt: .now, status: fault, sourceField: form.field))
             return Self.error(fault, retryAfter: script.retryAfter)
         }
+        if script.createDelay > .zero { try await Task.sleep(for: script.createDelay) }
         let taskID = state.withLock { s -> String in
             s.nextTask += 1
             let id = "fault-\(s.nextTask)"

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Kafka
+import NIOCore
 import Testing
 
 /// The outcome table of DESIGN.md section 4, end to end: the real broker and real
@@ -337,7 +338,84 @@ struct ProviderFaultTests {
         }
     }
 
+    // MARK: A slow create and the create claim
+
+    @Test("a slow create is not duplicated: a second pod (another group, same ledger) waits for the claim's task id; one task, both publish it")
+    func liveClaimIsAwaited() async throws {
+        try await Pipeline.with(name: "claim-live") { pipeline in
+            try await FaultProvider.with(apiKey: pipeline.apiKey) { provider in
+                let results = try pipeline.collect(pipeline.resultsTopic)
+                let document = doc("slow")
+                // The create takes over three claim timeouts: only the renewals keep the
+                // claim from looking abandoned.
+                provider.script(document, .init(createDelay: .seconds(10)))
+                var ports: [Int] = []
+                for (name, group) in [("pod-a", "claims-a"), ("pod-b", "claims-b")] {
+                    ports.append(try await pipeline.startWorker(name, ledger: sqlite(pipeline), extra: [
+                        "OCR_PROVIDER_URL": provider.baseURL, "OCR_PROVIDER_API_KEY": provider.apiKey,
+                        "OCR_GROUP_ID": "\(group)-\(pipeline.jobsTopic)", "OCR_CREATE_CLAIM_TIMEOUT_SECONDS": "3",
+                    ]).httpPort)
+                }
+                for port in ports { try await waitForReadiness(port, 200, "in its group", timeout: .seconds(60)) }
+
+                try await pipeline.publish([(key: "slow", value: Pipeline.job("slow", url: provider.documentURL(document)))])
+                try await results.waitFor("both groups' results", timeout: .seconds(120)) { $0.filter { $0.keyString == "slow" }.count >= 2 }
+
+                let published = results.all.filter { $0.keyString == "slow" }
+                #expect(provider.createArrivals(document) == 1, "one create at the provider for the job")
+                #expect(published.allSatisfy { $0.json["status"] as? String == "succeeded" })
+                #expect(Set(published.compactMap { $0.json["task_id"] as? String }) == Set(provider.creates(document).compactMap(\.taskID)))
+                let waited = ["pod-a", "pod-b"].filter { pipeline.log(of: $0).contains("waiting for its task id") }
+                #expect(waited.count == 1, "exactly one pod waited for the other's claim (\(waited))")
+                await results.close()
+            }
+        }
+    }
+
+    @Test("a claim left by a crash inside the create is taken over after OCR_CREATE_CLAIM_TIMEOUT_SECONDS, and counted")
+    func abandonedClaimIsTakenOver() async throws {
+        try await Pipeline.with(name: "claim-crash") { pipeline in
+            try await FaultProvider.with(apiKey: pipeline.apiKey) { provider in
+                let results = try pipeline.collect(pipeline.resultsTopic)
+                let deadLetters = try pipeline.collect(pipeline.deadLetterTopic)
+                let document = doc("crash")
+                provider.script(document, .init(createDelay: .seconds(600)))
+                let env = [
+                    "OCR_PROVIDER_URL": provider.baseURL, "OCR_PROVIDER_API_KEY": provider.apiKey,
+                    "OCR_CREATE_CLAIM_TIMEOUT_SECONDS": "4",
+                ]
+                try await pipeline.startWorker("pod-a", ledger: sqlite(pipeline), extra: env)
+                try await pipeline.publish([(key: "crash", value: Pipeline.job("crash", url: provider.documentURL(document)))])
+                try await waitUntil("pod-a's create reached the provider", timeout: .seconds(60)) { provider.createArrivals(document) == 1 }
+                _ = try await pipeline.stop("pod-a", signal: SIGKILL)
+
+                provider.script(document, .init())
+                let port = try await pipeline.startWorker("pod-b", ledger: sqlite(pipeline), extra: env).httpPort
+                try await results.waitFor("the result of crash", timeout: .seconds(120)) { $0.contains { $0.keyString == "crash" } }
+
+                #expect(results.byKey["crash"]?.json["status"] as? String == "succeeded")
+                #expect(provider.createArrivals(document) == 2, "the crashed create and the takeover's")
+                #expect(pipeline.log(of: "pod-b").contains("taking over a create claim nobody renewed"))
+                #expect(try await metric("ocr_create_claims_taken_over_total", port: port) == 1, "the duplicate window is counted")
+                #expect(deadLetters.all.isEmpty)
+                await results.close()
+                await deadLetters.close()
+            }
+        }
+    }
+
     // MARK: Helpers
+
+    /// The value of an unlabelled counter on the worker's /metrics, or nil.
+    func metric(_ name: String, port: Int) async throws -> Double? {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(5))
+        let body = try await response.body.collect(upTo: 1 << 22)
+        let text = String(buffer: body)
+        for line in text.split(separator: "\n") where line.hasPrefix(name + " ") {
+            return Double(line.split(separator: " ").last ?? "")
+        }
+        return nil
+    }
 
     /// The rehosted result file's text.
     func contents(of result: KafkaConsumerMessage?) throws -> String? {
