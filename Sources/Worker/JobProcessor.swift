@@ -29,6 +29,7 @@ public final class JobProcessor: MessageHandler {
     let metrics: WorkerMetrics
     let logger: Logger
     private let claims = JobClaims()
+    private let createGate: CreateGate
     private let decoder = JobDecoder()
 
     public init(
@@ -43,6 +44,7 @@ public final class JobProcessor: MessageHandler {
         logger: Logger
     ) {
         self.settings = settings
+        createGate = CreateGate(permits: settings.maxConcurrentCreates)
         self.ledger = ledger
         self.provider = provider
         self.store = settings.passThrough ? nil : store
@@ -370,42 +372,44 @@ public final class JobProcessor: MessageHandler {
         let ledger = self.ledger
         let provider = self.provider
         let logger = context.logger
-        let metrics = self.metrics
         let expectedAttempts = record.createAttempts
         let renewEvery = settings.createClaimTimeout / 3
         let claimed = ClaimBox()
-        let shielded = Task { () -> Result<(JobRecord, CreateTaskResult), any Error> in
-            do {
-                // Exactly one racer (another pod holding a duplicate) wins the claim.
-                let creating = try await ledger.claimCreate(jobID: job.jobID, expectedCreateAttempts: expectedAttempts, at: Date())
-                claimed.set(creating.createAttempts)
-                // Keep the claim alive while the create runs (an upload can be long), so
-                // nobody mistakes it for a crash's.
-                let renewal = Task {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: renewEvery)
-                        if Task.isCancelled { return }
-                        do {
-                            try await ledger.renewCreateClaim(jobID: job.jobID, createAttempts: creating.createAttempts, at: Date())
-                        } catch let error as LedgerError where error.code == .invalidTransition {
-                            return
-                        } catch {
-                            logger.warning("could not renew the create claim; trying again", metadata: ["error": "\(error)"])
+        // The permit is awaited cancellably; once held, the claim, the create and the
+        // write run shielded and the permit goes back when they are done.
+        let outcome = try await createGate.withPermit {
+            let shielded = Task { () -> Result<(JobRecord, CreateTaskResult), any Error> in
+                do {
+                    // Exactly one racer (another pod holding a duplicate) wins the claim.
+                    let creating = try await ledger.claimCreate(jobID: job.jobID, expectedCreateAttempts: expectedAttempts, at: Date())
+                    claimed.set(creating.createAttempts)
+                    // Keep the claim alive while the create runs (an upload can be long), so
+                    // nobody mistakes it for a crash's.
+                    let renewal = Task {
+                        while !Task.isCancelled {
+                            try? await Task.sleep(for: renewEvery)
+                            if Task.isCancelled { return }
+                            do {
+                                try await ledger.renewCreateClaim(jobID: job.jobID, createAttempts: creating.createAttempts, at: Date())
+                            } catch let error as LedgerError where error.code == .invalidTransition {
+                                return
+                            } catch {
+                                logger.warning("could not renew the create claim; trying again", metadata: ["error": "\(error)"])
+                            }
                         }
                     }
+                    defer { renewal.cancel() }
+                    let source: DocumentSource = .url(job.source.url.absoluteString)
+                    let created = try await provider.createTask(source: source, options: job.options, sourcePolicy: uploadInstead ? .upload : nil)
+                    let submitted = try await ledger.recordTask(jobID: job.jobID, taskID: created.taskID, at: Date())
+                    logger.info("task created", metadata: ["task_id": "\(created.taskID)", "source_mode": "\(created.sourceMode)"])
+                    return .success((submitted, created))
+                } catch {
+                    return .failure(error)
                 }
-                defer { renewal.cancel() }
-                metrics.create()
-                let source: DocumentSource = .url(job.source.url.absoluteString)
-                let created = try await provider.createTask(source: source, options: job.options, sourcePolicy: uploadInstead ? .upload : nil)
-                let submitted = try await ledger.recordTask(jobID: job.jobID, taskID: created.taskID, at: Date())
-                logger.info("task created", metadata: ["task_id": "\(created.taskID)", "source_mode": "\(created.sourceMode)"])
-                return .success((submitted, created))
-            } catch {
-                return .failure(error)
             }
+            return await shielded.value
         }
-        let outcome = await shielded.value
         if let attempts = claimed.value { progress.ownClaim = attempts }
         switch outcome {
         case .success(let (submitted, created)):

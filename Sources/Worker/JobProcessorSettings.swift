@@ -25,6 +25,11 @@ public struct JobProcessorSettings: Sendable, Hashable {
     /// task (a rebalance overlap: the previous owner's create still runs). Compared
     /// across pods by wall clock, so it must exceed their clock skew by a margin.
     public var createClaimTimeout: Duration
+    /// Create calls a pod runs at once. Each one in flight is a task a crash could orphan
+    /// (the provider accepted it, the ledger never heard): with 1, a crash costs at most
+    /// one extra task. Raise it only when creates are slow (large uploads) and the extra
+    /// tasks a crash may cost are acceptable.
+    public var maxConcurrentCreates: Int
 
     public init(
         resultsTopic: String = "ocr.results",
@@ -38,7 +43,8 @@ public struct JobProcessorSettings: Sendable, Hashable {
         passThrough: Bool = false,
         resultURLLifetime: Duration = .seconds(3600),
         dependencyRetryDelay: Duration = .seconds(1),
-        createClaimTimeout: Duration = .seconds(30)
+        createClaimTimeout: Duration = .seconds(30),
+        maxConcurrentCreates: Int = 1
     ) {
         self.resultsTopic = resultsTopic
         self.deadLetterTopic = deadLetterTopic
@@ -52,5 +58,6 @@ public struct JobProcessorSettings: Sendable, Hashable {
         self.resultURLLifetime = resultURLLifetime
         self.dependencyRetryDelay = dependencyRetryDelay
         self.createClaimTimeout = createClaimTimeout
+        self.maxConcurrentCreates = maxConcurrentCreates
     }
 }

@@ -102,7 +102,8 @@ extension WorkerConfiguration {
                 maxRecreates: try settings.int("OCR_MAX_RECREATES", default: 2),
                 taskTimeout: .seconds(try settings.int("OCR_TASK_TIMEOUT_SECONDS", default: 1800)),
                 passThrough: try settings.bool("OCR_PASS_THROUGH", default: false),
-                createClaimTimeout: .seconds(try settings.int("OCR_CREATE_CLAIM_TIMEOUT_SECONDS", default: 30))),
+                createClaimTimeout: .seconds(try settings.int("OCR_CREATE_CLAIM_TIMEOUT_SECONDS", default: 30)),
+                maxConcurrentCreates: try settings.int("OCR_MAX_CONCURRENT_CREATES", default: 1)),
             consumption: ConsumptionSettings(
                 maxInFlight: maxInFlight,
                 drainTimeout: .seconds(try settings.int("OCR_DRAIN_TIMEOUT_SECONDS", default: 30))),
