@@ -41,7 +41,7 @@ extension OCRClient {
                 return try await createFromDownload(url, options: options, attempt: attempt, secrets: secrets)
             }
         }
-        logger.info(
+        logger.debug(
             "task created",
             metadata: [
                 "task_id": "\(result.taskID)", "source_mode": "\(result.sourceMode.rawValue)",

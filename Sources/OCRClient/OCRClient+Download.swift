@@ -105,13 +105,17 @@ extension OCRClient {
             addCommonHeaders(&request, withKey: endpoint != .sourceFetch && isProviderOrigin(url))
             request.headers.replaceOrAdd(name: "Accept", value: "*/*")
             let response: HTTPClientResponse
+            let started = ContinuousClock.now
             do {
                 response = try await http.execute(
                     request, timeout: Self.timeAmount(configuration.transferTimeout), logger: logger)
             } catch {
+                ProviderRequestMetrics.record(endpoint, status: nil, duration: ContinuousClock.now - started)
                 throw transportError(error, endpoint: endpoint, taskID: nil, secrets: secrets)
             }
             let status = Int(response.status.code)
+            // Time to the response head: the body streams into a sink afterwards.
+            ProviderRequestMetrics.record(endpoint, status: status, duration: ContinuousClock.now - started)
             logger.debug("fetch reply", metadata: ["endpoint": "\(endpoint)", "url": "\(url)", "status": "\(status)"])
             guard [301, 302, 303, 307, 308].contains(status), let location = response.headers.first(name: "Location")
             else { return response }

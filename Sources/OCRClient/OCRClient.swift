@@ -125,6 +125,7 @@ public final class OCRClient: Sendable {
                 request, timeout: Self.timeAmount(deadline ?? configuration.requestTimeout), logger: logger)
             let body = try await response.body.collect(upTo: configuration.maxReplyBytes)
             let status = Int(response.status.code)
+            ProviderRequestMetrics.record(endpoint, status: status, duration: ContinuousClock.now - started)
             logger.debug(
                 "provider reply",
                 metadata: [
@@ -134,6 +135,7 @@ public final class OCRClient: Sendable {
                 ])
             return Reply(status: status, headers: response.headers, body: body)
         } catch {
+            ProviderRequestMetrics.record(endpoint, status: nil, duration: ContinuousClock.now - started)
             throw transportError(error, endpoint: endpoint, taskID: taskID, secrets: secrets)
         }
     }

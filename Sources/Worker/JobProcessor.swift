@@ -228,7 +228,6 @@ public final class JobProcessor: MessageHandler {
                 task = try await provider.queryTask(taskID)
                 monitor.recordSuccess()
                 progress.polls += 1
-                metrics.poll()
                 try? await ledger.recordPolls(jobID: job.jobID, count: 1, at: Date())
             } catch {
                 try Task.checkCancellation()
@@ -249,8 +248,13 @@ public final class JobProcessor: MessageHandler {
                 continue
             }
             progress.lastRecord = task
+            let action = OutcomePolicy.action(for: task.state)
+            switch action {
+            case .keepPolling, .retryLater: break
+            default: metrics.taskEnded(after: ContinuousClock.now - progress.taskStartedAt, state: "\(task.state.rawValue)")
+            }
 
-            switch OutcomePolicy.action(for: task.state) {
+            switch action {
             case .keepPolling, .retryLater:
                 let delay = settings.pollBackoff.delay(
                     afterPolls: progress.polls, progress: task.progress, elapsed: ContinuousClock.now - progress.taskStartedAt)

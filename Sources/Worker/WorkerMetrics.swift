@@ -23,8 +23,14 @@ public struct WorkerMetrics: Sendable {
     func deadLettered(_ errorClass: ErrorClass) {
         Counter(label: "ocr_dead_letters_total", dimensions: [("error_class", errorClass.rawValue)]).increment()
     }
-    func create() { Counter(label: "ocr_provider_requests_total", dimensions: [("endpoint", "create")]).increment() }
-    func poll() { Counter(label: "ocr_provider_requests_total", dimensions: [("endpoint", "query")]).increment() }
+    // Provider requests by endpoint and status, with their latency, are recorded by the
+    // OCR client itself (ocr_provider_requests_total, ocr_provider_request_duration_seconds).
+
+    /// From a task's create to its final state, by how it ended (`done`, or the state).
+    func taskEnded(after duration: Duration, state: String) {
+        Timer(label: "ocr_task_duration_seconds", dimensions: [("state", state)], preferredDisplayUnit: .seconds)
+            .recordNanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
     func recreate() { Counter(label: "ocr_task_recreates_total").increment() }
     /// A `creating` claim abandoned by a crash was taken over: the provider may hold a
     /// second task for the job (the one duplicate window DESIGN.md section 5 names).

@@ -397,6 +397,11 @@ struct ProviderFaultTests {
                 #expect(provider.createArrivals(document) == 2, "the crashed create and the takeover's")
                 #expect(pipeline.log(of: "pod-b").contains("taking over a create claim nobody renewed"))
                 #expect(try await metric("ocr_create_claims_taken_over_total", port: port) == 1, "the duplicate window is counted")
+                // Provider requests are counted per endpoint and status, with their latency.
+                #expect(try await metric("ocr_provider_requests_total", labels: ["endpoint": "create", "status": "200"], port: port) == 1)
+                #expect(try await metric("ocr_provider_request_duration_seconds_count", labels: ["endpoint": "create"], port: port) == 1)
+                #expect(try await metric("ocr_provider_requests_total", labels: ["endpoint": "query", "status": "200"], port: port) ?? 0 >= 1)
+                #expect(try await metric("ocr_task_duration_seconds_count", labels: ["state": "1"], port: port) == 1)
                 #expect(deadLetters.all.isEmpty)
                 await results.close()
                 await deadLetters.close()
@@ -406,13 +411,23 @@ struct ProviderFaultTests {
 
     // MARK: Helpers
 
-    /// The value of an unlabelled counter on the worker's /metrics, or nil.
-    func metric(_ name: String, port: Int) async throws -> Double? {
+    /// The value of a sample on the worker's /metrics with exactly these labels, or nil.
+    func metric(_ name: String, labels: [String: String] = [:], port: Int) async throws -> Double? {
         let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(5))
         let body = try await response.body.collect(upTo: 1 << 22)
-        let text = String(buffer: body)
-        for line in text.split(separator: "\n") where line.hasPrefix(name + " ") {
-            return Double(line.split(separator: " ").last ?? "")
+        for line in String(buffer: body).split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " ") else { continue }
+            let series = line[..<space]
+            let sampleName = series.prefix { $0 != "{" }
+            guard sampleName == name else { continue }
+            var found: [String: String] = [:]
+            if let open = series.firstIndex(of: "{") {
+                for pair in series[series.index(after: open)..<series.index(before: series.endIndex)].split(separator: ",") {
+                    let parts = pair.split(separator: "=", maxSplits: 1)
+                    if parts.count == 2 { found[String(parts[0])] = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+                }
+            }
+            if found == labels { return Double(line[line.index(after: space)...]) }
         }
         return nil
     }
