@@ -131,7 +131,10 @@ extension JobProcessor {
         let (record, isNew) = try await dependency("accept rejected job", logger) {
             try await self.ledger.accept(jobID: jobID, fingerprint: fingerprint, at: now)
         }
-        if !isNew {
+        // This same invalid record still `accepted`: a crash came between the accept and
+        // the stored failure, so finish the rejection as if it were new.
+        let ownLeftover = record.fingerprint == fingerprint && record.state == .accepted
+        if !isNew, !ownLeftover {
             if record.fingerprint == fingerprint, record.state.isSettled {
                 try await republish(record, message: message, logger: logger)
             } else {
