@@ -15,13 +15,7 @@ struct JobConsumerLoopTests {
         let fixture = try await Fixture(name: "cancel")
         // A drain timeout no test would wait for: returning quickly proves the urgent path.
         let loop = fixture.loop(drainTimeout: .seconds(3600))
-        let run = Task { try await loop.run() }
-        let ended = Ended()
-        Task {
-            _ = await run.result
-            ended.mark()
-        }
-        try await waitUntil(timeout: .seconds(60)) { fixture.handler.started.values.count == 3 && fixture.handler.finished.values.count == 2 }
+        let (run, ended) = try await fixture.runUntilJobTwoIsStuck(loop)
 
         run.cancel()
         try await waitUntil(timeout: .seconds(45)) { ended.isMarked }
@@ -34,13 +28,7 @@ struct JobConsumerLoopTests {
     func gracefulStopDrains() async throws {
         let fixture = try await Fixture(name: "drain")
         let loop = fixture.loop(drainTimeout: .seconds(60))
-        let run = Task { try await loop.run() }
-        let ended = Ended()
-        Task {
-            _ = await run.result
-            ended.mark()
-        }
-        try await waitUntil(timeout: .seconds(60)) { fixture.handler.started.values.count == 3 && fixture.handler.finished.values.count == 2 }
+        let (_, ended) = try await fixture.runUntilJobTwoIsStuck(loop)
 
         loop.stop()
         #expect(loop.isStopping)
@@ -92,6 +80,19 @@ private struct Fixture {
             consumer: consumer, topics: [topic], handler: handler,
             settings: ConsumptionSettings(maxInFlight: 8, commitInterval: .seconds(3600), drainTimeout: drainTimeout),
             logger: logger)
+    }
+
+    /// Runs the loop in a task of its own until jobs 0 and 1 finished and job 2 hangs;
+    /// `ended` turns true when `run()` returns.
+    func runUntilJobTwoIsStuck(_ loop: JobConsumerLoop) async throws -> (run: Task<Void, any Error>, ended: Ended) {
+        let run = Task { try await loop.run() }
+        let ended = Ended()
+        Task {
+            _ = await run.result
+            ended.mark()
+        }
+        try await waitUntil(timeout: .seconds(60)) { handler.started.values.count == 3 && handler.finished.values.count == 2 }
+        return (run, ended)
     }
 
     /// The group's committed offset of the topic's one partition (-1 if none).
