@@ -165,6 +165,18 @@ public final class JobProcessor: MessageHandler {
         /// `createAttempts` of the last create claim this driver made: a `creating` row
         /// with another count is someone else's claim (see ``awaitForeignClaim``).
         var ownClaim: Int?
+
+        /// Dates the task's start back to the provider's `created_at` when that is
+        /// earlier: a task resumed after a restart or a rebalance keeps its original
+        /// deadline (``JobProcessorSettings/taskTimeout``) instead of starting a new one.
+        /// Ages below zero or over a week are clock trouble and ignored.
+        mutating func noteProviderCreation(_ createdAt: Date?, now: Date = Date()) {
+            guard let createdAt else { return }
+            let age = now.timeIntervalSince(createdAt)
+            guard age > 0, age < 7 * 24 * 3600 else { return }
+            let start = ContinuousClock.now - .milliseconds(Int64(age * 1000))
+            if start < taskStartedAt { taskStartedAt = start }
+        }
     }
 
     private func drive(_ initial: JobRecord, _ context: JobContext) async throws {
@@ -248,6 +260,7 @@ public final class JobProcessor: MessageHandler {
                 continue
             }
             progress.lastRecord = task
+            progress.noteProviderCreation(task.createdAt?.date)
             let action = OutcomePolicy.action(for: task.state)
             switch action {
             case .keepPolling, .retryLater: break

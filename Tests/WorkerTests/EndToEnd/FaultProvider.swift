@@ -31,6 +31,9 @@ final class FaultProvider: Sendable {
         var runningPolls = 0
         /// How long each successful create takes before it answers (a slow provider).
         var createDelay: Duration = .zero
+        /// Seconds by which a task's `created_at` lies before its real create (a task
+        /// found by a worker that resumed it long after it was created).
+        var createdAtShift = 0
     }
 
     enum Kind: String, Sendable { case create, query, source, download, probe }
@@ -49,6 +52,8 @@ final class FaultProvider: Sendable {
         var document: String
         var index: Int
         var queries = 0
+        /// Unix seconds of the create.
+        var createdAt = Int(Date().timeIntervalSince1970)
     }
 
     private struct State {
@@ -237,12 +242,13 @@ final class FaultProvider: Sendable {
         case .lost:
             log(document, Event(kind: .query, arrivedAt: arrived, repliedAt: .now, status: 404, taskID: taskID))
             return Self.error(404, message: "task not found")
-        case .state(let taskState, _):
+        case .state(let taskState, let info):
             log(document, Event(kind: .query, arrivedAt: arrived, repliedAt: .now, status: 200, taskID: taskID))
             let now = Int(Date().timeIntervalSince1970)
+            let shift = state.withLock { $0.scripts[document]?.createdAtShift ?? 0 }
             var data: [String: Any] = [
                 "task_id": taskID, "state": taskState, "progress": taskState == 1 ? 100 : (taskState == 4 ? 50 : 0),
-                "created_at": "\(now - 2)",
+                "created_at": "\(info.createdAt - shift)",
             ]
             if taskState == 1 {
                 data["file"] = "\(baseURL)/results/\(taskID).txt"

@@ -409,6 +409,29 @@ struct ProviderFaultTests {
         }
     }
 
+    // MARK: Task deadline
+
+    @Test("the task deadline counts from the provider's created_at: a task found older than OCR_TASK_TIMEOUT_SECONDS is given up at once")
+    func taskDeadlineSurvivesResume() async throws {
+        try await Pipeline.with(name: "deadline") { pipeline in
+            try await FaultProvider.with(apiKey: pipeline.apiKey) { provider in
+                let results = try pipeline.collect(pipeline.resultsTopic)
+                let document = doc("old")
+                // What a worker resuming a task created an hour ago sees: still processing.
+                provider.script(document, .init(runningPolls: 1_000_000, createdAtShift: 3600))
+                try await startWorker(pipeline, provider, extra: ["OCR_TASK_TIMEOUT_SECONDS": "600", "OCR_MAX_RECREATES": "0"])
+                try await pipeline.publish([(key: "old", value: Pipeline.job("old", url: provider.documentURL(document)))])
+                try await results.waitFor("the result of old", timeout: .seconds(90)) { $0.contains { $0.keyString == "old" } }
+
+                let result = results.byKey["old"]
+                #expect(result?.json["status"] as? String == "failed")
+                #expect(error(result)["code"] as? String == "task_timeout", "\(error(result))")
+                #expect(provider.queries(document) <= 2, "given up after the poll that told the task's age, not after 600 s of polling")
+                await results.close()
+            }
+        }
+    }
+
     // MARK: Helpers
 
     /// The value of a sample on the worker's /metrics with exactly these labels, or nil.
