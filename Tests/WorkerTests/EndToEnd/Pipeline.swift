@@ -96,11 +96,16 @@ final class Pipeline: Sendable {
     }
 
     /// Sends `signal` and waits for the process to exit; returns its exit status and how
-    /// long the exit took.
-    func stop(_ name: String, signal: Int32 = SIGTERM, timeout: Duration = .seconds(60)) async throws -> (status: Int32, took: Duration) {
+    /// long the exit took. `meanwhile` runs right after the signal, while the process
+    /// winds down (checks of a draining worker).
+    func stop(
+        _ name: String, signal: Int32 = SIGTERM, timeout: Duration = .seconds(60),
+        meanwhile: (() async throws -> Void)? = nil
+    ) async throws -> (status: Int32, took: Duration) {
         guard let process = processes.withLock({ $0.removeValue(forKey: name) }) else { throw PipelineError("no process \(name)") }
         let start = ContinuousClock.now
         kill(process.processIdentifier, signal)
+        try await meanwhile?()
         let deadline = start + timeout
         while process.isRunning {
             guard ContinuousClock.now < deadline else {

@@ -432,7 +432,45 @@ struct ProviderFaultTests {
         }
     }
 
+    // MARK: Shutdown
+
+    @Test("SIGTERM with a task still running: /healthz answers and /readyz says 503 during the drain; after the drain timeout the job is left to the next owner, exit 0")
+    func drainKeepsOperationsEndpoints() async throws {
+        try await Pipeline.with(name: "drain") { pipeline in
+            try await FaultProvider.with(apiKey: pipeline.apiKey) { provider in
+                let deadLetters = try pipeline.collect(pipeline.deadLetterTopic)
+                let document = doc("endless")
+                provider.script(document, .init(runningPolls: 1_000_000))
+                let drain = 6
+                let port = try await startWorker(pipeline, provider, extra: ["OCR_DRAIN_TIMEOUT_SECONDS": "\(drain)"])
+                try await waitForReadiness(port, 200, "in its group", timeout: .seconds(60))
+                try await pipeline.publish([(key: "endless", value: Pipeline.job("endless", url: provider.documentURL(document)))])
+                try await waitUntil("the task is being polled", timeout: .seconds(60)) { provider.queries(document) >= 1 }
+
+                var healthDuringDrain = 0
+                let (status, took) = try await pipeline.stop("worker-1", signal: SIGTERM, timeout: .seconds(drain + 40)) {
+                    try await waitForReadiness(port, 503, "draining", timeout: .seconds(3))
+                    healthDuringDrain = try await health(port)
+                }
+                #expect(healthDuringDrain == 200, "liveness holds while the worker drains")
+                #expect(status == 0)
+                #expect(took >= .seconds(drain), "the drain waited for the running job (took \(took))")
+                #expect(took < .seconds(drain + 30), "and no longer than its timeout plus the close (took \(took))")
+                #expect(pipeline.log(of: "worker-1").contains("drain timeout: cancelling unfinished jobs"))
+                #expect(deadLetters.all.isEmpty, "a job cut off by the drain is not dead-lettered")
+                #expect(provider.creates(document).count == 1)
+                await deadLetters.close()
+            }
+        }
+    }
+
     // MARK: Helpers
+
+    func health(_ port: Int) async throws -> Int {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/healthz"), timeout: .seconds(5))
+        _ = try await response.body.collect(upTo: 1 << 16)
+        return Int(response.status.code)
+    }
 
     /// The value of a sample on the worker's /metrics with exactly these labels, or nil.
     func metric(_ name: String, labels: [String: String] = [:], port: Int) async throws -> Double? {
