@@ -346,14 +346,14 @@ struct ProviderFaultTests {
             try await FaultProvider.with(apiKey: pipeline.apiKey) { provider in
                 let results = try pipeline.collect(pipeline.resultsTopic)
                 let document = doc("slow")
-                // The create takes over three claim timeouts: only the renewals keep the
-                // claim from looking abandoned.
-                provider.script(document, .init(createDelay: .seconds(10)))
+                // The create takes two and a half claim timeouts: only the renewals (every
+                // 2 s) keep the claim from looking abandoned.
+                provider.script(document, .init(createDelay: .seconds(15)))
                 var ports: [Int] = []
                 for (name, group) in [("pod-a", "claims-a"), ("pod-b", "claims-b")] {
                     ports.append(try await pipeline.startWorker(name, ledger: sqlite(pipeline), extra: [
                         "OCR_PROVIDER_URL": provider.baseURL, "OCR_PROVIDER_API_KEY": provider.apiKey,
-                        "OCR_GROUP_ID": "\(group)-\(pipeline.jobsTopic)", "OCR_CREATE_CLAIM_TIMEOUT_SECONDS": "3",
+                        "OCR_GROUP_ID": "\(group)-\(pipeline.jobsTopic)", "OCR_CREATE_CLAIM_TIMEOUT_SECONDS": "6",
                     ]).httpPort)
                 }
                 for port in ports { try await waitForReadiness(port, 200, "in its group", timeout: .seconds(60)) }
