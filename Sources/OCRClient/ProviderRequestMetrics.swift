@@ -14,13 +14,6 @@ enum ProviderRequestMetrics {
             ("endpoint", endpoint.rawValue), ("status", status.map(String.init) ?? "transport"),
         ]).increment()
         Timer(label: "ocr_provider_request_duration_seconds", dimensions: [("endpoint", endpoint.rawValue)], preferredDisplayUnit: .seconds)
-            .recordNanoseconds(duration.nanoseconds)
-    }
-}
-
-extension Duration {
-    fileprivate var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+            .record(duration)
     }
 }

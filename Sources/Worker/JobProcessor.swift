@@ -7,7 +7,6 @@ public import Logging
 import NIOCore
 public import OCRClient
 import OCRTaskAPI
-import Synchronization
 public import ResultStore
 
 /// Drives one job message to its checkpoint (DESIGN.md sections 4 and 5):
@@ -166,6 +165,14 @@ public final class JobProcessor: MessageHandler {
         /// with another count is someone else's claim (see ``awaitForeignClaim``).
         var ownClaim: Int?
 
+        /// Starts following a task that was just created or recorded: its own clock and
+        /// poll count.
+        mutating func follow(task id: String) {
+            taskID = id
+            taskStartedAt = .now
+            polls = 0
+        }
+
         /// Dates the task's start back to the provider's `created_at` when that is
         /// earlier: a task resumed after a restart or a rebalance keeps its original
         /// deadline (``JobProcessorSettings/taskTimeout``) instead of starting a new one.
@@ -198,10 +205,8 @@ public final class JobProcessor: MessageHandler {
                 if record.state == .creating, record.createAttempts != progress.ownClaim {
                     switch try await awaitForeignClaim(context, &record) {
                     case .taskRecorded(let id):
-                        progress.taskID = id
+                        progress.follow(task: id)
                         logger[metadataKey: "task_id"] = "\(id)"
-                        progress.taskStartedAt = .now
-                        progress.polls = 0
                         continue
                     case .settled:
                         try await republish(record, context)
@@ -212,10 +217,8 @@ public final class JobProcessor: MessageHandler {
                 }
                 switch try await createTask(context, &record, &progress) {
                 case .created(let id):
-                    progress.taskID = id
+                    progress.follow(task: id)
                     logger[metadataKey: "task_id"] = "\(id)"
-                    progress.taskStartedAt = .now
-                    progress.polls = 0
                     try await scheduler.wait(until: .now + settings.pollBackoff.first)
                 case .failed(let errorClass, let code, let message):
                     try await fail(context, record: record, taskID: nil, errorClass, code: code, message: message)
@@ -391,15 +394,15 @@ public final class JobProcessor: MessageHandler {
         let logger = context.logger
         let expectedAttempts = record.createAttempts
         let renewEvery = settings.createClaimTimeout / 3
-        let claimed = ClaimBox()
         // The permit is awaited cancellably; once held, the claim, the create and the
         // write run shielded and the permit goes back when they are done.
-        let outcome = try await createGate.withPermit {
-            let shielded = Task { () -> Result<(JobRecord, CreateTaskResult), any Error> in
+        let (claimed, outcome) = try await createGate.withPermit {
+            let shielded = Task { () -> (claimed: Int?, outcome: Result<(JobRecord, CreateTaskResult), any Error>) in
+                var claimed: Int?
                 do {
                     // Exactly one racer (another pod holding a duplicate) wins the claim.
                     let creating = try await ledger.claimCreate(jobID: job.jobID, expectedCreateAttempts: expectedAttempts, at: Date())
-                    claimed.set(creating.createAttempts)
+                    claimed = creating.createAttempts
                     // Keep the claim alive while the create runs (an upload can be long), so
                     // nobody mistakes it for a crash's.
                     let renewal = Task {
@@ -420,14 +423,14 @@ public final class JobProcessor: MessageHandler {
                     let created = try await provider.createTask(source: source, options: job.options, sourcePolicy: uploadInstead ? .upload : nil)
                     let submitted = try await ledger.recordTask(jobID: job.jobID, taskID: created.taskID, at: Date())
                     logger.info("task created", metadata: ["task_id": "\(created.taskID)", "source_mode": "\(created.sourceMode)"])
-                    return .success((submitted, created))
+                    return (claimed, .success((submitted, created)))
                 } catch {
-                    return .failure(error)
+                    return (claimed, .failure(error))
                 }
             }
             return await shielded.value
         }
-        if let attempts = claimed.value { progress.ownClaim = attempts }
+        if let claimed { progress.ownClaim = claimed }
         switch outcome {
         case .success(let (submitted, created)):
             monitor.recordSuccess()
@@ -473,13 +476,6 @@ public final class JobProcessor: MessageHandler {
         logger.warning("re-creating the task", metadata: ["reason": "\(reason)", "recreate": "\(progress.recreates)"])
         return .retry
     }
-}
-
-/// The `createAttempts` a create claim got, handed out of the shielded create task.
-private final class ClaimBox: Sendable {
-    private let storage = Mutex<Int?>(nil)
-    func set(_ attempts: Int) { storage.withLock { $0 = attempts } }
-    var value: Int? { storage.withLock { $0 } }
 }
 
 extension JobState {

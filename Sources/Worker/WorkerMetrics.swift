@@ -1,6 +1,7 @@
 import Foundation
 import JobContract
 import Metrics
+import OCRClient
 
 /// The worker's metrics (swift-metrics; exported by the Prometheus backend on /metrics).
 public struct WorkerMetrics: Sendable {
@@ -29,7 +30,7 @@ public struct WorkerMetrics: Sendable {
     /// From a task's create to its final state, by how it ended (`done`, or the state).
     func taskEnded(after duration: Duration, state: String) {
         Timer(label: "ocr_task_duration_seconds", dimensions: [("state", state)], preferredDisplayUnit: .seconds)
-            .recordNanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+            .record(duration)
     }
     func recreate() { Counter(label: "ocr_task_recreates_total").increment() }
     /// A `creating` claim abandoned by a crash was taken over: the provider may hold a
