@@ -7,4 +7,11 @@ public struct CreateTaskResult: Sendable, Hashable {
     public var attempts: Int
     /// Bytes of the document sent (0 when passed by URL).
     public var uploadedBytes: Int64
+
+    public init(taskID: String, sourceMode: SourceMode, attempts: Int = 1, uploadedBytes: Int64 = 0) {
+        self.taskID = taskID
+        self.sourceMode = sourceMode
+        self.attempts = attempts
+        self.uploadedBytes = uploadedBytes
+    }
 }

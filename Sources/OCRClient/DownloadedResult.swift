@@ -6,4 +6,11 @@ public struct DownloadedResult: Sendable, Hashable {
     /// The `Content-Type` the server sent, if any.
     public var contentType: String?
     public var attempts: Int
+
+    public init(size: Int64, sha256: String, contentType: String?, attempts: Int = 1) {
+        self.size = size
+        self.sha256 = sha256
+        self.contentType = contentType
+        self.attempts = attempts
+    }
 }

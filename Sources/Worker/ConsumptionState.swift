@@ -6,6 +6,9 @@ struct ConsumptionState {
     /// A job started from a message, with the task that runs it.
     struct Running {
         var task: Task<Void, Never>
+        /// When the job started, for the stall check (a job that never reaches a
+        /// checkpoint holds its partition's commits back).
+        var startedAt: ContinuousClock.Instant
     }
 
     var tracker = OffsetTracker()
@@ -39,8 +42,18 @@ struct ConsumptionState {
         return (true, Array(assignment))
     }
 
-    mutating func register(_ message: KafkaConsumerMessage, task: Task<Void, Never>) {
-        running[message.topicPartition, default: [:]][message.offset] = Running(task: task)
+    mutating func register(_ message: KafkaConsumerMessage, task: Task<Void, Never>, at now: ContinuousClock.Instant) {
+        running[message.topicPartition, default: [:]][message.offset] = Running(task: task, startedAt: now)
+    }
+
+    /// When the oldest running job started, if any runs.
+    var oldestStart: ContinuousClock.Instant? {
+        running.values.lazy.flatMap { $0.values.map(\.startedAt) }.min()
+    }
+
+    /// Running jobs that started before `instant`.
+    func runningSince(before instant: ContinuousClock.Instant) -> Int {
+        running.values.reduce(0) { $0 + $1.values.filter { $0.startedAt < instant }.count }
     }
 
     /// A job ended. `checkpointed` is false when it was cancelled. Returns the partitions

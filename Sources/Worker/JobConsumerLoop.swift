@@ -75,6 +75,14 @@ public final class JobConsumerLoop: Sendable {
 
     /// Jobs started and not yet at a checkpoint.
     public var inFlight: Int { state.withLock { $0.inFlight } }
+    /// Age of the oldest job still running (nil when none runs).
+    public var oldestJobAge: Duration? { state.withLock { $0.oldestStart }.map { ContinuousClock.now - $0 } }
+    /// Jobs running for longer than `limit`: stalled, since no rule lets a job live that
+    /// long (they hold their partition's commits back).
+    public func stalledJobs(olderThan limit: Duration) -> Int {
+        let cutoff = ContinuousClock.now - limit
+        return state.withLock { $0.runningSince(before: cutoff) }
+    }
     /// Partitions this member owns.
     public var assignment: Set<TopicPartition> { state.withLock { $0.assignment } }
     /// Whether fetching is paused (capacity, provider, or shutdown).
@@ -183,7 +191,7 @@ public final class JobConsumerLoop: Sendable {
                     self.apply(pause: [], resume: resume)
                     self.wakeMessageLoop()
                 }
-                s.register(message, task: task)
+                s.register(message, task: task, at: .now)
                 return pause
             }
             apply(pause: pause, resume: [])

@@ -15,13 +15,17 @@ public struct WorkerConfiguration: Sendable {
     public var ledgerURL: String
     /// `file:///dir` or `s3://bucket/prefix?...`; ignored in pass-through mode.
     public var resultStoreURL: String
-    public var processing: JobProcessorSettings
+    public var processing: JobSettings
     public var consumption: ConsumptionSettings
     /// Port of `/healthz`, `/readyz`, `/metrics` (0 picks a free one; nil disables).
     public var httpPort: Int?
     public var httpHost: String
     /// How often a paused provider is probed.
     public var providerProbeInterval: Duration
+    /// A job running longer than this is stalled: `/readyz` fails and
+    /// `ocr_jobs_stalled` counts it. Keep it above the longest life the rules allow
+    /// (task timeout x (re-creates + 1), plus the provider's queueing).
+    public var stallLimit: Duration
 
     public init(
         kafka: KafkaClientConfiguration,
@@ -33,12 +37,14 @@ public struct WorkerConfiguration: Sendable {
         provider: OCRClientConfiguration,
         ledgerURL: String,
         resultStoreURL: String,
-        processing: JobProcessorSettings,
+        processing: JobSettings,
         consumption: ConsumptionSettings = ConsumptionSettings(),
         httpPort: Int? = 9464,
         httpHost: String = "0.0.0.0",
-        providerProbeInterval: Duration = .seconds(5)
+        providerProbeInterval: Duration = .seconds(5),
+        stallLimit: Duration = .seconds(7200)
     ) {
+        self.stallLimit = stallLimit
         self.kafka = kafka
         self.groupID = groupID
         self.jobsTopic = jobsTopic

@@ -13,10 +13,19 @@ public struct WorkerMetrics: Sendable {
 
     func finished(_ outcome: Outcome, errorClass: ErrorClass?, enqueuedAt: Date?) {
         Counter(label: "ocr_jobs_total", dimensions: [("outcome", outcome.rawValue), ("error_class", errorClass?.rawValue ?? "none")]).increment()
-        if let enqueuedAt {
+        // The record's timestamp is outside data: one that makes no sense as a latency
+        // (in the future, NaN, or beyond what nanoseconds hold) is left out.
+        if let enqueuedAt, let nanoseconds = Self.nanoseconds(Date().timeIntervalSince(enqueuedAt)) {
             Timer(label: "ocr_job_end_to_end_seconds", dimensions: [("outcome", outcome.rawValue)], preferredDisplayUnit: .seconds)
-                .recordNanoseconds(Int64(max(0, Date().timeIntervalSince(enqueuedAt)) * 1e9))
+                .recordNanoseconds(nanoseconds)
         }
+    }
+
+    /// A non-negative interval in whole nanoseconds, or nil when it does not fit.
+    static func nanoseconds(_ seconds: TimeInterval) -> Int64? {
+        let value = (seconds * 1e9).rounded()
+        guard value.isFinite, value >= 0, value < 9.2e18 else { return nil }
+        return Int64(exactly: value)
     }
 
     func republished() { Counter(label: "ocr_results_republished_total").increment() }
@@ -46,8 +55,16 @@ public struct WorkerMetrics: Sendable {
         Gauge(label: "ocr_jobs_in_flight").record(inFlight)
         if let consumerLag {
             Gauge(label: "ocr_consumer_lag").record(consumerLag)
-            Gauge(label: "ocr_outstanding_jobs").record(consumerLag + Int64(inFlight))
+            // The lag comes from the broker's statistics: add without trapping.
+            let (outstanding, overflow) = consumerLag.addingReportingOverflow(Int64(inFlight))
+            Gauge(label: "ocr_outstanding_jobs").record(overflow ? Int64.max : outstanding)
         }
+    }
+
+    /// Age of the oldest job in flight, and the jobs older than the stall limit.
+    public func stalls(oldestJobAge: Duration?, stalled: Int) {
+        Gauge(label: "ocr_oldest_job_age_seconds").record(oldestJobAge.map { Double($0.components.seconds) } ?? 0)
+        Gauge(label: "ocr_jobs_stalled").record(stalled)
     }
 
     public func providerHealthy(_ healthy: Bool) { Gauge(label: "ocr_provider_healthy").record(healthy ? 1 : 0) }

@@ -19,6 +19,8 @@ public final class WorkerService: Service, Sendable {
     let producer: KafkaProducer
     let scheduler: PollScheduler
     let metrics = WorkerMetrics()
+    /// Liveness: false after a failure only a restart fixes (a fatal producer error).
+    public let health = WorkerHealth()
     let logger: Logger
     /// How long a stop waits for results and dead letters still in the producer's queue.
     static let producerFlushTimeout: Duration = .seconds(10)
@@ -33,11 +35,12 @@ public final class WorkerService: Service, Sendable {
         producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: configuration.kafka), logger: logger)
         scheduler = PollScheduler()
         monitor = ProviderMonitor(logger: logger)
-        let processor = JobProcessor(
-            settings: configuration.processing, ledger: ledger, provider: provider, store: store, producer: producer,
-            scheduler: scheduler, monitor: monitor, metrics: metrics, logger: logger)
+        let runner = JobRunner(
+            settings: configuration.processing,
+            ports: .init(provider: provider, ledger: ledger, store: store, publisher: producer, timer: scheduler, gate: monitor),
+            metrics: metrics, health: health, logger: logger)
         loop = JobConsumerLoop(
-            consumer: configuration.consumer, topics: [configuration.jobsTopic], handler: processor,
+            consumer: configuration.consumer, topics: [configuration.jobsTopic], handler: runner,
             settings: configuration.consumption, logger: logger)
         let loop = self.loop
         let metrics = self.metrics
@@ -60,6 +63,10 @@ public final class WorkerService: Service, Sendable {
             checks["ledger"] = false
         }
         checks["kafka"] = !loop.assignment.isEmpty || loop.statistics != nil
+        // A job older than the stall limit holds its partition's commits back: no rule
+        // lets a job live that long, so something is stuck.
+        checks["not_stalled"] = loop.stalledJobs(olderThan: configuration.stallLimit) == 0
+        checks["alive"] = health.isAlive
         return checks
     }
 
@@ -82,9 +89,19 @@ public final class WorkerService: Service, Sendable {
             group.addTask { await self.scheduler.run() }
             group.addTask { await self.monitor.probe(self.provider, every: self.configuration.providerProbeInterval) }
             group.addTask {
+                var tick = 0
                 while !Task.isCancelled {
-                    self.metrics.consumption(inFlight: loop.inFlight, consumerLag: loop.statistics?.totalConsumerLag)
-                    try? await Task.sleep(for: .seconds(5))
+                    if let reason = self.health.fatalReason {
+                        self.logger.critical("the worker cannot go on; exiting so that it is restarted", metadata: ["reason": "\(reason)"])
+                        throw WorkerFatalError(reason: reason)
+                    }
+                    if tick % 5 == 0 {
+                        self.metrics.consumption(inFlight: loop.inFlight, consumerLag: loop.statistics?.totalConsumerLag)
+                        self.metrics.stalls(
+                            oldestJobAge: loop.oldestJobAge, stalled: loop.stalledJobs(olderThan: self.configuration.stallLimit))
+                    }
+                    tick += 1
+                    try? await Task.sleep(for: .seconds(1))
                 }
             }
             try await withGracefulShutdownHandler {
@@ -101,6 +118,13 @@ public final class WorkerService: Service, Sendable {
         try? await provider.shutdown()
         logger.info("worker stopped")
     }
+}
+
+/// The process must restart (see ``WorkerHealth``): ends ``WorkerService/run()`` with an
+/// error, so the process exits non-zero.
+public struct WorkerFatalError: Error, CustomStringConvertible {
+    public var reason: String
+    public var description: String { "worker unhealthy: \(reason)" }
 }
 
 /// Hides a password in a ledger URL for logs.

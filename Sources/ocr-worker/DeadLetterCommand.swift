@@ -12,7 +12,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
 
     /// Header set on replayed records: the worker then gives a failed job a new try
     /// instead of republishing its stored failure.
-    static let replayHeader = JobProcessor.replayHeader
+    static let replayHeader = JobRunner.replayHeader
 
     struct Filter: ParsableArguments {
         @Option(help: "Only this error class (invalid_job, provider_rejected, ...).") var errorClass: String?

@@ -7,7 +7,8 @@ import Prometheus
 import ServiceLifecycle
 import Worker
 
-/// `/healthz` (the process runs), `/readyz` (provider key accepted and circuit closed,
+/// `/healthz` (the process runs and can go on: 503 after a fatal producer error, until
+/// it exits), `/readyz` (provider key accepted and circuit closed,
 /// ledger answers, member of the group, not shutting down) and `/metrics` (Prometheus
 /// text) on a port of their own, so probes and scrapes never queue behind job traffic.
 /// It stops after the worker, so liveness probes and scrapes still answer during a drain.
@@ -21,7 +22,10 @@ struct OperationsServer: Service {
     func run() async throws {
         let router = Router()
         router.get("/healthz") { _, _ in
-            Self.json(["status": "ok"], status: .ok)
+            if let reason = worker.health.fatalReason {
+                return Self.json(["status": "failing", "reason": reason], status: .serviceUnavailable)
+            }
+            return Self.json(["status": "ok"], status: .ok)
         }
         router.get("/readyz") { _, _ in
             let checks = await worker.readiness()

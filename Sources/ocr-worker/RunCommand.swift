@@ -85,18 +85,21 @@ extension WorkerConfiguration {
         provider.allowNonPublicImageURLs = try settings.bool("OCR_ALLOW_PRIVATE_SOURCES", default: false)
         guard !provider.apiKey.isEmpty else { throw ValidationFailure("OCR_PROVIDER_API_KEY is not set") }
         let maxInFlight = try settings.int("OCR_MAX_IN_FLIGHT", default: 64)
+        guard let partitions = Int32(exactly: try settings.int("OCR_TOPIC_PARTITIONS", default: 6)), partitions > 0 else {
+            throw ValidationFailure("OCR_TOPIC_PARTITIONS must be between 1 and \(Int32.max)")
+        }
         let port = try settings.int("OCR_HTTP_PORT", default: 9464)
         self.init(
             kafka: settings.kafka(clientID: "ocr-worker-\(workerID)"),
             groupID: settings.groupID,
             jobsTopic: settings.jobsTopic,
             createTopics: try settings.bool("OCR_CREATE_TOPICS", default: false),
-            topicPartitions: Int32(try settings.int("OCR_TOPIC_PARTITIONS", default: 6)),
+            topicPartitions: partitions,
             consumerSessionTimeout: .seconds(try settings.int("OCR_SESSION_TIMEOUT_SECONDS", default: 45)),
             provider: provider,
             ledgerURL: settings.string("OCR_LEDGER_URL", default: "sqlite:///var/lib/ocr-worker/ledger.db"),
             resultStoreURL: settings.string("OCR_RESULT_STORE_URL", default: "file:///var/lib/ocr-worker/results"),
-            processing: JobProcessorSettings(
+            processing: JobSettings(
                 resultsTopic: settings.resultsTopic, deadLetterTopic: settings.deadLetterTopic, consumerGroup: settings.groupID,
                 workerID: workerID, workerVersion: OCRWorkerCommand.version,
                 maxRecreates: try settings.int("OCR_MAX_RECREATES", default: 2),
@@ -108,6 +111,7 @@ extension WorkerConfiguration {
                 maxInFlight: maxInFlight,
                 drainTimeout: .seconds(try settings.int("OCR_DRAIN_TIMEOUT_SECONDS", default: 30))),
             httpPort: port < 0 ? nil : port,
-            httpHost: settings.string("OCR_HTTP_HOST", default: "0.0.0.0"))
+            httpHost: settings.string("OCR_HTTP_HOST", default: "0.0.0.0"),
+            stallLimit: .seconds(try settings.int("OCR_STALL_LIMIT_SECONDS", default: 7200)))
     }
 }

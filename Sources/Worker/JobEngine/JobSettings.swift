@@ -1,5 +1,5 @@
-/// What ``JobProcessor`` does and where it publishes.
-public struct JobProcessorSettings: Sendable, Hashable {
+/// What ``JobRunner`` does and where it publishes.
+public struct JobSettings: Sendable, Hashable {
     public var resultsTopic: String
     public var deadLetterTopic: String
     /// The consumer group, recorded in dead-letter headers.

@@ -1,0 +1,469 @@
+public import Foundation
+import JobContract
+public import Ledger
+import OCRClient
+import OCRTaskAPI
+
+/// One job's life as a value: a pure transition function from (phase, event) to (phase,
+/// effect). Every rule of the job's processing (DESIGN.md sections 4 and 5, as the
+/// worker applies them) is a row here and only here; ``JobRunner`` performs the effects
+/// through ports and feeds back what happened. No I/O, no clock reads, no sleeps: the
+/// time comes in with each event, so a unit test drives a job's whole life in
+/// microseconds (Tests/WorkerTests/JobMachineTests.swift).
+///
+/// The table (docs/architecture.md renders the same rows):
+///
+/// | Phase | Event | Rule | Next phase, effect |
+/// |---|---|---|---|
+/// | any driving phase | (top of the loop) | the job's `deadline` passed | settling, `settle(failed deadline_exceeded)` |
+/// | accepted | start | ledger row settled | publishing, `publish(stored bytes)` (republish) |
+/// | accepted | start | row `submitted` with a task id | polling, `poll` (resume; the task keeps its deadline) |
+/// | accepted | start | row `creating` under a claim that is not ours | awaitingClaim (below) |
+/// | accepted | start | otherwise | creating, `create` |
+/// | awaitingClaim | (row read) | row `submitted` with a task id | polling, `poll` that task |
+/// | awaitingClaim | (row read) | row settled | publishing (republish) |
+/// | awaitingClaim | (row read) | row `creating`, claim renewed within the claim timeout | awaitingClaim, `wait(first)` then `readLedger` |
+/// | awaitingClaim | (row read) | row `creating`, claim older than the claim timeout | creating, `create` (taken over, counted) |
+/// | creating | created | | polling, `wait(first)` then `poll` |
+/// | creating | createFailed | permanent (400, 413, ...) | settling, failed `provider_rejected` |
+/// | creating | createFailed | -3 / source fetch failure, no upload tried yet | creating, `create(upload)` |
+/// | creating | createFailed | -3 after our own upload | settling, failed `source_unreachable` |
+/// | creating | createFailed | transient, 401, circuit open | creating, `wait(cap)` then `create` |
+/// | creating | createInterrupted | row `submitted` meanwhile | polling, `wait(first)` then `poll` |
+/// | creating | createInterrupted | otherwise (claim lost, ledger down) | awaitingClaim, `wait(retry delay)` then `readLedger` |
+/// | polling | (before a poll) | task older than the task timeout | recreate |
+/// | polling | polled | state 0, 2, 3, 4 (pending) | polling, `wait(backoff by polls and progress)` |
+/// | polling | polled | state 1 with a file | rehosting, `rehost` (pass-through: settling, success) |
+/// | polling | polled | state 1 without a file | recreate |
+/// | polling | polled | state -1, -2, -8 | recreate |
+/// | polling | polled | state -3, no upload tried yet | creating, `create(upload)` (not a re-create) |
+/// | polling | polled | state -3 after our own upload | settling, failed `source_unreachable` |
+/// | polling | polled | state -5, -7, unknown negative | settling, failed `provider_rejected` |
+/// | polling | pollFailed | 404 (task lost) | recreate |
+/// | polling | pollFailed | permanent | settling, failed `provider_rejected` |
+/// | polling | pollFailed | transient, 401, circuit open | polling, `wait(first)` then `poll` |
+/// | rehosting | rehosted | | settling, success |
+/// | rehosting | rehostFailed | URL expired, refetches left | polling, `poll` (fresh URL) |
+/// | rehosting | rehostFailed | URL expired, no refetches left | recreate |
+/// | rehosting | rehostFailed | transient | polling, `wait(first)` then `poll` |
+/// | rehosting | rehostFailed | anything else | settling, failed `rehost_failed` |
+/// | rehosting | storeFailed | our store is down | polling, `wait(cap)` then `poll` (never fails the job) |
+/// | (recreate) | | re-creates left | creating, `create` |
+/// | (recreate) | | none left | settling, failed (`provider_failed` or `rehost_failed`) |
+/// | settling | settled | | publishing, `publish` (a failure: with its dead letter) |
+/// | settling | settleRefused | row settled by another driver | publishing (republish theirs) |
+/// | settling | settleRefused | row not settled | finish(redrive) |
+/// | publishing | sent | row `completed`, or `failed` never published | markingPublished, `markPublished` |
+/// | publishing | sent | otherwise | published, `finish` |
+/// | markingPublished | marked | | published, `finish` |
+///
+/// 401 and the circuit breaker are not rows: the runner waits at the provider gate before
+/// every create and poll, so a paused provider holds jobs where they are, and no failure
+/// of the deployment ever fails a job.
+public struct JobMachine: Sendable {
+    /// The bounds and timings the rules use.
+    public struct Rules: Sendable, Hashable {
+        public var maxRecreates: Int
+        public var taskTimeout: Duration
+        public var pollBackoff: PollBackoff
+        public var createClaimTimeout: Duration
+        public var dependencyRetryDelay: Duration
+        /// Stream results into the result store (false: pass the provider's URL through).
+        public var rehost: Bool
+        public var resultURLLifetime: Duration
+        /// Fresh result URLs asked for per task before it is re-created.
+        public var maxRefetches: Int
+
+        public init(
+            maxRecreates: Int, taskTimeout: Duration, pollBackoff: PollBackoff, createClaimTimeout: Duration,
+            dependencyRetryDelay: Duration, rehost: Bool, resultURLLifetime: Duration, maxRefetches: Int = 2
+        ) {
+            self.maxRecreates = maxRecreates
+            self.taskTimeout = taskTimeout
+            self.pollBackoff = pollBackoff
+            self.createClaimTimeout = createClaimTimeout
+            self.dependencyRetryDelay = dependencyRetryDelay
+            self.rehost = rehost
+            self.resultURLLifetime = resultURLLifetime
+            self.maxRefetches = maxRefetches
+        }
+    }
+
+    /// The time of an event: the monotonic instant for durations, the wall clock for
+    /// what is compared with other machines (ledger timestamps, the provider's
+    /// `created_at`, the job's deadline).
+    public struct Now: Sendable, Hashable {
+        public var instant: ContinuousClock.Instant
+        public var date: Date
+        public init(instant: ContinuousClock.Instant, date: Date) {
+            self.instant = instant
+            self.date = date
+        }
+    }
+
+    /// One transition's output.
+    public struct Step: Sendable, Equatable {
+        public var effect: JobEffect
+        public var notes: [JobNote]
+    }
+
+    /// What the first look at the ledger row means for this delivery.
+    public enum Opening: Sendable, Hashable {
+        /// Drive the job (or republish it, when it is settled).
+        case drive
+        /// A dead-letter replay of a failed job: reopen the row, then drive it.
+        case reopenForReplay
+        /// Another payload owns this job id and is not settled: its own delivery drives
+        /// it; this one does nothing (its offset still commits).
+        case deferToFirstPayload
+    }
+
+    public private(set) var phase: JobPhase = .accepted
+    public let rules: Rules
+    public let deadline: Date?
+    /// The media type of the job's result format (pass-through results carry it).
+    public let resultContentType: String
+    /// The latest ledger row this driver knows.
+    public private(set) var record: JobRecord
+    public private(set) var taskID: String?
+    /// When the current task started, dated back to the provider's `created_at` when that
+    /// is earlier (a resumed task keeps its deadline).
+    public private(set) var taskStartedAt: ContinuousClock.Instant
+    /// Polls of the current task (drive the backoff).
+    public private(set) var polls = 0
+    /// Polls not yet added to the ledger row: written with the next settle, not per poll.
+    public private(set) var unrecordedPolls = 0
+    public private(set) var recreates = 0
+    public private(set) var uploadInstead = false
+    public private(set) var refetches = 0
+    /// `createAttempts` of the last claim this driver made: a `creating` row with
+    /// another count is someone else's claim.
+    public private(set) var ownClaim: Int?
+    private var claimAwaited = false
+    private var lastTask: TaskRecord?
+    private var failure: JobFailure?
+    private var republishing = false
+    private var afterRefusal = false
+
+    public init(record: JobRecord, deadline: Date?, resultContentType: String, rules: Rules, now: Now) {
+        self.record = record
+        self.deadline = deadline
+        self.resultContentType = resultContentType
+        self.rules = rules
+        taskStartedAt = now.instant
+    }
+
+    // MARK: Opening
+
+    /// Decides what a delivery does with the row `accept` returned.
+    public static func opening(record: JobRecord, isNew: Bool, fingerprint: String, isReplay: Bool) -> Opening {
+        if !isNew, record.fingerprint != fingerprint, !record.fingerprint.hasPrefix("invalid:"), !record.state.isSettled {
+            return .deferToFirstPayload
+        }
+        if record.state == .failed, record.publishedAt != nil, isReplay { return .reopenForReplay }
+        return .drive
+    }
+
+    /// The first step of a driver.
+    public mutating func start(at now: Now) -> Step {
+        if record.state.isSettled { return republish(record) }
+        if record.state == .submitted, let id = record.taskID {
+            taskID = id
+            return proceed(now, notes: [.resumed(taskID: id)])
+        }
+        return proceed(now)
+    }
+
+    // MARK: The table
+
+    /// Applies one event. See the table in the type's documentation.
+    public mutating func handle(_ event: JobEvent, at now: Now) -> Step {
+        switch (phase, event) {
+        case (.awaitingClaim, .woke):
+            return Step(effect: .readLedger, notes: [])
+        case (.awaitingClaim, .ledgerRead(let fresh)):
+            if let fresh { record = fresh }
+            if record.state == .submitted, let id = record.taskID {
+                // The claim's holder recorded its task: poll that one, never a second.
+                follow(id, now)
+                return proceed(now, notes: [.claimHandedOver(taskID: id)])
+            }
+            return proceed(now)
+        case (_, .woke):
+            return proceed(now)
+
+        case (.creating, .created(let submitted, let id)):
+            record = submitted
+            ownClaim = submitted.createAttempts
+            follow(id, now)
+            phase = .polling
+            return Step(effect: .wait(until: now.instant + rules.pollBackoff.first), notes: [])
+        case (.creating, .createFailed(let error, let claimed, let fresh)):
+            if let claimed { ownClaim = claimed }
+            if let fresh { record = fresh }
+            switch error.action {
+            case .permanentFailure:
+                return fail(.providerRejected, code: error.statusCode, message: "\(error)", now)
+            case .uploadFileInstead where !uploadInstead:
+                uploadInstead = true
+                return proceed(now, notes: [.uploadingInstead])
+            case .uploadFileInstead:
+                return fail(.sourceUnreachable, code: error.statusCode, message: "\(error)", now)
+            default:
+                return Step(effect: .wait(until: now.instant + rules.pollBackoff.cap), notes: [])
+            }
+        case (.creating, .createInterrupted(let claimed, let fresh)):
+            if let claimed { ownClaim = claimed }
+            if let fresh { record = fresh }
+            if record.state == .submitted, let id = record.taskID {
+                follow(id, now)
+                phase = .polling
+                return Step(effect: .wait(until: now.instant + rules.pollBackoff.first), notes: [])
+            }
+            phase = .awaitingClaim
+            return Step(effect: .wait(until: now.instant + rules.dependencyRetryDelay), notes: [])
+
+        case (.polling, .polled(let task)):
+            return polled(task, now)
+        case (.polling, .pollFailed(let error)):
+            switch error.action {
+            case .recreateTask:
+                return recreate("the provider lost the task", failure: (.providerFailed, "http_404"), now)
+            case .permanentFailure:
+                return fail(.providerRejected, code: error.statusCode, message: "\(error)", now)
+            default:
+                return Step(effect: .wait(until: now.instant + rules.pollBackoff.first), notes: [])
+            }
+
+        case (.rehosting, .rehosted(let file)):
+            guard let task = lastTask else { return unexpected(event, now) }
+            return settle(.succeeded(task: task, file: file, attempts: attempts))
+        case (.rehosting, .rehostFailed(let error)):
+            switch error.action {
+            case .refreshResultURL where refetches < rules.maxRefetches:
+                refetches += 1
+                phase = .polling
+                return proceed(now)
+            case .refreshResultURL:
+                return recreate("the result file could not be fetched", failure: (.rehostFailed, "result_unavailable"), now)
+            case .retryLater:
+                phase = .polling
+                return Step(effect: .wait(until: now.instant + rules.pollBackoff.first), notes: [])
+            default:
+                return fail(.rehostFailed, code: "rehost", message: "\(error)", now)
+            }
+        case (.rehosting, .storeFailed):
+            phase = .polling
+            return Step(effect: .wait(until: now.instant + rules.pollBackoff.cap), notes: [.resultStoreFailed])
+
+        case (.settling, .settled(let stored)):
+            record = stored
+            unrecordedPolls = 0
+            phase = .publishing
+            return Step(effect: .publish(stored, deadLetter: failure), notes: [])
+        case (.settling, .settleRefused):
+            afterRefusal = true
+            return Step(effect: .readLedger, notes: [])
+        case (.settling, .ledgerRead(let fresh)) where afterRefusal:
+            guard let fresh, fresh.state.isSettled else { return finish(.redrive) }
+            return republish(fresh)
+
+        case (.publishing, .sent):
+            if record.state == .completed || (record.state == .failed && record.publishedAt == nil) {
+                phase = .markingPublished
+                return Step(effect: .markPublished, notes: [])
+            }
+            return finish(ending)
+        case (.markingPublished, .marked):
+            return finish(ending)
+
+        default:
+            return unexpected(event, now)
+        }
+    }
+
+    // MARK: Rows shared by several phases
+
+    /// The top of the loop: the deadline, then create (or wait for another driver's
+    /// claim), then poll.
+    private mutating func proceed(_ now: Now, notes: [JobNote] = []) -> Step {
+        if let deadline, now.date > deadline {
+            return fail(.deadlineExceeded, code: "deadline", message: "the job's deadline passed", now, notes: notes)
+        }
+        guard let taskID else { return createOrAwaitClaim(now, notes: notes) }
+        if now.instant - taskStartedAt > rules.taskTimeout {
+            return recreate("task exceeded the task timeout", failure: (.providerFailed, "task_timeout"), now, notes: notes)
+        }
+        phase = .polling
+        return Step(effect: .poll(taskID: taskID), notes: notes)
+    }
+
+    private mutating func createOrAwaitClaim(_ now: Now, notes: [JobNote]) -> Step {
+        var notes = notes
+        if record.state != .creating || record.createAttempts == ownClaim {
+            return create(notes)
+        }
+        // A claim that is not ours: another driver's create call, or a crash's.
+        let age = now.date.timeIntervalSince(record.updatedAt)
+        if age > rules.createClaimTimeout.seconds {
+            notes.append(.claimTakenOver(age: age, createAttempts: record.createAttempts))
+            return create(notes)
+        }
+        if !claimAwaited {
+            claimAwaited = true
+            notes.append(.claimAwaited)
+        }
+        phase = .awaitingClaim
+        return Step(effect: .wait(until: now.instant + rules.pollBackoff.first), notes: notes)
+    }
+
+    private mutating func create(_ notes: [JobNote]) -> Step {
+        switch record.state {
+        case .completed, .published, .failed:
+            // Settled under another driver while we waited.
+            var step = republish(record)
+            step.notes = notes + step.notes
+            return step
+        default:
+            phase = .creating
+            return Step(effect: .create(expectedCreateAttempts: record.createAttempts, upload: uploadInstead), notes: notes)
+        }
+    }
+
+    private mutating func polled(_ task: TaskRecord, _ now: Now) -> Step {
+        polls += 1
+        unrecordedPolls += 1
+        lastTask = task
+        noteProviderCreation(task.createdAt?.date, now)
+        let action = OutcomePolicy.action(for: task.state)
+        var notes: [JobNote] = []
+        switch action {
+        case .keepPolling, .retryLater:
+            let delay = rules.pollBackoff.delay(afterPolls: polls, progress: task.progress, elapsed: now.instant - taskStartedAt)
+            return Step(effect: .wait(until: now.instant + delay), notes: [])
+        default:
+            notes.append(.taskEnded(seconds: (now.instant - taskStartedAt).seconds, state: task.state.rawValue))
+        }
+        let state = task.state.rawValue
+        switch action {
+        case .done:
+            guard let file = task.file, !file.isEmpty else {
+                return recreate("a successful task without a result file", failure: (.providerFailed, "no_file"), now, notes: notes)
+            }
+            if rules.rehost {
+                phase = .rehosting
+                return Step(effect: .rehost(taskID: task.taskID, fileURL: file), notes: notes)
+            }
+            let expiresAt = (task.completedAt?.date ?? now.date).addingTimeInterval(rules.resultURLLifetime.seconds)
+            let passed = JobResult.ResultFile(
+                fileURL: file, fileURLExpiresAt: expiresAt, location: nil, sizeBytes: nil, sha256: nil, contentType: resultContentType)
+            var step = settle(.succeeded(task: task, file: passed, attempts: attempts))
+            step.notes = notes
+            return step
+        case .recreateTask:
+            let reason = "task state \(state): \(task.stateDetail ?? "")"
+            return recreate(reason, failure: (.providerFailed, "\(state)"), now, notes: notes)
+        case .uploadFileInstead where uploadInstead:
+            return fail(
+                .sourceUnreachable, code: "\(state)",
+                message: "the provider could not fetch the document, even when uploaded by the worker", now, notes: notes)
+        case .uploadFileInstead:
+            uploadInstead = true
+            taskID = nil
+            return proceed(now, notes: notes + [.uploadingInstead])
+        default:
+            let message = task.stateDetail.map { "task state \(state): \($0)" } ?? "task state \(state)"
+            return fail(.providerRejected, code: "\(state)", message: message, now, notes: notes)
+        }
+    }
+
+    /// A new task, or the failure when the re-creates are used up.
+    private mutating func recreate(_ reason: String, failure: (ErrorClass, String), _ now: Now, notes: [JobNote] = []) -> Step {
+        guard recreates < rules.maxRecreates else {
+            return fail(failure.0, code: failure.1, message: "\(reason); gave up after \(recreates + 1) tasks", now, notes: notes)
+        }
+        recreates += 1
+        taskID = nil
+        refetches = 0
+        return proceed(now, notes: notes + [.recreating(reason: reason, count: recreates)])
+    }
+
+    /// The one failure exit: store, publish and dead-letter a failed result.
+    private mutating func fail(_ errorClass: ErrorClass, code: String, message: String, _ now: Now, notes: [JobNote] = []) -> Step {
+        let failure = JobFailure(errorClass, code: code, message: message, taskID: taskID)
+        self.failure = failure
+        var step = settle(.failed(failure, task: nil, attempts: attempts))
+        step.notes = notes
+        return step
+    }
+
+    private mutating func settle(_ settlement: JobSettlement) -> Step {
+        phase = .settling
+        return Step(effect: .settle(settlement, pollsToRecord: unrecordedPolls), notes: [])
+    }
+
+    /// Sends a settled row's stored bytes again (and its dead letter, when a crash may
+    /// have come before it went out).
+    private mutating func republish(_ settled: JobRecord) -> Step {
+        record = settled
+        republishing = true
+        guard let bytes = settled.resultMessage else { return finish(.republished, notes: [.settledWithoutResult]) }
+        phase = .publishing
+        var deadLetter: JobFailure?
+        if settled.state == .failed, settled.publishedAt == nil, let stored = StoredFailure(bytes) {
+            deadLetter = JobFailure(stored.errorClass, code: stored.code, message: stored.message, taskID: settled.taskID)
+        }
+        failure = deadLetter
+        return Step(effect: .publish(settled, deadLetter: deadLetter), notes: [])
+    }
+
+    private mutating func finish(_ ending: JobEnding, notes: [JobNote] = []) -> Step {
+        phase = .published
+        return Step(effect: .finish(ending), notes: notes)
+    }
+
+    private mutating func unexpected(_ event: JobEvent, _ now: Now) -> Step {
+        finish(.redrive, notes: [.unexpected(event: "\(event)".prefix(80).description, phase: phase)])
+    }
+
+    // MARK: Helpers
+
+    private var ending: JobEnding {
+        if republishing { return .republished }
+        if let failure { return .failed(failure.errorClass) }
+        return .succeeded
+    }
+
+    private var attempts: JobResult.Attempts {
+        .init(creates: record.createAttempts, polls: record.pollAttempts.addingSaturating(unrecordedPolls))
+    }
+
+    /// Starts following a task that was just created or recorded: its own clock and
+    /// poll count.
+    private mutating func follow(_ id: String, _ now: Now) {
+        taskID = id
+        taskStartedAt = now.instant
+        polls = 0
+        refetches = 0
+    }
+
+    /// Dates the task's start back to the provider's `created_at` when that is earlier:
+    /// a task resumed after a restart or a rebalance keeps its original deadline. Ages
+    /// below zero or over a week are clock trouble (or a hostile reply) and ignored.
+    private mutating func noteProviderCreation(_ createdAt: Date?, _ now: Now) {
+        guard let createdAt else { return }
+        let age = now.date.timeIntervalSince(createdAt)
+        guard age.isFinite, age > 0, age < 7 * 24 * 3600 else { return }
+        let start = now.instant - .milliseconds(Int64(age * 1000))
+        if start < taskStartedAt { taskStartedAt = start }
+    }
+}
+
+extension Int {
+    /// `self + other`, clamped at the ends instead of trapping (counts read from a ledger
+    /// row are outside data).
+    func addingSaturating(_ other: Int) -> Int {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
+    }
+}

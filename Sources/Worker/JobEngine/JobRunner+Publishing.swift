@@ -1,0 +1,165 @@
+import Crypto
+import Foundation
+import JobContract
+import Kafka
+import Ledger
+import Logging
+import OCRTaskAPI
+
+extension JobRunner {
+    /// A record that broke the job contract: a `failed` result when it had a job id (once
+    /// per job id), and a dead letter in any case. The partition moves on.
+    func reject(_ message: KafkaConsumerMessage, rejection: JobRejection, logger: Logger) async throws {
+        var logger = logger
+        let now = Date()
+        let ledger = ports.ledger
+        logger.warning("rejected job record", metadata: ["code": "\(rejection.code)", "reason": "\(rejection.message)"])
+        let info = { (record: JobRecord?) in
+            DeadLetterInfo(
+                rejection: rejection, firstSeenAt: record?.firstSeenAt ?? now, failedAt: now, workerID: self.settings.workerID,
+                consumerGroup: self.settings.consumerGroup, origin: Self.origin(of: message))
+        }
+        guard let jobID = rejection.jobID else {
+            try await deadLetter(message, info: info(nil))
+            metrics.finished(.rejected, errorClass: .invalidJob, enqueuedAt: message.timestamp)
+            return
+        }
+        logger[metadataKey: "job_id"] = "\(jobID)"
+        let fingerprint = "invalid:" + SHA256.hash(data: message.value ?? []).map { String(format: "%02x", $0) }.joined()
+        let (record, isNew) = try await retry.run("accept rejected job", logger) {
+            try await ledger.accept(jobID: jobID, fingerprint: fingerprint, at: now)
+        }
+        // This same invalid record still `accepted`: a crash came between the accept and
+        // the stored failure, so finish the rejection as if it were new.
+        let ownLeftover = record.fingerprint == fingerprint && record.state == .accepted
+        if !isNew, !ownLeftover {
+            if record.fingerprint == fingerprint, record.state.isSettled {
+                try await republish(record, message: message, logger: logger)
+            } else {
+                // The id belongs to another payload, which keeps its own result.
+                logger.warning("invalid record reuses the id of another job: dead letter only", metadata: ["first_fingerprint": "\(record.fingerprint)"])
+                try await deadLetter(message, info: info(record))
+            }
+            return
+        }
+        let timings = JobResult.Timings(enqueuedAt: message.timestamp, publishedAt: now)
+        guard let result = JobResult.rejected(rejection, timings: timings, worker: worker, traceparent: message.headers.last(named: "traceparent")?.stringValue) else { return }
+        let bytes = result.encodedJSON()
+        let failed = try await retry.run("store rejection", logger) { try await ledger.fail(jobID: jobID, resultMessage: bytes, at: now) }
+        try await send(KafkaProducerMessage(topic: settings.resultsTopic, key: Array(jobID.utf8), value: bytes, headers: traceHeaders(message)), logger)
+        try await deadLetter(message, info: info(failed))
+        _ = try await retry.run("mark published", logger) { try await ledger.markPublished(jobID: jobID, at: Date()) }
+        metrics.finished(.rejected, errorClass: .invalidJob, enqueuedAt: message.timestamp)
+    }
+
+    /// Republishes the stored result of a rejected record's settled row.
+    private func republish(_ record: JobRecord, message: KafkaConsumerMessage, logger: Logger) async throws {
+        guard let bytes = record.resultMessage else {
+            logger.error("settled job without a stored result", metadata: ["state": "\(record.state.rawValue)"])
+            return
+        }
+        let ledger = ports.ledger
+        try await send(KafkaProducerMessage(topic: settings.resultsTopic, key: Array(record.jobID.utf8), value: bytes, headers: traceHeaders(message)), logger)
+        if record.state == .failed, record.publishedAt == nil, let failure = StoredFailure(bytes) {
+            let reason = JobFailure(failure.errorClass, code: failure.code, message: failure.message, taskID: record.taskID)
+            try await deadLetter(message, info: deadLetterInfo(message, record: record, failure: reason))
+        }
+        if record.state == .completed || (record.state == .failed && record.publishedAt == nil) {
+            _ = try await retry.run("mark published", logger) { try await ledger.markPublished(jobID: record.jobID, at: Date()) }
+        }
+        metrics.republished()
+    }
+
+    /// Dead-letters a record whose processing kept failing for reasons of our own.
+    func deadLetterInternal(_ message: KafkaConsumerMessage, error: any Error) async throws {
+        let now = Date()
+        let info = DeadLetterInfo(
+            errorClass: .internal, code: "internal", message: "\(error)", createAttempts: 0, pollAttempts: 0,
+            firstSeenAt: now, failedAt: now, taskID: nil, workerID: settings.workerID,
+            consumerGroup: settings.consumerGroup, origin: Self.origin(of: message))
+        try await deadLetter(message, info: info)
+        metrics.finished(.failed, errorClass: .internal, enqueuedAt: message.timestamp)
+    }
+
+    // MARK: Publishing
+
+    /// The original record (key, value, headers unchanged) plus the headers that say why.
+    /// A dead letter the broker refuses as too large goes out as a stub: the headers and
+    /// the reason, without the value (and without the original headers when they are
+    /// what is too large), marked `ocr.dlq.value_dropped`.
+    func deadLetter(_ message: KafkaConsumerMessage, info: DeadLetterInfo) async throws {
+        let reason = DeadLetterHeaders.make(info).map { KafkaHeader(key: $0.name, value: $0.value) }
+        let full = KafkaProducerMessage(topic: settings.deadLetterTopic, key: message.key, value: message.value, headers: message.headers + reason)
+        do {
+            try await send(full, logger)
+        } catch let failure as PermanentDependencyFailure where failure.kind == .tooLarge {
+            logger.warning("dead letter too large for the broker: sending a stub without the value", metadata: [
+                "partition": "\(message.partition)", "offset": "\(message.offset)",
+            ])
+            let dropped = KafkaHeader(key: Self.valueDroppedHeader, value: Array("too_large".utf8))
+            let stub = KafkaProducerMessage(
+                topic: settings.deadLetterTopic, key: message.key.map { $0.count <= 4096 ? $0 : [] }, value: nil,
+                headers: message.headers + reason + [dropped])
+            do {
+                try await send(stub, logger)
+            } catch let failure as PermanentDependencyFailure where failure.kind == .tooLarge {
+                // The original headers are what is too large: keep only ours.
+                try await send(KafkaProducerMessage(topic: settings.deadLetterTopic, key: [UInt8]?.none, value: [UInt8]?.none, headers: reason + [dropped]), logger)
+            }
+        }
+        metrics.deadLettered(info.errorClass)
+    }
+
+    /// Header of a dead letter whose value was left out (`too_large`).
+    static let valueDroppedHeader = "ocr.dlq.value_dropped"
+
+    func send(_ record: KafkaProducerMessage, _ logger: Logger) async throws {
+        let publisher = ports.publisher
+        do {
+            try await retry.run("publish to \(record.topic)", logger) { try await publisher.publish(record) }
+        } catch let failure as PermanentDependencyFailure {
+            if failure.kind == .fatal { health.markFatal("\(failure)") }
+            throw failure
+        }
+    }
+
+    func traceHeaders(_ message: KafkaConsumerMessage) -> [KafkaHeader] {
+        message.headers.last(named: "traceparent").map { [$0] } ?? []
+    }
+
+    func deadLetterInfo(_ message: KafkaConsumerMessage, record: JobRecord, failure: JobFailure) -> DeadLetterInfo {
+        DeadLetterInfo(
+            errorClass: failure.errorClass, code: failure.code, message: failure.message, createAttempts: record.createAttempts,
+            pollAttempts: record.pollAttempts, firstSeenAt: record.firstSeenAt, failedAt: Date(), taskID: failure.taskID,
+            workerID: settings.workerID, consumerGroup: settings.consumerGroup, origin: Self.origin(of: message))
+    }
+
+    /// Where the record came from. Its timestamp is outside data: a value that does not
+    /// fit epoch milliseconds is left out rather than trapping.
+    static func origin(of message: KafkaConsumerMessage) -> DeadLetterInfo.Origin {
+        let type: DeadLetterInfo.TimestampType =
+            switch message.timestampType {
+            case .createTime: .createTime
+            case .logAppendTime: .logAppendTime
+            case nil: .none
+            }
+        let millis = message.timestamp.flatMap { date -> Int64? in
+            let value = (date.timeIntervalSince1970 * 1000).rounded()
+            return value.isFinite ? Int64(exactly: value) : nil
+        }
+        return .init(topic: message.topic, partition: message.partition, offset: message.offset, timestamp: millis, timestampType: type)
+    }
+}
+
+extension OutputFormat {
+    /// The media type of a result file in this format.
+    var contentType: String {
+        switch self {
+        case .txt: "text/plain; charset=utf-8"
+        case .pdf: "application/pdf"
+        case .docx: "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        case .xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        case .pptx: "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+        }
+    }
+}

@@ -1,0 +1,442 @@
+import Crypto
+import Foundation
+import JobContract
+public import Kafka
+public import Ledger
+public import Logging
+import OCRClient
+import OCRTaskAPI
+public import ResultStore
+
+/// Takes one job message to its checkpoint by running its ``JobMachine``: asks the
+/// machine for an effect, performs it through the ports (task provider, ledger, result
+/// store, result publisher, timer, provider gate), feeds back what happened, until the
+/// machine finishes. All decisions are the machine's; this type only does I/O, retries
+/// our own dependencies (``DependencyRetry``), counts and logs.
+///
+/// Before the machine starts: the record is decoded (a record that breaks the contract is
+/// rejected: a failed result when it has a job id, and a dead letter), one driver per job
+/// id in this pod is claimed, and the ledger row is accepted.
+public final class JobRunner: MessageHandler {
+    /// The ports and settings the runner works with.
+    public struct Ports: Sendable {
+        public var provider: any TaskProvider
+        public var ledger: any JobLedger
+        /// nil in pass-through mode.
+        public var store: (any ResultStore)?
+        public var publisher: any ResultPublisher
+        public var timer: any JobTimer
+        public var gate: any ProviderGate
+
+        public init(
+            provider: any TaskProvider, ledger: any JobLedger, store: (any ResultStore)?, publisher: any ResultPublisher,
+            timer: any JobTimer, gate: any ProviderGate
+        ) {
+            self.provider = provider
+            self.ledger = ledger
+            self.store = store
+            self.publisher = publisher
+            self.timer = timer
+            self.gate = gate
+        }
+    }
+
+    let settings: JobSettings
+    let ports: Ports
+    let metrics: WorkerMetrics
+    let logger: Logger
+    let retry: DependencyRetry
+    /// Told about failures only a restart fixes (a fatal producer error).
+    public let health: WorkerHealth
+    private let claims = JobClaims()
+    private let createGate: CreateGate
+    private let decoder = JobDecoder()
+
+    public init(settings: JobSettings, ports: Ports, metrics: WorkerMetrics = WorkerMetrics(), health: WorkerHealth = WorkerHealth(), logger: Logger) {
+        self.settings = settings
+        self.health = health
+        var ports = ports
+        if settings.passThrough { ports.store = nil }
+        self.ports = ports
+        self.metrics = metrics
+        self.logger = logger
+        retry = DependencyRetry(firstDelay: settings.dependencyRetryDelay, timer: ports.timer)
+        createGate = CreateGate(permits: settings.maxConcurrentCreates)
+    }
+
+    /// Header of a record replayed from the dead-letter topic (`ocr-worker dlq replay`):
+    /// a job whose failure is stored gets a new try instead of a republished failure.
+    public static let replayHeader = "ocr.replay"
+
+    var worker: JobResult.WorkerInfo { .init(id: settings.workerID, version: settings.workerVersion) }
+
+    var rules: JobMachine.Rules {
+        .init(
+            maxRecreates: settings.maxRecreates, taskTimeout: settings.taskTimeout, pollBackoff: settings.pollBackoff,
+            createClaimTimeout: settings.createClaimTimeout, dependencyRetryDelay: settings.dependencyRetryDelay,
+            rehost: ports.store != nil, resultURLLifetime: settings.resultURLLifetime)
+    }
+
+    public func handle(_ message: KafkaConsumerMessage) async throws {
+        // Our own dependencies are retried inside; what still escapes is unexpected (a
+        // runner defect, a ledger row no transition allows). Try the whole job again a
+        // few times, then dead-letter it as an internal error rather than hold the
+        // partition's commits forever.
+        var attempt = 0
+        while true {
+            do {
+                try await handleOnce(message)
+                return
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                try Task.checkCancellation()
+                attempt += 1
+                logger.error("job step failed unexpectedly", metadata: [
+                    "error": "\(error)", "attempt": "\(attempt)", "partition": "\(message.partition)", "offset": "\(message.offset)",
+                ])
+                guard attempt < 5 else {
+                    try await deadLetterInternal(message, error: error)
+                    return
+                }
+                try await ports.timer.wait(until: ports.timer.now().instant + settings.dependencyRetryDelay * attempt)
+            }
+        }
+    }
+
+    struct JobContext: Sendable {
+        var job: Job
+        var message: KafkaConsumerMessage
+        var logger: Logger
+        var traceparent: String? { message.headers.last(named: "traceparent")?.stringValue }
+    }
+
+    private func handleOnce(_ message: KafkaConsumerMessage) async throws {
+        var logger = self.logger
+        logger[metadataKey: "topic"] = "\(message.topic)"
+        logger[metadataKey: "partition"] = "\(message.partition)"
+        logger[metadataKey: "offset"] = "\(message.offset)"
+        let job: Job
+        do {
+            job = try decoder.decode(message.value)
+        } catch {
+            try await reject(message, rejection: error, logger: logger)
+            return
+        }
+        logger[metadataKey: "job_id"] = "\(job.jobID)"
+        let context = JobContext(job: job, message: message, logger: logger)
+        let ledger = ports.ledger
+
+        // One driver per job id in this pod; duplicates wait, then drive or republish
+        // from what the first one left.
+        while !(await claims.claim(job.jobID)) {
+            try Task.checkCancellation()
+        }
+        defer { claims.release(job.jobID) }
+
+        let (accepted, isNew) = try await retry.run("accept job", logger) {
+            try await ledger.accept(jobID: job.jobID, fingerprint: job.fingerprint, at: Date())
+        }
+        var record = accepted
+        let isReplay = message.headers.last(named: Self.replayHeader)?.stringValue == "true"
+        switch JobMachine.opening(record: record, isNew: isNew, fingerprint: job.fingerprint, isReplay: isReplay) {
+        case .deferToFirstPayload:
+            // The first payload's record is still uncommitted until its result is
+            // published, so its own delivery drives the job; this one must not.
+            note(.otherPayload(firstFingerprint: record.fingerprint), context)
+            return
+        case .reopenForReplay:
+            logger.info("dead-letter replay: giving the failed job a new try")
+            record = try await retry.run("reopen job", logger) {
+                try await ledger.reopen(jobID: job.jobID, fingerprint: job.fingerprint, at: Date())
+            }
+        case .drive:
+            if !isNew, record.state.isSettled { metrics.redelivered() }
+        }
+        try await drive(record, context)
+    }
+
+    // MARK: Performing effects
+
+    private func drive(_ record: JobRecord, _ context: JobContext) async throws {
+        var context = context
+        var machine = JobMachine(
+            record: record, deadline: context.job.deadline?.date, resultContentType: context.job.format.contentType,
+            rules: rules, now: ports.timer.now())
+        var step = machine.start(at: ports.timer.now())
+        while true {
+            for note in step.notes { self.note(note, context) }
+            if let id = machine.taskID { context.logger[metadataKey: "task_id"] = "\(id)" }
+            let event: JobEvent
+            switch step.effect {
+            case .finish(let ending):
+                try finished(ending, machine: machine, context)
+                return
+            case .readLedger:
+                let jobID = context.job.jobID
+                let ledger = ports.ledger
+                event = .ledgerRead(try await retry.run("read ledger", context.logger) { try await ledger.record(jobID: jobID) })
+            case .wait(let until):
+                try await ports.timer.wait(until: until)
+                event = .woke
+            case .create(let expected, let upload):
+                event = try await create(context, expectedCreateAttempts: expected, upload: upload)
+            case .poll(let taskID):
+                event = try await poll(taskID)
+            case .rehost(_, let fileURL):
+                event = try await rehost(fileURL, context)
+            case .settle(let settlement, let polls):
+                event = try await settle(settlement, pollsToRecord: polls, context)
+            case .publish(let record, let deadLetter):
+                try await publish(record, deadLetter: deadLetter, context)
+                event = .sent
+            case .markPublished:
+                let jobID = context.job.jobID
+                let ledger = ports.ledger
+                _ = try await retry.run("mark published", context.logger) { try await ledger.markPublished(jobID: jobID, at: Date()) }
+                event = .marked
+            }
+            step = machine.handle(event, at: ports.timer.now())
+        }
+    }
+
+    private func finished(_ ending: JobEnding, machine: JobMachine, _ context: JobContext) throws {
+        let enqueuedAt = context.message.timestamp
+        switch ending {
+        case .succeeded:
+            metrics.finished(.succeeded, errorClass: nil, enqueuedAt: enqueuedAt)
+            context.logger.info("job succeeded")
+        case .failed(let errorClass):
+            metrics.finished(.failed, errorClass: errorClass, enqueuedAt: enqueuedAt)
+            context.logger.warning("job failed", metadata: ["error_class": "\(errorClass.rawValue)"])
+        case .republished:
+            metrics.republished()
+            context.logger.info("republished the stored result", metadata: ["state": "\(machine.record.state.rawValue)"])
+        case .deferredToFirstPayload:
+            break
+        case .redrive:
+            // Another driver moved the job but did not settle it: ``handle(_:)`` takes it
+            // up again instead of checkpointing a message whose job has no result.
+            throw LedgerError(code: .invalidTransition, jobID: context.job.jobID, message: "job moved on but is not settled: driving it again")
+        }
+    }
+
+    /// Claims the create, creates the task and records its id. The claim, the create and
+    /// the write run to completion even when the job is cancelled (a revoke): abandoning
+    /// them between the provider's accept and the ledger write is what would create a
+    /// second task later. The task id write is retried until it is stored: the id is
+    /// already known, so a brief ledger outage must not cost a second task.
+    private func create(_ context: JobContext, expectedCreateAttempts: Int, upload: Bool) async throws -> JobEvent {
+        try await ports.gate.waitUntilUsable()
+        let job = context.job
+        let ledger = ports.ledger
+        let provider = ports.provider
+        let logger = context.logger
+        let retry = self.retry
+        let renewEvery = settings.createClaimTimeout / 3
+        let claimTimeout = settings.createClaimTimeout
+        // The permit is awaited cancellably; once held, the claim, the create and the
+        // write run shielded and the permit goes back when they are done.
+        let (claimed, outcome) = try await createGate.withPermit {
+            let shielded = Task { () -> (claimed: Int?, outcome: Result<(JobRecord, CreateTaskResult), any Error>) in
+                let creating: JobRecord
+                do {
+                    // Exactly one racer (another pod holding a duplicate) wins the claim.
+                    creating = try await ledger.claimCreate(jobID: job.jobID, expectedCreateAttempts: expectedCreateAttempts, at: Date())
+                } catch {
+                    return (nil, .failure(error))
+                }
+                // Keep the claim alive while the create runs (an upload can be long), and
+                // while its task id is being written, so nobody mistakes it for a crash's.
+                let renewal = Task {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: renewEvery)
+                        if Task.isCancelled { return }
+                        do {
+                            try await ledger.renewCreateClaim(jobID: job.jobID, createAttempts: creating.createAttempts, at: Date())
+                        } catch let error as LedgerError where error.code == .invalidTransition {
+                            return
+                        } catch {
+                            logger.warning("could not renew the create claim; trying again", metadata: ["error": "\(error)"])
+                        }
+                    }
+                }
+                defer { renewal.cancel() }
+                let created: CreateTaskResult
+                do {
+                    created = try await provider.createTask(
+                        source: .url(job.source.url.absoluteString), options: job.options, sourcePolicy: upload ? .upload : nil)
+                } catch {
+                    return (creating.createAttempts, .failure(error))
+                }
+                do {
+                    let submitted = try await retry.untilStored("record the task id", logger, giveUpAfter: claimTimeout * 4) {
+                        try await ledger.recordTask(jobID: job.jobID, taskID: created.taskID, at: Date())
+                    }
+                    logger.info("task created", metadata: ["task_id": "\(created.taskID)", "source_mode": "\(created.sourceMode)"])
+                    return (creating.createAttempts, .success((submitted, created)))
+                } catch {
+                    return (creating.createAttempts, .failure(error))
+                }
+            }
+            return await shielded.value
+        }
+        switch outcome {
+        case .success(let (submitted, created)):
+            ports.gate.recordSuccess()
+            return .created(record: submitted, taskID: created.taskID)
+        case .failure(let error as OCRClientError):
+            try Task.checkCancellation()
+            ports.gate.record(error)
+            // The claim raised createAttempts: the machine's next claim must expect it.
+            let fresh = try? await ledger.record(jobID: job.jobID)
+            return .createFailed(error, claimed: claimed, record: fresh)
+        case .failure(let error):
+            try Task.checkCancellation()
+            context.logger.warning("create step failed on our side", metadata: ["error": "\(error)"])
+            let fresh = try? await ledger.record(jobID: job.jobID)
+            return .createInterrupted(claimed: claimed, record: fresh)
+        }
+    }
+
+    private func poll(_ taskID: String) async throws -> JobEvent {
+        try await ports.gate.waitUntilUsable()
+        do {
+            let task = try await ports.provider.queryTask(taskID)
+            ports.gate.recordSuccess()
+            return .polled(task)
+        } catch {
+            try Task.checkCancellation()
+            ports.gate.record(error)
+            return .pollFailed(error)
+        }
+    }
+
+    private func rehost(_ fileURL: String, _ context: JobContext) async throws -> JobEvent {
+        guard let store = ports.store else { return .storeFailed }
+        let job = context.job
+        let key = ResultKey.forJob(job.jobID, fileExtension: job.format.rawValue)
+        let writer = try await retry.run("open result store", context.logger) {
+            try await store.makeWriter(key: key, contentType: job.format.contentType)
+        }
+        let sink = StoreSink(writer)
+        let downloaded: DownloadedResult
+        do {
+            downloaded = try await ports.provider.downloadResult(from: fileURL, into: sink)
+        } catch {
+            await writer.abort()
+            try Task.checkCancellation()
+            if error.code == .sinkFailed {
+                context.logger.warning("result store failed; retrying the rehost", metadata: ["error": "\(error)"])
+                return .storeFailed
+            }
+            if case .retryLater = error.action { ports.gate.record(error) }
+            return .rehostFailed(error)
+        }
+        guard let stored = sink.stored else { return .storeFailed }
+        metrics.rehosted(bytes: downloaded.size)
+        return .rehosted(.init(
+            fileURL: fileURL, fileURLExpiresAt: Date(), location: stored.location, sizeBytes: downloaded.size,
+            sha256: downloaded.sha256, contentType: downloaded.contentType ?? job.format.contentType))
+    }
+
+    private func settle(_ settlement: JobSettlement, pollsToRecord: Int, _ context: JobContext) async throws -> JobEvent {
+        let job = context.job
+        let ledger = ports.ledger
+        let now = Date()
+        let bytes: [UInt8]
+        switch settlement {
+        case .succeeded(let task, var file, let attempts):
+            file.fileURLExpiresAt = (task.completedAt?.date ?? now).addingTimeInterval(settings.resultURLLifetime.seconds)
+            bytes = JobResult.succeeded(
+                job: job, taskID: task.taskID, file: file, timings: timings(context, task: task, now: now), attempts: attempts,
+                worker: worker, traceparent: context.traceparent
+            ).encodedJSON()
+        case .failed(let failure, let task, let attempts):
+            bytes = JobResult.failed(
+                job: job, taskID: failure.taskID,
+                failure: .init(errorClass: failure.errorClass, code: failure.code, message: failure.message),
+                timings: timings(context, task: task, now: now), attempts: attempts, worker: worker, traceparent: context.traceparent
+            ).encodedJSON()
+        }
+        if pollsToRecord > 0 {
+            // Poll counts are kept in memory and written once, here: a lost count after a
+            // crash is cheaper than a ledger write per poll.
+            try? await ledger.recordPolls(jobID: job.jobID, count: pollsToRecord, at: now)
+        }
+        do {
+            var isSuccess = false
+            if case .succeeded = settlement { isSuccess = true }
+            let succeeded = isSuccess
+            let stored = try await retry.run("store result", context.logger) { () async throws -> JobRecord in
+                if succeeded { return try await ledger.complete(jobID: job.jobID, resultMessage: bytes, at: now) }
+                return try await ledger.fail(jobID: job.jobID, resultMessage: bytes, at: now)
+            }
+            return .settled(stored)
+        } catch let error as LedgerError where error.code == .invalidTransition {
+            return .settleRefused
+        }
+    }
+
+    /// Sends the row's stored result bytes, and the dead letter when `deadLetter` is set.
+    private func publish(_ record: JobRecord, deadLetter failure: JobFailure?, _ context: JobContext) async throws {
+        guard let bytes = record.resultMessage else { return }
+        try await send(
+            KafkaProducerMessage(topic: settings.resultsTopic, key: Array(record.jobID.utf8), value: bytes, headers: traceHeaders(context.message)),
+            context.logger)
+        if let failure {
+            try await deadLetter(context.message, info: deadLetterInfo(context.message, record: record, failure: failure))
+        }
+    }
+
+    private func note(_ note: JobNote, _ context: JobContext) {
+        let logger = context.logger
+        switch note {
+        case .resumed(let taskID):
+            logger.info("resuming the recorded task", metadata: ["task_id": "\(taskID)"])
+        case .claimAwaited:
+            metrics.createClaimAwaited()
+            logger.info("another driver is creating this job's task; waiting for its task id")
+        case .claimTakenOver(let age, let attempts):
+            metrics.createClaimTakenOver()
+            logger.warning(
+                "taking over a create claim nobody renewed (a crash inside a create call): the provider may hold a second task for this job",
+                metadata: ["claim_age_seconds": "\(Int(exactly: age.rounded(.down)) ?? -1)", "create_attempts": "\(attempts)"])
+        case .claimHandedOver(let taskID):
+            logger.info("the other driver recorded its task; polling it", metadata: ["task_id": "\(taskID)"])
+        case .uploadingInstead:
+            logger.info("the provider could not fetch the document; uploading it ourselves")
+        case .recreating(let reason, let count):
+            metrics.recreate()
+            logger.warning("re-creating the task", metadata: ["reason": "\(reason)", "recreate": "\(count)"])
+        case .taskEnded(let seconds, let state):
+            metrics.taskEnded(after: .seconds(seconds), state: "\(state)")
+        case .resultStoreFailed:
+            logger.warning("result store failed; fetching the result again later")
+        case .otherPayload(let first):
+            logger.warning(
+                "job id seen again with another payload; the first one wins",
+                metadata: ["first_fingerprint": "\(first)", "this_fingerprint": "\(context.job.fingerprint)"])
+        case .settledWithoutResult:
+            logger.error("settled job without a stored result")
+        case .unexpected(let event, let phase):
+            logger.error("job engine: unexpected event", metadata: ["event": "\(event)", "phase": "\(phase.rawValue)"])
+        }
+    }
+
+    private func timings(_ context: JobContext, task: TaskRecord?, now: Date) -> JobResult.Timings {
+        JobResult.Timings(
+            enqueuedAt: context.message.timestamp, taskCreatedAt: task?.createdAt?.date,
+            taskProcessedAt: task?.processedAt?.date, taskCompletedAt: task?.completedAt?.date, publishedAt: now)
+    }
+}
+
+extension JobState {
+    /// Nothing left to do but (re)publish the stored result.
+    var isSettled: Bool { self == .completed || self == .published || self == .failed }
+}
+
+extension OCRClientError {
+    /// The `code` of a failed result: the HTTP status (`http_413`), else the error code.
+    var statusCode: String { status.map { "http_\($0)" } ?? code.rawValue }
+}

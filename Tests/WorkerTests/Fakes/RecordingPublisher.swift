@@ -1,0 +1,35 @@
+import Kafka
+import OCRClient
+import Synchronization
+import Worker
+
+struct BrokerDown: Error {}
+
+/// Keeps what the runner published, by topic.
+final class RecordingPublisher: ResultPublisher {
+    private let sent = Mutex<[KafkaProducerMessage]>([])
+    /// Sends that fail before the broker takes them (an outage), counted down.
+    let failures = Mutex(0)
+
+    func publish(_ message: KafkaProducerMessage) async throws {
+        if failures.withLock({ f -> Bool in
+            guard f > 0 else { return false }
+            f -= 1
+            return true
+        }) {
+            throw BrokerDown()
+        }
+        sent.withLock { $0.append(message) }
+    }
+
+    func messages(on topic: String) -> [KafkaProducerMessage] { sent.withLock { $0.filter { $0.topic == topic } } }
+}
+
+/// A provider gate that is always open and records what it was told.
+final class RecordingGate: ProviderGate {
+    private let outcomes = Mutex<[String]>([])
+    func waitUntilUsable() async throws {}
+    func recordSuccess() { outcomes.withLock { $0.append("ok") } }
+    func record(_ error: OCRClientError) { outcomes.withLock { $0.append(error.action.name) } }
+    var recorded: [String] { outcomes.withLock { $0 } }
+}

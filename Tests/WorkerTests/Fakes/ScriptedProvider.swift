@@ -1,0 +1,72 @@
+import Foundation
+import NIOCore
+import OCRClient
+import OCRTaskAPI
+import Synchronization
+import Worker
+
+/// A task provider whose answers a test scripts: create results in order, and per task
+/// a list of query answers (the last one repeats). Counts every call.
+final class ScriptedProvider: TaskProvider {
+    struct State {
+        var creates: [Result<String, OCRClientError>] = []
+        var queries: [String: [Result<TaskRecord, OCRClientError>]] = [:]
+        var downloads: [Result<String, OCRClientError>] = []
+        var createCalls: [SourcePolicy?] = []
+        var queryCalls: [String] = []
+        var downloadCalls = 0
+        var nextTask = 0
+    }
+
+    let state = Mutex(State())
+
+    /// Creates answer with fresh ids `t1`, `t2`, ... unless scripted.
+    func scriptCreates(_ results: [Result<String, OCRClientError>]) { state.withLock { $0.creates = results } }
+    func scriptQueries(_ taskID: String, _ results: [Result<TaskRecord, OCRClientError>]) { state.withLock { $0.queries[taskID] = results } }
+    func scriptDownloads(_ results: [Result<String, OCRClientError>]) { state.withLock { $0.downloads = results } }
+
+    var createCalls: [SourcePolicy?] { state.withLock { $0.createCalls } }
+    var queryCalls: [String] { state.withLock { $0.queryCalls } }
+
+    func createTask(source: DocumentSource, options: TaskOptions, sourcePolicy: SourcePolicy?) async throws(OCRClientError) -> CreateTaskResult {
+        let result = state.withLock { s -> Result<String, OCRClientError> in
+            s.createCalls.append(sourcePolicy)
+            if !s.creates.isEmpty { return s.creates.removeFirst() }
+            s.nextTask += 1
+            return .success("t\(s.nextTask)")
+        }
+        return CreateTaskResult(taskID: try result.get(), sourceMode: sourcePolicy == .upload ? .file : .url)
+    }
+
+    func queryTask(_ taskID: String) async throws(OCRClientError) -> TaskRecord {
+        let result = state.withLock { s -> Result<TaskRecord, OCRClientError> in
+            s.queryCalls.append(taskID)
+            guard var answers = s.queries[taskID], !answers.isEmpty else {
+                return .success(TaskRecord(taskID: taskID, state: .success, progress: 100, file: "https://results.test/\(taskID).txt"))
+            }
+            let next = answers.count > 1 ? answers.removeFirst() : answers[0]
+            s.queries[taskID] = answers
+            return next
+        }
+        return try result.get()
+    }
+
+    func downloadResult(from fileURL: String, into sink: some ResultSink) async throws(OCRClientError) -> DownloadedResult {
+        let scripted = state.withLock { s -> Result<String, OCRClientError>? in
+            s.downloadCalls += 1
+            return s.downloads.isEmpty ? nil : s.downloads.removeFirst()
+        }
+        let body = try (scripted ?? .success("text of \(fileURL)")).get()
+        do {
+            try await sink.write(ByteBuffer(string: body))
+            try await sink.finish()
+        } catch {
+            throw OCRClientError(code: .sinkFailed, reason: "\(error)")
+        }
+        return DownloadedResult(size: Int64(body.utf8.count), sha256: "sha", contentType: "text/plain")
+    }
+
+    static func http(_ status: Int, _ endpoint: TaskEndpoint) -> OCRClientError {
+        OCRClientError(code: .httpStatus, endpoint: endpoint, status: status, reason: "status \(status)")
+    }
+}
