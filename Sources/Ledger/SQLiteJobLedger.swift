@@ -6,7 +6,9 @@ import Synchronization
 /// The embedded ledger: one SQLite file (WAL mode, through a GRDB `DatabasePool`) or an
 /// in-memory database (a `DatabaseQueue`, gone on `close()`).
 ///
-/// Every method is one `BEGIN IMMEDIATE` transaction; each transition is a single
+/// Every method is atomic: a savepoint of its own inside a transaction that concurrent
+/// calls share (``SQLiteGroupCommit``: one commit for many jobs' steps under load); each
+/// call returns only after its transaction committed. Each transition is a single
 /// `UPDATE ... WHERE job_id = ? AND state IN (...) RETURNING ...`. Several ledgers (or
 /// processes) may open the same file: SQLite serialises their writes, and a writer that
 /// finds the file locked waits up to `busyTimeout`.
@@ -40,6 +42,7 @@ public final class SQLiteJobLedger: JobLedger {
 
     public let location: Location
     private let writer: any DatabaseWriter
+    private let groupCommit: SQLiteGroupCommit
     private let logger: Logger
     private let closed = Mutex(false)
 
@@ -67,6 +70,7 @@ public final class SQLiteJobLedger: JobLedger {
         } catch {
             throw Self.mapped(error)
         }
+        groupCommit = SQLiteGroupCommit(writer: writer)
         logger.debug("sqlite ledger open", metadata: ["location": "\(location)"])
     }
 
@@ -99,13 +103,13 @@ public final class SQLiteJobLedger: JobLedger {
         try await write { db in
             let now = Millis.from(at)
             let inserted = try Row.fetchOne(
-                db,
-                sql: """
+                db.cachedStatement(
+                    sql: """
                     INSERT INTO jobs (job_id, fingerprint, state, first_seen_at, updated_at)
                     VALUES (?, ?, 'accepted', ?, ?)
                     ON CONFLICT (job_id) DO NOTHING
                     RETURNING \(recordColumns)
-                    """,
+                    """),
                 arguments: [jobID, fingerprint, now, now])
             if let inserted { return (try Self.record(inserted), true) }
             guard let existing = try Self.fetch(db, jobID) else {
@@ -244,7 +248,7 @@ public final class SQLiteJobLedger: JobLedger {
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try checkOpen()
         do {
-            return try await writer.write(body)
+            return try await groupCommit.write(body)
         } catch {
             throw Self.mapped(error)
         }
@@ -263,7 +267,7 @@ public final class SQLiteJobLedger: JobLedger {
             RETURNING \(recordColumns)
             """
         return try await write { db in
-            if let row = try Row.fetchOne(db, sql: sql, arguments: arguments) {
+            if let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: arguments) {
                 return try Self.record(row)
             }
             throw refusal(jobID, operation, current: try Self.fetch(db, jobID))
@@ -271,7 +275,7 @@ public final class SQLiteJobLedger: JobLedger {
     }
 
     private static func fetch(_ db: Database, _ jobID: String) throws -> JobRecord? {
-        try Row.fetchOne(db, sql: "SELECT \(recordColumns) FROM jobs WHERE job_id = ?", arguments: [jobID])
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(recordColumns) FROM jobs WHERE job_id = ?"), arguments: [jobID])
             .map(record)
     }
 

@@ -149,7 +149,8 @@ public final class OCRClient: Sendable {
         let retryAfter = reply.headers.first(name: "Retry-After").flatMap { RetryAfter.parse($0) }
         noteThrottling(status: reply.status, retryAfter: retryAfter)
         let envelope = try? JSONDecoder().decode(APIReply<Payload>.self, from: Data(reply.body.readableBytesView))
-        let message = envelope?.message.map { String(redactor.scrub($0).prefix(300)) }
+        // Scrubbed only on the error paths: a success's message is never shown.
+        var message: String? { envelope?.message.map { String(redactor.scrub($0).prefix(300)) } }
         guard reply.status == 200 else {
             throw OCRClientError(
                 code: .httpStatus, endpoint: endpoint, status: reply.status, providerMessage: message,

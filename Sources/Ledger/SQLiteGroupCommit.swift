@@ -1,0 +1,94 @@
+import GRDB
+import Synchronization
+
+/// Group commit for the SQLite ledger: ledger calls that arrive while a transaction runs
+/// are queued and then written together, each in a savepoint of its own, in one
+/// transaction.
+///
+/// Why: with many jobs in flight every job step is a small write, and one transaction
+/// (and one hop to GRDB's writer thread) per step is most of the ledger's cost. Batching
+/// keeps each call's own semantics (its savepoint rolls back alone when it throws, and
+/// its caller resumes only after the batch committed) while many calls share one commit.
+/// A lone call is written at once: batches only form under load.
+final class SQLiteGroupCommit: Sendable {
+    private struct Pending: Sendable {
+        /// Runs the call's body in a savepoint and records its outcome.
+        let run: @Sendable (Database) -> Void
+        /// Resumes the caller: with the recorded outcome, or `commitError`.
+        let finish: @Sendable (_ commitError: (any Error)?) -> Void
+    }
+
+    private struct State {
+        var queue: [Pending] = []
+        var writing = false
+    }
+
+    private final class Outcome<T: Sendable>: Sendable {
+        let value = Mutex<Result<T, any Error>?>(nil)
+    }
+
+    private let writer: any DatabaseWriter
+    private let state = Mutex(State())
+    /// The most calls one transaction takes (bounds a transaction's time and memory).
+    let maxBatch: Int
+
+    init(writer: any DatabaseWriter, maxBatch: Int = 256) {
+        self.writer = writer
+        self.maxBatch = maxBatch
+    }
+
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let outcome = Outcome<T>()
+            let pending = Pending(
+                run: { db in
+                    do {
+                        var value: T?
+                        try db.inSavepoint {
+                            value = try body(db)
+                            return .commit
+                        }
+                        outcome.value.withLock { $0 = value.map { .success($0) } }
+                    } catch {
+                        outcome.value.withLock { $0 = .failure(error) }
+                    }
+                },
+                finish: { commitError in
+                    if let commitError {
+                        continuation.resume(throwing: commitError)
+                        return
+                    }
+                    let result = outcome.value.withLock { $0 }
+                    continuation.resume(with: result ?? .failure(LedgerError(code: .unavailable, message: "sqlite: a batched write did not run")))
+                })
+            let lead = state.withLock { s -> Bool in
+                s.queue.append(pending)
+                if s.writing { return false }
+                s.writing = true
+                return true
+            }
+            if lead { Task { await self.drain() } }
+        }
+    }
+
+    /// Writes batches until the queue is empty. Only one drain runs at a time.
+    private func drain() async {
+        while true {
+            let batch = state.withLock { s -> [Pending] in
+                let batch = Array(s.queue.prefix(maxBatch))
+                s.queue.removeFirst(batch.count)
+                if batch.isEmpty { s.writing = false }
+                return batch
+            }
+            if batch.isEmpty { return }
+            do {
+                try await writer.write { db in
+                    for pending in batch { pending.run(db) }
+                }
+                for pending in batch { pending.finish(nil) }
+            } catch {
+                for pending in batch { pending.finish(error) }
+            }
+        }
+    }
+}
