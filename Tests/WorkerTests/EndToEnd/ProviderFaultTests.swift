@@ -30,104 +30,6 @@ struct ProviderFaultTests {
 
     // MARK: Permanent failure
 
-    @Test("state -7: one create, a failed result (provider_rejected, -7) and a dead letter")
-    func invalidFile() async throws {
-        try await Pipeline.with(name: "fault-7") { pipeline in
-            try await FaultProvider.with(apiKey: pipeline.apiKey) { provider in
-                let results = try pipeline.collect(pipeline.resultsTopic)
-                let deadLetters = try pipeline.collect(pipeline.deadLetterTopic)
-                let document = doc("invalid")
-                provider.script(document, .init(states: [-7]))
-                try await startWorker(pipeline, provider)
-
-                try await pipeline.publish([(key: "m7", value: Pipeline.job("m7", url: provider.documentURL(document)))])
-                try await results.waitFor("the result of m7", timeout: .seconds(90)) { $0.contains { $0.keyString == "m7" } }
-                try await deadLetters.waitFor("the dead letter of m7", timeout: .seconds(30)) { $0.contains { $0.keyString == "m7" } }
-
-                let result = results.byKey["m7"]
-                #expect(result?.json["status"] as? String == "failed")
-                #expect(error(result)["class"] as? String == "provider_rejected")
-                #expect(error(result)["code"] as? String == "-7")
-                #expect(provider.creates(document).count == 1, "a permanent failure is not re-created")
-                let letter = deadLetters.byKey["m7"]
-                #expect(header(letter, "ocr.error.class") == "provider_rejected")
-                #expect(header(letter, "ocr.error.code") == "-7")
-                #expect(header(letter, "ocr.task_id") == provider.creates(document).first?.taskID)
-                #expect(deadLetters.all.count == 1)
-                await results.close()
-                await deadLetters.close()
-            }
-        }
-    }
-
-    // MARK: Re-create a bounded number of times
-
-    @Test("states -8 and -1: re-created OCR_MAX_RECREATES (2) times, i.e. 3 tasks, then failed provider_failed")
-    func recreateThenFail() async throws {
-        try await Pipeline.with(name: "fault-8") { pipeline in
-            try await FaultProvider.with(apiKey: pipeline.apiKey) { provider in
-                let results = try pipeline.collect(pipeline.resultsTopic)
-                let deadLetters = try pipeline.collect(pipeline.deadLetterTopic)
-                let timeout = doc("timeout"), failed = doc("failed")
-                provider.script(timeout, .init(states: [-8, -8, -8, -8, -8]))
-                provider.script(failed, .init(states: [-1, -1, -1, -1, -1], runningPolls: 1))
-                try await startWorker(pipeline, provider)
-
-                try await pipeline.publish([
-                    (key: "m8", value: Pipeline.job("m8", url: provider.documentURL(timeout))),
-                    (key: "m1", value: Pipeline.job("m1", url: provider.documentURL(failed))),
-                ])
-                try await results.waitFor("both results", timeout: .seconds(120)) { all in ["m8", "m1"].allSatisfy { id in all.contains { $0.keyString == id } } }
-                try await deadLetters.waitFor("both dead letters", timeout: .seconds(30)) { $0.count >= 2 }
-
-                for (id, document, state) in [("m8", timeout, "-8"), ("m1", failed, "-1")] {
-                    let result = results.byKey[id]
-                    #expect(result?.json["status"] as? String == "failed", "\(id)")
-                    #expect(error(result)["class"] as? String == "provider_failed", "\(id)")
-                    #expect(error(result)["code"] as? String == state, "\(id)")
-                    #expect(provider.creates(document).count == 3, "\(id): the first task and 2 re-creates")
-                    #expect((result?.json["attempts"] as? [String: Any])?["creates"] as? Int == 3, "\(id): attempts.creates")
-                    #expect(Set(provider.creates(document).compactMap(\.taskID)).count == 3, "\(id): three distinct tasks")
-                    #expect(header(deadLetters.byKey[id], "ocr.error.class") == "provider_failed", "\(id)")
-                    #expect(header(deadLetters.byKey[id], "ocr.error.code") == state, "\(id)")
-                }
-                print("e2e faults: -8 -> \(provider.creates(timeout).count) creates / \(provider.queries(timeout)) queries; -1 -> \(provider.creates(failed).count) creates / \(provider.queries(failed)) queries")
-                await results.close()
-                await deadLetters.close()
-            }
-        }
-    }
-
-    @Test("a task that 404s on query is re-created, and the job succeeds")
-    func lostTask() async throws {
-        try await Pipeline.with(name: "fault-404") { pipeline in
-            try await FaultProvider.with(apiKey: pipeline.apiKey) { provider in
-                let results = try pipeline.collect(pipeline.resultsTopic)
-                let deadLetters = try pipeline.collect(pipeline.deadLetterTopic)
-                let document = doc("lost")
-                provider.script(document, .init(lost: [0]))
-                try await startWorker(pipeline, provider)
-
-                try await pipeline.publish([(key: "lost", value: Pipeline.job("lost", url: provider.documentURL(document)))])
-                try await results.waitFor("the result of lost", timeout: .seconds(90)) { $0.contains { $0.keyString == "lost" } }
-                try await settle()
-
-                let result = results.byKey["lost"]
-                #expect(result?.json["status"] as? String == "succeeded", "\(result?.json ?? [:])")
-                let creates = provider.creates(document)
-                #expect(creates.count == 2, "the lost task and its replacement")
-                #expect(result?.json["task_id"] as? String == creates.last?.taskID, "the result names the replacement task")
-                #expect(provider.events(document, .query).first?.status == 404)
-                #expect(try contents(of: result) == FaultProvider.resultText(document))
-                #expect(deadLetters.all.isEmpty, "nothing dead-lettered")
-                await results.close()
-                await deadLetters.close()
-            }
-        }
-    }
-
-    // MARK: Transient failures
-
     @Test("500 bursts on create and on query are retried; the job succeeds, nothing dead-lettered")
     func serverErrorBursts() async throws {
         try await Pipeline.with(name: "fault-500") { pipeline in
@@ -150,32 +52,6 @@ struct ProviderFaultTests {
                 #expect(try contents(of: result) == FaultProvider.resultText(document))
                 #expect(deadLetters.all.isEmpty, "nothing dead-lettered")
                 print("e2e faults: 500 bursts -> \(provider.createRequests(document)) create requests, \(provider.queries(document)) queries")
-                await results.close()
-                await deadLetters.close()
-            }
-        }
-    }
-
-    @Test("a 500 burst longer than the client's own retries: the worker tries the create again later; one task, success, nothing dead-lettered")
-    func longServerErrorBurst() async throws {
-        try await Pipeline.with(name: "fault-500-long") { pipeline in
-            try await FaultProvider.with(apiKey: pipeline.apiKey) { provider in
-                let results = try pipeline.collect(pipeline.resultsTopic)
-                let deadLetters = try pipeline.collect(pipeline.deadLetterTopic)
-                let document = doc("outage")
-                // The client makes 5 attempts per call; 7 failures outlast one call.
-                provider.script(document, .init(createFaults: Array(repeating: 500, count: 7)))
-                try await startWorker(pipeline, provider)
-
-                try await pipeline.publish([(key: "outage", value: Pipeline.job("outage", url: provider.documentURL(document)))])
-                try await results.waitFor("the result of outage", timeout: .seconds(120)) { $0.contains { $0.keyString == "outage" } }
-                try await settle()
-
-                let result = results.byKey["outage"]
-                #expect(result?.json["status"] as? String == "succeeded", "\(result?.json ?? [:])")
-                #expect(provider.createRequests(document) == 8)
-                #expect(provider.creates(document).count == 1, "one task")
-                #expect(deadLetters.all.isEmpty, "nothing dead-lettered")
                 await results.close()
                 await deadLetters.close()
             }
@@ -371,68 +247,6 @@ struct ProviderFaultTests {
             }
         }
     }
-
-    @Test("a claim left by a crash inside the create is taken over after OCR_CREATE_CLAIM_TIMEOUT_SECONDS, and counted")
-    func abandonedClaimIsTakenOver() async throws {
-        try await Pipeline.with(name: "claim-crash") { pipeline in
-            try await FaultProvider.with(apiKey: pipeline.apiKey) { provider in
-                let results = try pipeline.collect(pipeline.resultsTopic)
-                let deadLetters = try pipeline.collect(pipeline.deadLetterTopic)
-                let document = doc("crash")
-                provider.script(document, .init(createDelay: .seconds(600)))
-                let env = [
-                    "OCR_PROVIDER_URL": provider.baseURL, "OCR_PROVIDER_API_KEY": provider.apiKey,
-                    "OCR_CREATE_CLAIM_TIMEOUT_SECONDS": "4",
-                ]
-                try await pipeline.startWorker("pod-a", ledger: sqlite(pipeline), extra: env)
-                try await pipeline.publish([(key: "crash", value: Pipeline.job("crash", url: provider.documentURL(document)))])
-                try await waitUntil("pod-a's create reached the provider", timeout: .seconds(60)) { provider.createArrivals(document) == 1 }
-                _ = try await pipeline.stop("pod-a", signal: SIGKILL)
-
-                provider.script(document, .init())
-                let port = try await pipeline.startWorker("pod-b", ledger: sqlite(pipeline), extra: env).httpPort
-                try await results.waitFor("the result of crash", timeout: .seconds(120)) { $0.contains { $0.keyString == "crash" } }
-
-                #expect(results.byKey["crash"]?.json["status"] as? String == "succeeded")
-                #expect(provider.createArrivals(document) == 2, "the crashed create and the takeover's")
-                #expect(pipeline.log(of: "pod-b").contains("taking over a create claim nobody renewed"))
-                #expect(try await metric("ocr_create_claims_taken_over_total", port: port) == 1, "the duplicate window is counted")
-                // Provider requests are counted per endpoint and status, with their latency.
-                #expect(try await metric("ocr_provider_requests_total", labels: ["endpoint": "create", "status": "200"], port: port) == 1)
-                #expect(try await metric("ocr_provider_request_duration_seconds_count", labels: ["endpoint": "create"], port: port) == 1)
-                #expect(try await metric("ocr_provider_requests_total", labels: ["endpoint": "query", "status": "200"], port: port) ?? 0 >= 1)
-                #expect(try await metric("ocr_task_duration_seconds_count", labels: ["state": "1"], port: port) == 1)
-                #expect(deadLetters.all.isEmpty)
-                await results.close()
-                await deadLetters.close()
-            }
-        }
-    }
-
-    // MARK: Task deadline
-
-    @Test("the task deadline counts from the provider's created_at: a task found older than OCR_TASK_TIMEOUT_SECONDS is given up at once")
-    func taskDeadlineSurvivesResume() async throws {
-        try await Pipeline.with(name: "deadline") { pipeline in
-            try await FaultProvider.with(apiKey: pipeline.apiKey) { provider in
-                let results = try pipeline.collect(pipeline.resultsTopic)
-                let document = doc("old")
-                // What a worker resuming a task created an hour ago sees: still processing.
-                provider.script(document, .init(runningPolls: 1_000_000, createdAtShift: 3600))
-                try await startWorker(pipeline, provider, extra: ["OCR_TASK_TIMEOUT_SECONDS": "600", "OCR_MAX_RECREATES": "0"])
-                try await pipeline.publish([(key: "old", value: Pipeline.job("old", url: provider.documentURL(document)))])
-                try await results.waitFor("the result of old", timeout: .seconds(90)) { $0.contains { $0.keyString == "old" } }
-
-                let result = results.byKey["old"]
-                #expect(result?.json["status"] as? String == "failed")
-                #expect(error(result)["code"] as? String == "task_timeout", "\(error(result))")
-                #expect(provider.queries(document) <= 2, "given up after the poll that told the task's age, not after 600 s of polling")
-                await results.close()
-            }
-        }
-    }
-
-    // MARK: Shutdown
 
     @Test("SIGTERM with a task still running: /healthz answers and /readyz says 503 during the drain; after the drain timeout the job is left to the next owner, exit 0")
     func drainKeepsOperationsEndpoints() async throws {
