@@ -125,6 +125,7 @@ let package = Package(
             name: "ocr-server",
             dependencies: [
                 "OCRServer",
+                "OCREngine",
                 "JSONLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -36,74 +36,112 @@ public enum DocumentKind: Sendable, Equatable {
 }
 
 /// One page to recognise.
-enum PageSource {
+enum PageSource: Sendable {
     case image(path: String, tiffIndex: Int?)
     case pdf(path: String, page: Int, dpi: Int)
 }
 
-/// The synchronous work of one job, run on an engine pool thread.
-struct DocumentPipeline {
+/// A document whose pages are known (decrypted, converted from an office format and
+/// counted), ready for an engine. Made by ``OCREnginePool/prepare(_:cancel:)`` outside
+/// the engine slots.
+public struct PreparedDocument: Sendable {
+    let pages: [PageSource]
+    public var pageCount: Int { pages.count }
+}
+
+/// A page decoded into memory, with the raster file it came from (removed with it).
+final class LoadedPage: @unchecked Sendable {
+    let pix: PixPointer
+    let resolution: Int32
+    let rasterFile: String?
+
+    init(pix: PixPointer, resolution: Int32, rasterFile: String?) {
+        self.pix = pix
+        self.resolution = resolution
+        self.rasterFile = rasterFile
+    }
+
+    deinit {
+        Leptonica.destroy(pix)
+        if let rasterFile { try? FileManager.default.removeItem(atPath: rasterFile) }
+    }
+}
+
+/// Pages rasterised and decoded ahead of the engine by a producer thread, at most
+/// `capacity` pages ahead, so pdftoppm and image decoding never run on an engine's time.
+final class PageFeed: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var ready: [Int: Result<LoadedPage, OCRFailure>] = [:]
+    private var consumed = 0
+    private var stopped = false
+    private var producerFinished = false
+    let capacity: Int
+    /// Cancels the producer's helper programs once the consumer stops.
+    let producerCancel = CancelFlag()
+
+    init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    /// Producer: waits until page `index` may be made; false once the consumer stopped.
+    func waitForRoom(index: Int) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while !stopped && index - consumed >= capacity { condition.wait() }
+        return !stopped
+    }
+
+    /// Producer: hands over page `index`.
+    func put(_ index: Int, _ result: Result<LoadedPage, OCRFailure>) {
+        condition.lock()
+        if !stopped { ready[index] = result }
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func producerDone() {
+        condition.lock()
+        producerFinished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Consumer: page `index`, waiting for it; checks `cancel` and the deadline every 100 ms.
+    func take(_ index: Int, cancel: CancelFlag, deadline: ContinuousClock.Instant) throws(OCRFailure) -> LoadedPage {
+        condition.lock()
+        defer { condition.unlock() }
+        while ready[index] == nil {
+            if cancel.isCancelled { throw .cancelled }
+            if ContinuousClock.now >= deadline { throw .timeout("processing timed out while rendering a page") }
+            if producerFinished { throw .failed("page \(index + 1) was never rendered") }
+            _ = condition.wait(until: Date().addingTimeInterval(0.1))
+        }
+        let result = ready.removeValue(forKey: index)!
+        consumed = index + 1
+        condition.broadcast()
+        return try result.get()
+    }
+
+    /// Consumer: no more pages wanted; frees what was made ahead and waits for the producer.
+    func stop() {
+        producerCancel.cancel()
+        condition.lock()
+        stopped = true
+        ready.removeAll()
+        condition.broadcast()
+        while !producerFinished { condition.wait() }
+        condition.unlock()
+    }
+}
+
+/// The planning of one job (what its pages are), run on a preparation thread, outside
+/// the engine slots.
+struct DocumentPlanner {
     let job: OCRJob
     let configuration: EngineConfiguration
     let cancel: CancelFlag
 
-    func run(slot: EngineSlot, onPhase: @Sendable (OCRPhase) -> Void) throws(OCRFailure) -> OCROutcome {
+    func prepare() throws(OCRFailure) -> PreparedDocument {
         try FileManager.default.createDirectory(at: job.workDirectory)
-        let pages = try plan()
-        onPhase(.waiting(pageCount: pages.count))
-        let engine = try slot.engine(
-            for: job.languages, dataPath: configuration.dataPath, keep: configuration.cachedLanguageSets)
-
-        var renderer: PDFRenderer?
-        let rendererBase = job.workDirectory.appendingPathComponent("searchable").path
-        if job.format == .pdf {
-            renderer = try PDFRenderer(outputBase: rendererBase, dataPath: configuration.dataPath, title: "OCR result")
-        }
-        var texts: [String] = []
-        onPhase(.processing(pagesDone: 0, pageCount: pages.count))
-        for (index, page) in pages.enumerated() {
-            try checkpoint()
-            let (pix, resolution, rasterFile) = try load(page, index: index)
-            defer {
-                Leptonica.destroy(pix)
-                if let rasterFile { try? FileManager.default.removeItem(atPath: rasterFile) }
-            }
-            let text = try engine.recognize(
-                pix: pix, resolution: resolution, deadline: job.deadline, cancel: cancel, renderer: renderer?.handle)
-            texts.append(text)
-            onPhase(.processing(pagesDone: index + 1, pageCount: pages.count))
-        }
-        try checkpoint()
-
-        let output = job.output
-        try? FileManager.default.removeItem(at: output)
-        do {
-            switch job.format {
-            case .txt:
-                try Data(texts.joined(separator: "\u{0C}").utf8).write(to: output)
-            case .pdf:
-                try renderer?.finish()
-                renderer = nil
-                try FileManager.default.moveItem(atPath: rendererBase + ".pdf", toPath: output.path)
-            case .docx:
-                try OOXMLWriter.writeDocx(pages: texts, to: output)
-            case .xlsx:
-                try OOXMLWriter.writeXlsx(pages: texts, to: output)
-            case .pptx:
-                try OOXMLWriter.writePptx(pages: texts, to: output)
-            }
-        } catch let failure as OCRFailure {
-            throw failure
-        } catch {
-            throw .failed("could not write the \(job.format.rawValue) result: \(error)")
-        }
-        let size = (try? FileManager.default.attributesOfItem(atPath: output.path)[.size] as? NSNumber)?.int64Value ?? 0
-        return OCROutcome(pageTexts: texts, outputBytes: size)
-    }
-
-    private func checkpoint() throws(OCRFailure) {
-        if cancel.isCancelled { throw .cancelled }
-        if ContinuousClock.now >= job.deadline { throw .timeout("processing timed out") }
+        return PreparedDocument(pages: try plan())
     }
 
     // MARK: Planning: what the pages are
@@ -199,31 +237,110 @@ struct DocumentPipeline {
     }
 
     private func convertOffice(path: String, fileExtension: String) throws(OCRFailure) -> String {
-        guard Subprocess.which("soffice") != nil else {
-            throw .invalidDocument(
-                "office documents (doc, docx, xls, xlsx, ppt, pptx) need LibreOffice, which is not installed on this server")
+        let sandbox = OfficeSandbox(
+            directory: job.workDirectory.appendingPathComponent("office"), limits: configuration.officeLimits)
+        return try sandbox.convertToPDF(
+            source: path, fileExtension: fileExtension, deadline: job.deadline, cancel: cancel)
+    }
+
+    static func field(_ name: String, in text: String) -> String? {
+        for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
+            return line.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces)
         }
-        let directory = job.workDirectory.appendingPathComponent("office")
-        let source = job.workDirectory.appendingPathComponent("document." + fileExtension)
+        return nil
+    }
+
+    static func firstLine(_ text: String) -> String {
+        String(text.split(separator: "\n").first ?? "no detail").prefix(200).description
+    }
+}
+
+/// The engine side of one job: takes decoded pages from the feed and recognises them, on
+/// an engine thread.
+struct DocumentRecognizer {
+    let job: OCRJob
+    let configuration: EngineConfiguration
+    let cancel: CancelFlag
+    let document: PreparedDocument
+
+    /// `feed` delivers the document's pages in order; the caller started its producer.
+    func run(slot: EngineSlot, feed: PageFeed, onPhase: @Sendable (OCRPhase) -> Void) throws(OCRFailure) -> OCROutcome {
+        try FileManager.default.createDirectory(at: job.workDirectory)
+        let pageCount = document.pageCount
+        onPhase(.waiting(pageCount: pageCount))
+        let engine = try slot.engine(
+            for: job.languages, dataPath: configuration.dataPath, keep: configuration.cachedLanguageSets)
+
+        var renderer: PDFRenderer?
+        let rendererBase = job.workDirectory.appendingPathComponent("searchable").path
+        if job.format == .pdf {
+            renderer = try PDFRenderer(outputBase: rendererBase, dataPath: configuration.dataPath, title: "OCR result")
+        }
+        var texts: [String] = []
+        onPhase(.processing(pagesDone: 0, pageCount: pageCount))
+        for index in 0..<pageCount {
+            try checkpoint()
+            let page = try feed.take(index, cancel: cancel, deadline: job.deadline)
+            let text = try withExtendedLifetime(page) { () throws(OCRFailure) -> String in
+                try engine.recognize(
+                    pix: page.pix, resolution: page.resolution, deadline: job.deadline, cancel: cancel,
+                    renderer: renderer?.handle)
+            }
+            texts.append(text)
+            onPhase(.processing(pagesDone: index + 1, pageCount: pageCount))
+        }
+        try checkpoint()
+
+        let output = job.output
+        try? FileManager.default.removeItem(at: output)
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            try? FileManager.default.removeItem(at: source)
-            try FileManager.default.copyItem(atPath: path, toPath: source.path)
+            switch job.format {
+            case .txt:
+                try Data(texts.joined(separator: "\u{0C}").utf8).write(to: output)
+            case .pdf:
+                try renderer?.finish()
+                renderer = nil
+                try FileManager.default.moveItem(atPath: rendererBase + ".pdf", toPath: output.path)
+            case .docx:
+                try OOXMLWriter.writeDocx(pages: texts, to: output)
+            case .xlsx:
+                try OOXMLWriter.writeXlsx(pages: texts, to: output)
+            case .pptx:
+                try OOXMLWriter.writePptx(pages: texts, to: output)
+            }
+        } catch let failure as OCRFailure {
+            throw failure
         } catch {
-            throw .failed("could not prepare the office conversion: \(error)")
+            throw .failed("could not write the \(job.format.rawValue) result: \(error)")
         }
-        let profile = job.workDirectory.appendingPathComponent("lo-profile").absoluteString
-        let result = try Subprocess.run(
-            "soffice",
-            [
-                "--headless", "--norestore", "--nologo", "-env:UserInstallation=" + profile,
-                "--convert-to", "pdf", "--outdir", directory.path, source.path,
-            ], deadline: job.deadline, cancel: cancel)
-        let pdf = directory.appendingPathComponent("document.pdf").path
-        guard result.status == 0, FileManager.default.fileExists(atPath: pdf) else {
-            throw .invalidDocument("LibreOffice could not convert the document to PDF")
+        let size = (try? FileManager.default.attributesOfItem(atPath: output.path)[.size] as? NSNumber)?.int64Value ?? 0
+        return OCROutcome(pageTexts: texts, outputBytes: size)
+    }
+
+    private func checkpoint() throws(OCRFailure) {
+        if cancel.isCancelled { throw .cancelled }
+        if ContinuousClock.now >= job.deadline { throw .timeout("processing timed out") }
+    }
+}
+
+/// Renders and decodes pages for the engine, on the feed's producer thread.
+struct PageLoader {
+    let job: OCRJob
+    let cancel: CancelFlag
+
+    /// Runs until every page is handed over, the first failure, or the consumer stops.
+    func produce(_ pages: [PageSource], into feed: PageFeed) {
+        defer { feed.producerDone() }
+        for (index, page) in pages.enumerated() {
+            guard feed.waitForRoom(index: index) else { return }
+            do throws(OCRFailure) {
+                let (pix, resolution, rasterFile) = try load(page, index: index)
+                feed.put(index, .success(LoadedPage(pix: pix, resolution: resolution, rasterFile: rasterFile)))
+            } catch {
+                feed.put(index, .failure(error))
+                return
+            }
         }
-        return pdf
     }
 
     // MARK: Loading one page
@@ -236,7 +353,7 @@ struct DocumentPipeline {
             }
             return (pix, Leptonica.resolution(pix), nil)
         case .pdf(let path, let number, let dpi):
-            let base = job.workDirectory.appendingPathComponent("page").path
+            let base = job.workDirectory.appendingPathComponent("page-\(index + 1)").path
             let result = try Subprocess.run(
                 "pdftoppm",
                 ["-r", String(dpi), "-f", String(number), "-l", String(number), "-singlefile", path, base],
@@ -250,16 +367,7 @@ struct DocumentPipeline {
         }
     }
 
-    static func field(_ name: String, in text: String) -> String? {
-        for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
-            return line.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces)
-        }
-        return nil
-    }
-
-    static func firstLine(_ text: String) -> String {
-        String(text.split(separator: "\n").first ?? "no detail").prefix(200).description
-    }
+    static func firstLine(_ text: String) -> String { DocumentPlanner.firstLine(text) }
 }
 
 extension DocumentKind {

@@ -68,11 +68,19 @@ public struct EngineConfiguration: Sendable {
     public var maxPages: Int
     /// Language sets each engine keeps initialised (least recently used ones are freed).
     public var cachedLanguageSets: Int
+    /// Documents prepared at once (decrypted, converted from office formats, counted)
+    /// outside the engines, on their own threads.
+    public var preparationWorkers: Int
+    /// Pages rendered and decoded ahead of the engine working on a document.
+    public var pagesAhead: Int
+    /// Limits of each sandboxed LibreOffice conversion.
+    public var officeLimits: OfficeSandbox.Limits
 
     public init(
         workers: Int = ProcessInfo.processInfo.activeProcessorCount,
         dataPath: String = OCRLanguage.defaultDataPath, rasterDPI: Int = 300, maxImageSide: Int = 32512,
-        maxRasterSide: Int = 12000, maxPages: Int = 500, cachedLanguageSets: Int = 2
+        maxRasterSide: Int = 12000, maxPages: Int = 500, cachedLanguageSets: Int = 2,
+        preparationWorkers: Int? = nil, pagesAhead: Int = 2, officeLimits: OfficeSandbox.Limits = .init()
     ) {
         self.workers = max(1, workers)
         self.dataPath = dataPath
@@ -81,6 +89,9 @@ public struct EngineConfiguration: Sendable {
         self.maxRasterSide = maxRasterSide
         self.maxPages = maxPages
         self.cachedLanguageSets = max(1, cachedLanguageSets)
+        self.preparationWorkers = max(1, preparationWorkers ?? max(1, workers))
+        self.pagesAhead = max(1, pagesAhead)
+        self.officeLimits = officeLimits
     }
 }
 
@@ -119,15 +130,20 @@ public final class EngineSlot: @unchecked Sendable {
 public final class OCREnginePool: Sendable {
     public let configuration: EngineConfiguration
     private let threadPool: NIOThreadPool
+    /// Planning threads (qpdf, pdfinfo, LibreOffice): as many as `preparationWorkers`, so
+    /// the pool's queue is the preparation concurrency limit.
+    private let preparationPool: NIOThreadPool
     private let slots: SlotQueue
     private let logger: Logger
 
     public init(configuration: EngineConfiguration, logger: Logger = Logger(label: "ocr-engine")) {
         self.configuration = configuration
         self.threadPool = NIOThreadPool(numberOfThreads: configuration.workers)
+        self.preparationPool = NIOThreadPool(numberOfThreads: configuration.preparationWorkers)
         self.slots = SlotQueue(slots: (0..<configuration.workers).map(EngineSlot.init(index:)))
         self.logger = logger
         threadPool.start()
+        preparationPool.start()
     }
 
     /// Stops the threads; call after the last task finished.
@@ -136,6 +152,7 @@ public final class OCREnginePool: Sendable {
             _ = try? await threadPool.runIfActive { slot.releaseEngines() }
         }
         try? await threadPool.shutdownGracefully()
+        try? await preparationPool.shutdownGracefully()
     }
 
     /// Engines busy now.
@@ -159,18 +176,54 @@ public final class OCREnginePool: Sendable {
         }
     }
 
-    /// Recognises a document on `slot` and writes the result file.
+    /// Works out a document's pages (decrypting a PDF, converting an office file through
+    /// LibreOffice) on a preparation thread, without holding an engine.
+    public func prepare(_ job: OCRJob, cancel: CancelFlag) async throws(OCRFailure) -> PreparedDocument {
+        let configuration = configuration
+        do {
+            return try await withTaskCancellationHandler {
+                try await preparationPool.runIfActive {
+                    try DocumentPlanner(job: job, configuration: configuration, cancel: cancel).prepare()
+                }
+            } onCancel: {
+                cancel.cancel()
+            }
+        } catch let failure as OCRFailure {
+            throw failure
+        } catch {
+            throw .failed("preparation unavailable: \(error)")
+        }
+    }
+
+    /// Prepares and recognises a document on `slot` (tests and simple callers; the server
+    /// prepares before it takes a slot).
     public func process(
         _ job: OCRJob, in slot: EngineSlot, cancel: CancelFlag,
+        onPhase: @escaping @Sendable (OCRPhase) -> Void
+    ) async throws(OCRFailure) -> OCROutcome {
+        let document = try await prepare(job, cancel: cancel)
+        return try await process(document, job, in: slot, cancel: cancel, onPhase: onPhase)
+    }
+
+    /// Recognises a prepared document on `slot` and writes the result file. Pages are
+    /// rendered and decoded by a producer thread of their own, up to `pagesAhead` ahead.
+    public func process(
+        _ document: PreparedDocument, _ job: OCRJob, in slot: EngineSlot, cancel: CancelFlag,
         onPhase: @escaping @Sendable (OCRPhase) -> Void
     ) async throws(OCRFailure) -> OCROutcome {
         let configuration = configuration
         do {
             return try await withTaskCancellationHandler {
                 try await threadPool.runIfActive {
-                    OpenMP.useOneThreadOnCurrentThread()
-                    return try DocumentPipeline(job: job, configuration: configuration, cancel: cancel)
-                        .run(slot: slot, onPhase: onPhase)
+                    let feed = PageFeed(capacity: configuration.pagesAhead)
+                    let loader = PageLoader(job: job, cancel: feed.producerCancel)
+                    let pages = document.pages
+                    let producer = Thread { loader.produce(pages, into: feed) }
+                    producer.name = "ocr-pages"
+                    producer.start()
+                    defer { feed.stop() }
+                    return try DocumentRecognizer(job: job, configuration: configuration, cancel: cancel, document: document)
+                        .run(slot: slot, feed: feed, onPhase: onPhase)
                 }
             } onCancel: {
                 cancel.cancel()

@@ -52,6 +52,10 @@ final class TesseractAPI {
         }
         // Tesseract's debug chatter goes to stderr otherwise; the server logs JSON.
         _ = TessBaseAPISetVariable(handle, "debug_file", "/dev/null")
+        // The API's default is one uniform block of text (PSM 6); the `tesseract` command
+        // sets automatic page segmentation (PSM 3), which finds columns, headings and
+        // indented paragraphs of real pages.
+        TessBaseAPISetPageSegMode(handle, PSM_AUTO)
         if selection.digitsOnly {
             _ = TessBaseAPISetVariable(handle, "tessedit_char_whitelist", OCRLanguage.digitsWhitelist)
         }
@@ -190,19 +194,3 @@ enum Leptonica {
     }
 }
 
-/// Tesseract's OpenMP threads would oversubscribe the cores when several engines run at
-/// once; each pool thread asks for one OpenMP thread (looked up at run time, so nothing
-/// links libgomp directly).
-enum OpenMP {
-    private typealias SetNumThreads = @convention(c) (Int32) -> Void
-    private static let setNumThreads: SetNumThreads? = {
-        #if canImport(Glibc)
-            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "omp_set_num_threads") else { return nil }
-            return unsafeBitCast(symbol, to: SetNumThreads.self)
-        #else
-            return nil
-        #endif
-    }()
-
-    static func useOneThreadOnCurrentThread() { setNumThreads?(1) }
-}

@@ -96,7 +96,7 @@ struct FormReader {
             state.currentValue = Data()
         }
 
-        guard FileManager.default.createFile(atPath: destination.path, contents: nil) else {
+        guard FileManager.default.createFile(atPath: destination.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
             throw FormError.invalid("server could not create the upload file")
         }
         let file = try FileHandle(forWritingTo: destination)

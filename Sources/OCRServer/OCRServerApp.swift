@@ -62,6 +62,8 @@ final class ServerCore: Sendable {
     let httpClient: HTTPClient
     let fetcher: SourceFetcher
     let tracker = TaskTracker()
+    /// Source downloads in flight at once, outside the engines.
+    let downloads: ConcurrencyLimit
     let draining = Atomic<Bool>(false)
     let uploadsDirectory: URL
     let resultsDirectory: URL
@@ -82,6 +84,7 @@ final class ServerCore: Sendable {
         var clientConfiguration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         clientConfiguration.timeout = .init(connect: .seconds(15), read: .seconds(60))
         httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        downloads = ConcurrencyLimit(configuration.concurrentDownloads)
         fetcher = SourceFetcher(
             client: httpClient, allowPrivate: configuration.allowPrivateSources,
             allowAnyPort: configuration.allowAnyPort, maxBytes: configuration.maxDocumentBytes,
@@ -90,8 +93,12 @@ final class ServerCore: Sendable {
         resultsDirectory = configuration.dataDirectory.appendingPathComponent("results")
         // Scratch of a previous run is unreachable (records live in memory): start clean.
         try? FileManager.default.removeItem(at: uploadsDirectory)
-        try FileManager.default.createDirectory(at: uploadsDirectory, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: resultsDirectory, withIntermediateDirectories: true)
+        // Uploads and results are other people's documents: only this user may read them.
+        for directory in [configuration.dataDirectory, uploadsDirectory, resultsDirectory] {
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory.path)
+        }
     }
 
     // MARK: Replies
@@ -165,7 +172,8 @@ final class ServerCore: Sendable {
         func discard() { try? FileManager.default.removeItem(at: taskDirectory) }
         let form: ReceivedForm
         do {
-            try FileManager.default.createDirectory(at: taskDirectory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: taskDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             form = try await reader.read(
                 contentType: request.headers[.contentType], body: request.body,
                 destination: taskDirectory.appendingPathComponent("upload"))
@@ -320,30 +328,37 @@ final class ServerCore: Sendable {
         let cancel = CancelFlag()
         let started = ContinuousClock.now
         do {
+            guard let format = ResultFormat(rawValue: job.format.rawValue) else {
+                throw OCRFailure.failed("unsupported format")
+            }
+            let name = "\(id).\(job.format.rawValue)"
+            let output = resultsDirectory.appendingPathComponent(name)
+            func ocrJob(_ document: URL) -> OCRJob {
+                OCRJob(
+                    input: document, languages: job.selection, password: job.password, format: format,
+                    output: output, workDirectory: job.directory.appendingPathComponent("work"),
+                    deadline: .now + .milliseconds(Int64(configuration.processingTimeout * 1000)))
+            }
+            // Download and preparation (decrypting, office conversion, counting pages) run
+            // before an engine is taken, with their own limits: a slow source never holds
+            // an engine. The task stays queued (state 0) until it has one.
+            let document: URL
+            switch job.input {
+            case .file(let url):
+                document = url
+            case .url(let url):
+                document = job.directory.appendingPathComponent("download")
+                _ = try await downloads.withPermit { try await fetcher.download(url, to: document) }
+            }
+            let prepared = try await pool.prepare(ocrJob(document), cancel: cancel)
             try await pool.withSlot { slot in
                 store.update(id) {
                     $0.state = .preparing
                     $0.processedAt = Date()
                 }
-                let document: URL
-                switch job.input {
-                case .file(let url):
-                    document = url
-                case .url(let url):
-                    document = job.directory.appendingPathComponent("download")
-                    _ = try await fetcher.download(url, to: document)
-                }
-                guard let format = ResultFormat(rawValue: job.format.rawValue) else {
-                    throw OCRFailure.failed("unsupported format")
-                }
-                let name = "\(id).\(job.format.rawValue)"
-                let output = resultsDirectory.appendingPathComponent(name)
-                let ocrJob = OCRJob(
-                    input: document, languages: job.selection, password: job.password, format: format,
-                    output: output, workDirectory: job.directory.appendingPathComponent("work"),
-                    deadline: .now + .milliseconds(Int64(configuration.processingTimeout * 1000)))
                 let store = store
-                let outcome = try await pool.process(ocrJob, in: slot, cancel: cancel) { phase in
+                // The processing deadline starts when the engine does.
+                let outcome = try await pool.process(prepared, ocrJob(document), in: slot, cancel: cancel) { phase in
                     store.update(id) { task in
                         switch phase {
                         case .waiting:
@@ -354,6 +369,7 @@ final class ServerCore: Sendable {
                         }
                     }
                 }
+                try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: output.path)
                 let now = Date()
                 store.update(id) {
                     $0.state = .success

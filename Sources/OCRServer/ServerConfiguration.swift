@@ -25,6 +25,8 @@ public struct ServerConfiguration: Sendable {
     public var processingTimeout: TimeInterval
     /// Deadline of an `image_url` download; state -3 beyond.
     public var downloadTimeout: TimeInterval
+    /// `image_url` downloads in flight at once (they never hold an engine).
+    public var concurrentDownloads: Int
     /// Requests per second per API key; `nil` or 0 means no limit (429 beyond).
     public var requestsPerSecond: Double?
     /// Tasks queued or running at once; 429 beyond.
@@ -54,7 +56,7 @@ public struct ServerConfiguration: Sendable {
         workers: Int = ProcessInfo.processInfo.activeProcessorCount,
         maxDocumentBytes: Int64 = 200 * 1024 * 1024, maxImageSide: Int = 32512, maxPages: Int = 500,
         resultLifetime: TimeInterval = 3600, processingTimeout: TimeInterval = 600,
-        downloadTimeout: TimeInterval = 120, requestsPerSecond: Double? = nil, maxPendingTasks: Int = 1000,
+        downloadTimeout: TimeInterval = 120, concurrentDownloads: Int = 8, requestsPerSecond: Double? = nil, maxPendingTasks: Int = 1000,
         signingSecret: [UInt8]? = nil, publicBaseURL: String? = nil, allowPrivateSources: Bool = false,
         allowAnyPort: Bool = false, sweepInterval: TimeInterval = 60,
         tessdataPath: String? = nil, rasterDPI: Int = 300, drainTimeout: TimeInterval = 30
@@ -70,6 +72,7 @@ public struct ServerConfiguration: Sendable {
         self.resultLifetime = resultLifetime
         self.processingTimeout = processingTimeout
         self.downloadTimeout = downloadTimeout
+        self.concurrentDownloads = max(1, concurrentDownloads)
         self.requestsPerSecond = requestsPerSecond
         self.maxPendingTasks = maxPendingTasks
         self.signingSecret = signingSecret ?? (0..<32).map { _ in UInt8.random(in: 0...255) }
@@ -80,5 +83,35 @@ public struct ServerConfiguration: Sendable {
         self.tessdataPath = tessdataPath ?? OCRLanguage.defaultDataPath
         self.rasterDPI = rasterDPI
         self.drainTimeout = drainTimeout
+    }
+}
+
+/// What to do about API keys at start-up.
+public enum StartupKeys: Sendable, Equatable {
+    /// Use the configured keys.
+    case configured([String])
+    /// No keys, on a loopback address: accept the development key (and warn).
+    case developmentKey
+    /// No keys, the insecure flag given: accept the development key (and warn loudly).
+    case insecureDevelopmentKey
+    /// No keys on an address other machines reach: refuse to start.
+    case refuse(String)
+
+    /// Decides from the configured keys, the address to bind and the explicit insecure flag.
+    public static func decide(keys: [String], host: String, allowInsecure: Bool) -> StartupKeys {
+        if !keys.isEmpty { return .configured(keys) }
+        if isLoopback(host) { return .developmentKey }
+        if allowInsecure { return .insecureDevelopmentKey }
+        return .refuse(
+            "no API keys configured and \(host) is not a loopback address: set OCR_SERVER_API_KEYS (or --api-key), "
+                + "or pass --insecure-dev-key to accept the development key from other machines")
+    }
+
+    /// `localhost`, 127.0.0.0/8 and ::1.
+    static func isLoopback(_ host: String) -> Bool {
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        if bare == "localhost" || bare == "::1" { return true }
+        let octets = bare.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets.first == "127" && octets.allSatisfy { UInt8($0) != nil }
     }
 }

@@ -68,7 +68,7 @@ struct SourceFetcher: Sendable {
     }
 
     private func save(_ body: HTTPClientResponse.Body, from url: DocumentURL, to destination: URL) async throws(FetchFailure) -> Int64 {
-        guard FileManager.default.createFile(atPath: destination.path, contents: nil),
+        guard FileManager.default.createFile(atPath: destination.path, contents: nil, attributes: [.posixPermissions: 0o600]),
             let handle = try? FileHandle(forWritingTo: destination)
         else {
             throw .download("server could not create the download file")

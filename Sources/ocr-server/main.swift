@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import JSONLogging
+import OCREngine
 import OCRServer
 import ServiceLifecycle
 
@@ -17,11 +18,32 @@ struct OCRServerCommand: AsyncParsableCommand {
             OCR_SERVER_DATA_DIR, OCR_SERVER_WORKERS, OCR_SERVER_SIGNING_SECRET, OCR_SERVER_PUBLIC_URL, \
             OCR_SERVER_RATE_LIMIT, OCR_SERVER_RESULT_TTL, OCR_SERVER_TIMEOUT, OCR_SERVER_ALLOW_PRIVATE_SOURCES=1, \
             OCR_SERVER_ALLOW_ANY_PORT=1, LOG_LEVEL.
-            Without API keys the development key "dev-key" is accepted (and a warning logged): \
-            set OCR_SERVER_API_KEYS in any shared deployment.
+            Without API keys the development key "dev-key" is accepted on a loopback address (and a warning \
+            logged); on any other address ocr-server refuses to start unless --insecure-dev-key is given. \
+            Tesseract runs one OpenMP thread per engine: ocr-server re-executes itself once with \
+            OMP_THREAD_LIMIT=1 when the variable is not already 1.
             """)
 
     static let developmentKey = "dev-key"
+
+    /// Decided first thing in ``main()``: one OpenMP thread per engine (see ``OpenMP``).
+    static let openMPDecision = OpenMP.ensureOneThreadPerEngine()
+
+    /// Makes sure the process runs with `OMP_THREAD_LIMIT=1` (re-executing itself once
+    /// if not) before anything else, then parses the command line and runs.
+    static func main() async {
+        _ = openMPDecision
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 
     @Option(help: "Address to bind (env OCR_SERVER_HOST).") var host: String?
     @Option(help: "Port to bind; 0 picks a free one (env OCR_SERVER_PORT).") var port: Int?
@@ -46,6 +68,8 @@ struct OCRServerCommand: AsyncParsableCommand {
     var allowPrivateSources = false
     @Flag(help: "Development only: allow image_url ports other than 80 and 443 (env OCR_SERVER_ALLOW_ANY_PORT=1).")
     var allowAnyPort = false
+    @Flag(help: "Accept the development key on a non-loopback address when no keys are set (env OCR_SERVER_INSECURE_DEV_KEY=1); without it ocr-server refuses to start there.")
+    var insecureDevKey = false
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -53,20 +77,48 @@ struct OCRServerCommand: AsyncParsableCommand {
         func flag(_ name: String) -> Bool { ["1", "true", "yes"].contains(env(name)?.lowercased() ?? "") }
 
         let logger = JSONLogging.bootstrap(level: env("LOG_LEVEL") ?? "info", label: "ocr-server")
-
-        var keys = apiKeys
-        if keys.isEmpty, let list = env("OCR_SERVER_API_KEYS") {
-            keys = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let openMP = OpenMP.effective
+        switch Self.openMPDecision {
+        case .alreadySet, .reexecuted:
+            if openMP.isSingleThreaded {
+                logger.info("OpenMP: one thread per engine", metadata: ["openmp": "\(openMP)"])
+            } else {
+                logger.error("OpenMP: more than one thread per engine; pages will be slow", metadata: ["openmp": "\(openMP)"])
+            }
+        case .reexecFailed(let reason):
+            logger.error(
+                "OpenMP: could not limit engines to one thread; pages will be slow",
+                metadata: ["openmp": "\(openMP)", "reason": "\(reason)"])
         }
-        if keys.isEmpty {
+
+        var configuredKeys = apiKeys
+        if configuredKeys.isEmpty, let list = env("OCR_SERVER_API_KEYS") {
+            configuredKeys = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        let bindHost = host ?? env("OCR_SERVER_HOST") ?? "127.0.0.1"
+        let keys: [String]
+        switch StartupKeys.decide(
+            keys: configuredKeys, host: bindHost, allowInsecure: insecureDevKey || flag("OCR_SERVER_INSECURE_DEV_KEY"))
+        {
+        case .configured(let list):
+            keys = list
+        case .developmentKey:
             keys = [Self.developmentKey]
-            logger.warning("no API keys configured: accepting the development key \"\(Self.developmentKey)\"")
+            logger.warning("no API keys configured: accepting the development key \"\(Self.developmentKey)\" on loopback")
+        case .insecureDevelopmentKey:
+            keys = [Self.developmentKey]
+            logger.critical(
+                "no API keys configured: accepting the development key from other machines (--insecure-dev-key)",
+                metadata: ["host": "\(bindHost)"])
+        case .refuse(let reason):
+            logger.critical("refusing to start", metadata: ["reason": "\(reason)"])
+            throw ValidationError(reason)
         }
         let secret = signingSecret ?? env("OCR_SERVER_SIGNING_SECRET")
         if secret == nil { logger.info("no signing secret configured: result links end with this process") }
 
         let configuration = ServerConfiguration(
-            host: host ?? env("OCR_SERVER_HOST") ?? "127.0.0.1",
+            host: bindHost,
             port: port ?? env("OCR_SERVER_PORT").flatMap(Int.init) ?? 8080,
             apiKeys: keys,
             dataDirectory: URL(fileURLWithPath: dataDir ?? env("OCR_SERVER_DATA_DIR") ?? NSTemporaryDirectory() + "/ocr-server"),

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import OCRServer
 
 /// Runs `body` against a fresh in-process server, stopping it afterwards.
 func withServer(
@@ -365,5 +366,50 @@ struct OCRServerConfigurationProxy: Sendable {
                 #expect(try await api.waitTerminal(id)["state"] as? Int == 1)
             }
         }
+    }
+}
+
+@Suite struct DataDirectoryTests {
+    /// Uploads and results are other people's documents: the data directory and its
+    /// folders are 0700, result files 0600, whatever the umask.
+    @Test func dataDirectoryIsPrivate() async throws {
+        let clean = try Repo.sample("clean.png")
+        let previous = umask(0o022)
+        defer { umask(previous) }
+        try await withServer { server, api in
+            let id = try await api.createTask([.file("image_file", "clean.png", clean), .field("language", "English")])
+            #expect(try await api.waitTerminal(id)["state"] as? Int == 1)
+            func mode(_ url: URL) throws -> Int {
+                try (FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? NSNumber)?.intValue ?? -1
+            }
+            let results = server.dataDirectory.appendingPathComponent("results")
+            #expect(try mode(server.dataDirectory) == 0o700)
+            #expect(try mode(server.dataDirectory.appendingPathComponent("tasks")) == 0o700)
+            #expect(try mode(results) == 0o700)
+            let files = try FileManager.default.contentsOfDirectory(atPath: results.path)
+            #expect(!files.isEmpty)
+            for name in files {
+                #expect(try mode(results.appendingPathComponent(name)) == 0o600, "\(name)")
+            }
+        }
+    }
+}
+
+@Suite struct StartupKeyTests {
+    /// No configured key on an address other machines reach: refuse, unless told otherwise.
+    @Test func noKeysOnAPublicAddressRefusesToStart() {
+        guard case .refuse = StartupKeys.decide(keys: [], host: "0.0.0.0", allowInsecure: false) else {
+            Issue.record("0.0.0.0 without keys must refuse")
+            return
+        }
+        guard case .refuse = StartupKeys.decide(keys: [], host: "10.1.2.3", allowInsecure: false) else {
+            Issue.record("a private address without keys must refuse")
+            return
+        }
+        #expect(StartupKeys.decide(keys: [], host: "0.0.0.0", allowInsecure: true) == .insecureDevelopmentKey)
+        #expect(StartupKeys.decide(keys: [], host: "127.0.0.1", allowInsecure: false) == .developmentKey)
+        #expect(StartupKeys.decide(keys: [], host: "::1", allowInsecure: false) == .developmentKey)
+        #expect(StartupKeys.decide(keys: [], host: "localhost", allowInsecure: false) == .developmentKey)
+        #expect(StartupKeys.decide(keys: ["k"], host: "0.0.0.0", allowInsecure: false) == .configured(["k"]))
     }
 }
