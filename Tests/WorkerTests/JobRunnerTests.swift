@@ -194,6 +194,21 @@ struct JobRunnerTests {
         #expect(rig.deadLetters.count == 3)
     }
 
+    @Test("a valid job stamped at the far end of Int64 milliseconds, with provider dates far off, gets its result without those times")
+    func hostileTimesInResults() async throws {
+        let rig = try await Rig(passThrough: true)
+        rig.provider.scriptQueries("t1", [
+            .success(.init(
+                taskID: "t1", state: .success, progress: 100, file: "https://r/t1.txt",
+                createdAt: UnixTimestamp(seconds: 999_999_999_999_999), completedAt: UnixTimestamp(seconds: -999_999_999_999_999))),
+        ])
+        try await rig.runner.handle(Self.message(Self.job, timestamp: Date(timeIntervalSince1970: 9_223_372_036_854_775.807)))
+        let result = try rig.result()
+        #expect(result.status == .succeeded)
+        #expect(result.timings.enqueuedAt == nil)
+        #expect(result.timings.taskCreatedAt == nil)
+    }
+
     @Test("a live foreign create claim is awaited and its task polled: no second task")
     func foreignClaimAwaited() async throws {
         let rig = try await Rig(passThrough: true)

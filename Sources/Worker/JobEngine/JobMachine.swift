@@ -354,7 +354,7 @@ public struct JobMachine: Sendable {
                 phase = .rehosting
                 return Step(effect: .rehost(taskID: task.taskID, fileURL: file), notes: notes)
             }
-            let expiresAt = (task.completedAt?.date ?? now.date).addingTimeInterval(rules.resultURLLifetime.seconds)
+            let expiresAt = (task.completedAt?.date.asRFC3339Instant ?? now.date).addingTimeInterval(rules.resultURLLifetime.seconds)
             let passed = JobResult.ResultFile(
                 fileURL: file, fileURLExpiresAt: expiresAt, location: nil, sizeBytes: nil, sha256: nil, contentType: resultContentType)
             var step = settle(.succeeded(task: task, file: passed, attempts: attempts))

@@ -21,7 +21,7 @@ extension JobRunner {
         }
         guard let jobID = rejection.jobID else {
             try await deadLetter(message, info: info(nil))
-            metrics.finished(.rejected, errorClass: .invalidJob, enqueuedAt: message.timestamp)
+            metrics.finished(.rejected, errorClass: .invalidJob, enqueuedAt: message.timestamp?.asRFC3339Instant)
             return
         }
         logger[metadataKey: "job_id"] = "\(jobID)"
@@ -42,14 +42,14 @@ extension JobRunner {
             }
             return
         }
-        let timings = JobResult.Timings(enqueuedAt: message.timestamp, publishedAt: now)
+        let timings = JobResult.Timings(enqueuedAt: message.timestamp?.asRFC3339Instant, publishedAt: now)
         guard let result = JobResult.rejected(rejection, timings: timings, worker: worker, traceparent: message.headers.last(named: "traceparent")?.stringValue) else { return }
         let bytes = result.encodedJSON()
         let failed = try await retry.run("store rejection", logger) { try await ledger.fail(jobID: jobID, resultMessage: bytes, at: now) }
         try await send(KafkaProducerMessage(topic: settings.resultsTopic, key: Array(jobID.utf8), value: bytes, headers: traceHeaders(message)), logger)
         try await deadLetter(message, info: info(failed))
         _ = try await retry.run("mark published", logger) { try await ledger.markPublished(jobID: jobID, at: Date()) }
-        metrics.finished(.rejected, errorClass: .invalidJob, enqueuedAt: message.timestamp)
+        metrics.finished(.rejected, errorClass: .invalidJob, enqueuedAt: message.timestamp?.asRFC3339Instant)
     }
 
     /// Republishes the stored result of a rejected record's settled row.
@@ -78,7 +78,7 @@ extension JobRunner {
             firstSeenAt: now, failedAt: now, taskID: nil, workerID: settings.workerID,
             consumerGroup: settings.consumerGroup, origin: Self.origin(of: message))
         try await deadLetter(message, info: info)
-        metrics.finished(.failed, errorClass: .internal, enqueuedAt: message.timestamp)
+        metrics.finished(.failed, errorClass: .internal, enqueuedAt: message.timestamp?.asRFC3339Instant)
     }
 
     // MARK: Publishing

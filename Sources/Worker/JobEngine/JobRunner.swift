@@ -201,7 +201,7 @@ public final class JobRunner: MessageHandler {
     }
 
     private func finished(_ ending: JobEnding, machine: JobMachine, _ context: JobContext) throws {
-        let enqueuedAt = context.message.timestamp
+        let enqueuedAt = context.message.timestamp?.asRFC3339Instant
         switch ending {
         case .succeeded:
             metrics.finished(.succeeded, errorClass: nil, enqueuedAt: enqueuedAt)
@@ -347,7 +347,7 @@ public final class JobRunner: MessageHandler {
         let bytes: [UInt8]
         switch settlement {
         case .succeeded(let task, var file, let attempts):
-            file.fileURLExpiresAt = (task.completedAt?.date ?? now).addingTimeInterval(settings.resultURLLifetime.seconds)
+            file.fileURLExpiresAt = (task.completedAt?.date.asRFC3339Instant ?? now).addingTimeInterval(settings.resultURLLifetime.seconds)
             bytes = JobResult.succeeded(
                 job: job, taskID: task.taskID, file: file, timings: timings(context, task: task, now: now), attempts: attempts,
                 worker: worker, traceparent: context.traceparent
@@ -426,8 +426,9 @@ public final class JobRunner: MessageHandler {
 
     private func timings(_ context: JobContext, task: TaskRecord?, now: Date) -> JobResult.Timings {
         JobResult.Timings(
-            enqueuedAt: context.message.timestamp, taskCreatedAt: task?.createdAt?.date,
-            taskProcessedAt: task?.processedAt?.date, taskCompletedAt: task?.completedAt?.date, publishedAt: now)
+            enqueuedAt: context.message.timestamp?.asRFC3339Instant, taskCreatedAt: task?.createdAt?.date.asRFC3339Instant,
+            taskProcessedAt: task?.processedAt?.date.asRFC3339Instant, taskCompletedAt: task?.completedAt?.date.asRFC3339Instant,
+            publishedAt: now)
     }
 }
 

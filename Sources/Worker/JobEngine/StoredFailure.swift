@@ -24,3 +24,13 @@ extension Duration {
         return TimeInterval(s) + TimeInterval(atto) / 1e18
     }
 }
+
+extension Date {
+    /// The date when it can be written as an RFC 3339 instant (years 1 to 9999), else nil.
+    /// Record timestamps and provider dates are outside data: a record stamped at the far
+    /// end of Int64 milliseconds must give a result without a time, not a trap.
+    var asRFC3339Instant: Date? {
+        let seconds = timeIntervalSince1970
+        return seconds.isFinite && seconds >= -62_135_596_800 && seconds < 253_402_300_800 ? self : nil
+    }
+}
