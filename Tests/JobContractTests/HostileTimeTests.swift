@@ -15,6 +15,13 @@ import Testing
         Date(timeIntervalSince1970: .nan), .distantFuture, .distantPast,
     ]
 
+    /// The ones RFC 3339 cannot write (years 0000-9999 hold `distantFuture`, 4001).
+    static let unwritableDates: [Date] = [
+        kafkaDate(.max), kafkaDate(.min), kafkaDate(253_402_300_800_000), Date(timeIntervalSince1970: 1e300),
+        Date(timeIntervalSince1970: -1e300), Date(timeIntervalSince1970: .infinity),
+        Date(timeIntervalSince1970: -.infinity), Date(timeIntervalSince1970: .nan),
+    ]
+
     @Test("RFC3339.format never traps and always writes a parseable date-time")
     func formatIsTotal() throws {
         for date in Self.hostileDates {
@@ -29,7 +36,7 @@ import Testing
 
     @Test("a result's timings from an Int64.max ms record and absurd provider times encode, as missing")
     func resultTimingsOfHostileDates() throws {
-        for date in Self.hostileDates {
+        for date in Self.unwritableDates {
             let result = JobResult(
                 jobID: "j-1", status: .failed, taskID: nil, format: nil, metadata: nil, result: nil,
                 error: .init(errorClass: .invalidJob, code: "x", message: "m"),

@@ -26,11 +26,12 @@ import Testing
         #expect(printed.map(\.name) == settings.keys.sorted())
     }
 
-    @Test("values that are not URLs pass; a URL-like value with userinfo that does not parse is hidden")
+    @Test("values that are not URLs pass; a URL-like value with userinfo never shows its password")
     func nonURLs() {
         #expect(ConfigurationRedaction.redactingURLSecrets("127.0.0.1:9092,b:9093") == "127.0.0.1:9092,b:9093")
         #expect(ConfigurationRedaction.redactingURLSecrets("https://h/p") == "https://h/p")
-        #expect(ConfigurationRedaction.redactingURLSecrets("postgres://u:p w@h/d") == "[redacted]")
+        #expect(!ConfigurationRedaction.redactingURLSecrets("postgres://u:p w@h/d").contains("p w"))
+        #expect(ConfigurationRedaction.redactingURLSecrets("postgres://u:p\u{0}w@[h/d") == "[redacted]")
     }
 
     @Test("record timestamps: any Int64 is held exactly, negative means none")
