@@ -108,8 +108,13 @@ public enum RFC3339 {
     /// it; `nil` for a NaN or infinite date and for one outside years 0000-9999. Dates built
     /// from outside values (a Kafka timestamp of `Int64.max` ms, a provider's `created_at`
     /// of `1e300`) land here instead of trapping in an `Int64(...)` conversion.
+    ///
+    /// The rounding down is done on the date rounded to the microsecond: a date already
+    /// truncated to a millisecond (`0.027`, stored as 0.02699999...) must give the same
+    /// millisecond again, or a result decoded from its own encoding would lose 1 ms.
     public static func milliseconds(_ date: Date) -> Int64? {
-        let scaled = (date.timeIntervalSince1970 * 1000).rounded(.down)
+        let microseconds = (date.timeIntervalSince1970 * 1_000_000).rounded()
+        let scaled = (microseconds / 1000).rounded(.down)
         guard scaled.isFinite, let millis = Int64(exactly: scaled), representableMilliseconds.contains(millis) else {
             return nil
         }

@@ -20,6 +20,17 @@ import Testing
         #expect(DeadLetterInfo.Origin.epochMillis(Date(timeIntervalSince1970: Double(big) / 1000)) == big)
     }
 
+    @Test("truncating to the millisecond is idempotent (found by FuzzJobRecord: 28 ms became 27 ms, then 26)")
+    func truncationIsIdempotent() throws {
+        for ms in Int64(0)...5000 {
+            let date = RFC3339.truncatedToMilliseconds(Date(timeIntervalSince1970: Double(ms) / 1000))
+            #expect(RFC3339.milliseconds(date) == ms)
+            #expect(RFC3339.truncatedToMilliseconds(date) == date)
+            let parsed = try #require(RFC3339.parse(RFC3339.format(date)))
+            #expect(parsed.date == date, "\(ms)")
+        }
+    }
+
     @Test("RFC3339.milliseconds and representable bound dates to years 0000-9999")
     func representable() {
         #expect(RFC3339.milliseconds(Date(timeIntervalSince1970: 253_402_300_799.999)) == 253_402_300_799_999)
