@@ -267,6 +267,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // MARK: Fuzzing (scripts/fuzz builds the Fuzz* executables with -sanitize=fuzzer
+        // into .build-fuzz; a normal build makes them plain corpus replayers)
+
+        .target(name: "FuzzEntries", dependencies: ["JobContract", "OCRTaskAPI"], swiftSettings: strict),
+        .executableTarget(name: "FuzzJobRecord", dependencies: ["FuzzEntries"], swiftSettings: strict),
+        .executableTarget(name: "FuzzProviderReply", dependencies: ["FuzzEntries"], swiftSettings: strict),
+        .testTarget(name: "FuzzCorpusTests", dependencies: ["FuzzEntries"], swiftSettings: strict),
+
         .testTarget(
             name: "OCREngineTests",
             dependencies: ["OCREngine"],

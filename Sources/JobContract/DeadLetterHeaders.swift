@@ -27,6 +27,18 @@ public struct DeadLetterInfo: Sendable, Hashable {
             self.timestamp = timestamp
             self.timestampType = timestamp == nil ? .none : timestampType
         }
+
+        /// A record's timestamp in epoch milliseconds, for ``timestamp``: `nil` for no
+        /// date, a NaN or infinite one, or one whose milliseconds (rounded to the nearest)
+        /// do not fit an `Int64`. Never traps, whatever the date: a Kafka timestamp of
+        /// `Int64.max` ms read back from a `Date` is one such. Prefer the record's exact
+        /// milliseconds when the consumer kept them (`KafkaConsumerMessage.timestampMilliseconds`).
+        public static func epochMillis(_ date: Date?) -> Int64? {
+            guard let date else { return nil }
+            let scaled = (date.timeIntervalSince1970 * 1000).rounded()
+            guard scaled.isFinite else { return nil }
+            return Int64(exactly: scaled)
+        }
     }
 
     public var errorClass: ErrorClass
@@ -231,8 +243,8 @@ public enum DeadLetterHeaders {
         let timestampType = text(springOriginalTimestampType).flatMap(DeadLetterInfo.TimestampType.init) ?? .createTime
         return DeadLetterInfo(
             errorClass: errorClassValue, code: try required(errorCode), message: try required(errorMessage),
-            createAttempts: Int(try int(attemptsCreates, Int64.self) ?? 0),
-            pollAttempts: Int(try int(attemptsPolls, Int64.self) ?? 0),
+            createAttempts: try int(attemptsCreates, Int.self) ?? 0,
+            pollAttempts: try int(attemptsPolls, Int.self) ?? 0,
             firstSeenAt: try date(firstSeenAt), failedAt: try date(failedAt), taskID: text(taskID),
             workerID: try required(workerID), consumerGroup: text(springOriginalConsumerGroup),
             origin: .init(

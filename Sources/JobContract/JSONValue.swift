@@ -63,8 +63,40 @@ public struct JSONParser {
 
     private let bytes: [UInt8]
     private var index = 0
+    /// Only for ``topLevelMembers(_:)``: a repeated name keeps the last value instead of
+    /// failing the parse.
+    private var allowsDuplicateNames = false
 
     private init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    /// Where one member of a top-level object sits: `nameStart` is its opening quote,
+    /// `valueEnd` one past its value.
+    struct MemberSpan: Sendable, Hashable {
+        var name: String
+        var nameStart: Int
+        var valueEnd: Int
+    }
+
+    /// The members of a top-level object in document order, repeated names included; `nil`
+    /// when `bytes` is valid JSON but not an object. Throws when it is not valid JSON
+    /// (repeated names apart).
+    static func topLevelMembers(_ bytes: [UInt8]) throws(JSONParseError) -> [MemberSpan]? {
+        var parser = JSONParser(bytes)
+        parser.allowsDuplicateNames = true
+        parser.skipWhitespace()
+        guard parser.peek() == UInt8(ascii: "{") else {
+            _ = try parser.parseValue(depth: 0)
+            parser.skipWhitespace()
+            guard parser.index == bytes.count else { throw parser.error("unexpected data after the document") }
+            return nil
+        }
+        var spans: [MemberSpan] = []
+        var ignored: [String: Member] = [:]
+        _ = try parser.parseObject(depth: 0, members: &ignored, spans: &spans)
+        parser.skipWhitespace()
+        guard parser.index == bytes.count else { throw parser.error("unexpected data after the document") }
+        return spans
+    }
 
     /// Parses one JSON document (surrounding whitespace allowed).
     public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
@@ -139,6 +171,13 @@ public struct JSONParser {
     }
 
     private mutating func parseObject(depth: Int, members: inout [String: Member]) throws(JSONParseError) -> JSONValue {
+        var ignored: [MemberSpan] = []
+        return try parseObject(depth: depth, members: &members, spans: &ignored, recordSpans: false)
+    }
+
+    private mutating func parseObject(
+        depth: Int, members: inout [String: Member], spans: inout [MemberSpan], recordSpans: Bool = true
+    ) throws(JSONParseError) -> JSONValue {
         guard depth < Self.maxDepth else { throw error("nested deeper than \(Self.maxDepth) levels", .tooDeep) }
         index += 1  // {
         var object: [String: JSONValue] = [:]
@@ -158,10 +197,11 @@ public struct JSONParser {
             skipWhitespace()
             let valueStart = index
             let value = try parseValue(depth: depth + 1)
-            guard object.updateValue(value, forKey: key) == nil else {
+            guard object.updateValue(value, forKey: key) == nil || allowsDuplicateNames else {
                 throw JSONParseError(kind: .duplicateKey, offset: keyStart, reason: "duplicate member name")
             }
             members[key] = Member(value: value, range: valueStart..<index)
+            if recordSpans { spans.append(MemberSpan(name: key, nameStart: keyStart, valueEnd: index)) }
             skipWhitespace()
             switch peek() {
             case UInt8(ascii: ","): index += 1

@@ -16,21 +16,91 @@ public import OCRTaskAPI
 /// `ChinesePRC,English,Digits`, format `txt`, no password, no metadata, no deadline.
 /// Unknown top-level members are ignored, so producers can add fields before workers know
 /// them.
+///
+/// Size caps: a value over ``maxValueBytes`` is rejected (`record_too_large`) before a
+/// single byte of it is parsed, so a huge record costs nothing but its copy; such a
+/// rejection has no `jobID` (the value was not read), so the record is dead-lettered only.
+/// ``checkEnvelope(keyBytes:headerCount:headerBytes:)`` bounds the key and the headers the
+/// same way; the worker calls it before ``decode(_:)``.
 public struct JobDecoder: Sendable {
     /// The most bytes `metadata` may take in the message.
     public var maxMetadataBytes: Int
+    /// The most bytes a record value may have; larger ones are rejected unread.
+    public var maxValueBytes: Int
+    /// The most bytes a record key may have (a job's key SHOULD be its `job_id`, at most
+    /// 128 characters).
+    public var maxKeyBytes: Int
+    /// The most headers a record may carry.
+    public var maxHeaderCount: Int
+    /// The most bytes all of a record's header names and values may take together.
+    public var maxHeaderBytes: Int
 
     public static let defaultMaxMetadataBytes = 16 * 1024
+    /// 1 MiB, Kafka's default `message.max.bytes`: a job is a URL and some metadata.
+    public static let defaultMaxValueBytes = 1024 * 1024
+    public static let defaultMaxKeyBytes = 4 * 1024
+    public static let defaultMaxHeaderCount = 64
+    public static let defaultMaxHeaderBytes = 64 * 1024
     public static let maxJobIDLength = 128
 
-    public init(maxMetadataBytes: Int = JobDecoder.defaultMaxMetadataBytes) {
+    public init(
+        maxMetadataBytes: Int = JobDecoder.defaultMaxMetadataBytes,
+        maxValueBytes: Int = JobDecoder.defaultMaxValueBytes,
+        maxKeyBytes: Int = JobDecoder.defaultMaxKeyBytes,
+        maxHeaderCount: Int = JobDecoder.defaultMaxHeaderCount,
+        maxHeaderBytes: Int = JobDecoder.defaultMaxHeaderBytes
+    ) {
         self.maxMetadataBytes = maxMetadataBytes
+        self.maxValueBytes = maxValueBytes
+        self.maxKeyBytes = maxKeyBytes
+        self.maxHeaderCount = maxHeaderCount
+        self.maxHeaderBytes = maxHeaderBytes
     }
 
-    /// Decodes a record value; `nil` is a tombstone and is rejected (`null_value`).
+    /// Rejects (`record_too_large`, no `jobID`) a record whose key or headers pass the
+    /// caps: `keyBytes` is the key's length (0 for none), `headerBytes` the sum of every
+    /// header's name and value lengths (``headerBytes(_:)`` computes it).
+    public func checkEnvelope(keyBytes: Int, headerCount: Int, headerBytes: Int) throws(JobRejection) {
+        if keyBytes > maxKeyBytes {
+            throw JobRejection(
+                code: .recordTooLarge, message: "the record key is \(keyBytes) bytes, at most \(maxKeyBytes) allowed",
+                field: "key")
+        }
+        if headerCount > maxHeaderCount {
+            throw JobRejection(
+                code: .recordTooLarge,
+                message: "the record has \(headerCount) headers, at most \(maxHeaderCount) allowed", field: "headers")
+        }
+        if headerBytes > maxHeaderBytes {
+            throw JobRejection(
+                code: .recordTooLarge,
+                message: "the record headers take \(headerBytes) bytes, at most \(maxHeaderBytes) allowed",
+                field: "headers")
+        }
+    }
+
+    /// The bytes of header names and values together, saturating at `Int.max`.
+    public static func headerBytes(_ headers: [(name: String, value: [UInt8]?)]) -> Int {
+        var total = 0
+        for header in headers {
+            let (withName, o1) = total.addingReportingOverflow(header.name.utf8.count)
+            let (withValue, o2) = withName.addingReportingOverflow(header.value?.count ?? 0)
+            if o1 || o2 { return .max }
+            total = withValue
+        }
+        return total
+    }
+
+    /// Decodes a record value; `nil` is a tombstone and is rejected (`null_value`), a value
+    /// over ``maxValueBytes`` is rejected unread (`record_too_large`).
     public func decode(_ value: [UInt8]?) throws(JobRejection) -> Job {
         guard let value else {
             throw JobRejection(code: .nullValue, message: "the record has a null value")
+        }
+        guard value.count <= maxValueBytes else {
+            throw JobRejection(
+                code: .recordTooLarge,
+                message: "the record value is \(value.count) bytes, at most \(maxValueBytes) allowed")
         }
         let root: JSONValue
         let members: [String: JSONParser.Member]

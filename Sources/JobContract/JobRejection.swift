@@ -8,6 +8,9 @@ public struct JobRejection: Error, Sendable, Hashable, CustomStringConvertible {
         public init(rawValue: String) { self.rawValue = rawValue }
         public var description: String { rawValue }
 
+        /// The record's value, key or headers pass the decoder's size caps; the value was
+        /// not read (dead letter only).
+        public static let recordTooLarge = Code(rawValue: "record_too_large")
         /// The record has a null value (a tombstone).
         public static let nullValue = Code(rawValue: "null_value")
         /// The value is not one JSON document (or names a member twice).

@@ -62,7 +62,8 @@ public struct JobResult: Sendable, Hashable {
     }
 
     public struct Timings: Sendable, Hashable {
-        /// The job record's Kafka timestamp.
+        /// The job record's Kafka timestamp. Optional dates outside what RFC 3339 can write
+        /// (years 0000-9999, see ``RFC3339/representable(_:)``) become `nil`.
         public var enqueuedAt: Date?
         public var taskCreatedAt: Date?
         public var taskProcessedAt: Date?
@@ -74,10 +75,12 @@ public struct JobResult: Sendable, Hashable {
             enqueuedAt: Date? = nil, taskCreatedAt: Date? = nil, taskProcessedAt: Date? = nil,
             taskCompletedAt: Date? = nil, publishedAt: Date
         ) {
-            self.enqueuedAt = enqueuedAt.map(RFC3339.truncatedToMilliseconds)
-            self.taskCreatedAt = taskCreatedAt.map(RFC3339.truncatedToMilliseconds)
-            self.taskProcessedAt = taskProcessedAt.map(RFC3339.truncatedToMilliseconds)
-            self.taskCompletedAt = taskCompletedAt.map(RFC3339.truncatedToMilliseconds)
+            // These come from outside (the record's Kafka timestamp, the provider's
+            // created_at...): one RFC 3339 cannot write is published as missing.
+            self.enqueuedAt = enqueuedAt.flatMap(RFC3339.representable)
+            self.taskCreatedAt = taskCreatedAt.flatMap(RFC3339.representable)
+            self.taskProcessedAt = taskProcessedAt.flatMap(RFC3339.representable)
+            self.taskCompletedAt = taskCompletedAt.flatMap(RFC3339.representable)
             self.publishedAt = RFC3339.truncatedToMilliseconds(publishedAt)
         }
     }
@@ -321,7 +324,12 @@ public struct JobResult: Sendable, Hashable {
             taskProcessedAt: try optionalDate(t, "task_processed_at"),
             taskCompletedAt: try optionalDate(t, "task_completed_at"), publishedAt: try date(t, "published_at"))
         let a = try Self.object(object["attempts"] ?? .null, "attempts")
-        attempts = Attempts(creates: Int(try integer(a, "creates") ?? 0), polls: Int(try integer(a, "polls") ?? 0))
+        func count(_ key: String) throws(ContractDecodingError) -> Int {
+            guard let value = try integer(a, key) else { return 0 }
+            guard let count = Int(exactly: value) else { throw ContractDecodingError("\(key) is out of range") }
+            return count
+        }
+        attempts = Attempts(creates: try count("creates"), polls: try count("polls"))
         let w = try Self.object(object["worker"] ?? .null, "worker")
         worker = WorkerInfo(id: try string(w, "id"), version: try string(w, "version"))
         if let trace = object["trace"], trace != .null {

@@ -100,18 +100,58 @@ public enum RFC3339 {
         return Instant(seconds: seconds, nanoseconds: Int32(nanos))
     }
 
+    /// The instants RFC 3339 can write (four-digit years: 0000-01-01T00:00:00.000Z to
+    /// 9999-12-31T23:59:59.999Z), in milliseconds since the epoch.
+    public static let representableMilliseconds: ClosedRange<Int64> = -62_167_219_200_000...253_402_300_799_999
+
+    /// `date` in whole milliseconds since the epoch (rounded down) when RFC 3339 can write
+    /// it; `nil` for a NaN or infinite date and for one outside years 0000-9999. Dates built
+    /// from outside values (a Kafka timestamp of `Int64.max` ms, a provider's `created_at`
+    /// of `1e300`) land here instead of trapping in an `Int64(...)` conversion.
+    ///
+    /// The rounding down is done on the date rounded to the microsecond: a date already
+    /// truncated to a millisecond (`0.027`, stored as 0.02699999...) must give the same
+    /// millisecond again, or a result decoded from its own encoding would lose 1 ms.
+    public static func milliseconds(_ date: Date) -> Int64? {
+        let microseconds = (date.timeIntervalSince1970 * 1_000_000).rounded()
+        let scaled = (microseconds / 1000).rounded(.down)
+        guard scaled.isFinite, let millis = Int64(exactly: scaled), representableMilliseconds.contains(millis) else {
+            return nil
+        }
+        return millis
+    }
+
+    /// `date` truncated to the millisecond when RFC 3339 can write it, `nil` otherwise (see
+    /// ``milliseconds(_:)``): how optional dates from outside (timings) are cleaned, so an
+    /// absurd one is published as missing (`null`) rather than as a wrong instant.
+    public static func representable(_ date: Date) -> Date? {
+        milliseconds(date).map { Date(timeIntervalSince1970: Double($0) / 1000) }
+    }
+
     /// Formats a date as UTC with millisecond precision (`2025-01-02T03:04:05.678Z`).
+    ///
+    /// Total: a date RFC 3339 cannot write (before year 0000, after 9999, NaN) is clamped
+    /// to the nearest end of ``representableMilliseconds`` (NaN to the epoch), so the
+    /// output always parses back. Callers that must not publish a clamped value filter
+    /// with ``representable(_:)`` first, as ``JobResult/Timings`` does.
     public static func format(_ date: Date) -> String {
-        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let millis = milliseconds(date) ?? clampedMilliseconds(date)
         let seconds = millis >= 0 ? millis / 1000 : (millis - 999) / 1000
         let fraction = millis - seconds * 1000
         let ms = String(fraction)
         return civil(seconds: seconds) + "." + String(repeating: "0", count: 3 - ms.count) + ms + "Z"
     }
 
-    /// Drops sub-millisecond precision, so a date survives a format/parse round trip.
+    /// Drops sub-millisecond precision, so a date survives a format/parse round trip. A date
+    /// RFC 3339 cannot write is clamped like ``format(_:)`` does.
     public static func truncatedToMilliseconds(_ date: Date) -> Date {
-        Date(timeIntervalSince1970: (date.timeIntervalSince1970 * 1000).rounded(.down) / 1000)
+        Date(timeIntervalSince1970: Double(milliseconds(date) ?? clampedMilliseconds(date)) / 1000)
+    }
+
+    private static func clampedMilliseconds(_ date: Date) -> Int64 {
+        let seconds = date.timeIntervalSince1970
+        if seconds.isNaN { return 0 }
+        return seconds < 0 ? representableMilliseconds.lowerBound : representableMilliseconds.upperBound
     }
 
     static func civil(seconds: Int64) -> String {

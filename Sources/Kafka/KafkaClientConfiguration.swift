@@ -37,12 +37,12 @@ public struct KafkaClientConfiguration: Sendable, Hashable {
         return p
     }
 
-    /// Property names whose values are secrets and must never be printed.
+    /// Whether a setting's value is a secret that must never be printed: a librdkafka
+    /// property (`sasl.password`, `ssl.key.pem`) or the same written as an environment
+    /// name (`OCR_KAFKA_SSL_KEY_PEM`), or any other setting name. See
+    /// ``ConfigurationRedaction/isSecret(name:)`` for the rule.
     public static func isSecret(property name: String) -> Bool {
-        let n = name.lowercased()
-        return n.contains("password") || n.contains("secret") || n.contains("jaas")
-            || n.hasSuffix(".key.pem") || n == "ssl.key.pem" || n.contains("token")
-            || n.contains("credentials")
+        ConfigurationRedaction.isSecret(name: name)
     }
 
     /// Properties with secret values replaced, for logs and `check` output.

@@ -15,8 +15,14 @@ public struct KafkaConsumerMessage: Sendable, Hashable {
     /// Null for a tombstone.
     public var value: [UInt8]?
     public var headers: [KafkaHeader]
-    /// The record's timestamp, when the broker or producer set one.
+    /// The record's timestamp, when the broker or producer set one. A hostile producer
+    /// can set any non-negative `Int64` milliseconds, so this can lie millions of years
+    /// ahead: convert it with checked arithmetic only.
     public var timestamp: Date?
+    /// The same timestamp exactly as the record holds it, in milliseconds since the epoch
+    /// (`nil` when ``timestamp`` is): what dead-letter headers copy, without a round trip
+    /// through `Date`.
+    public var timestampMilliseconds: Int64?
     public var timestampType: TimestampType?
 
     public init(
@@ -27,7 +33,8 @@ public struct KafkaConsumerMessage: Sendable, Hashable {
         value: [UInt8]?,
         headers: [KafkaHeader] = [],
         timestamp: Date? = nil,
-        timestampType: TimestampType? = nil
+        timestampType: TimestampType? = nil,
+        timestampMilliseconds: Int64? = nil
     ) {
         self.topic = topic
         self.partition = partition
@@ -37,6 +44,14 @@ public struct KafkaConsumerMessage: Sendable, Hashable {
         self.headers = headers
         self.timestamp = timestamp
         self.timestampType = timestampType
+        self.timestampMilliseconds = timestamp == nil ? nil : timestampMilliseconds
+    }
+
+    /// librdkafka's timestamp (milliseconds; -1 or any negative value for none) as this
+    /// type holds it: the date, the exact milliseconds, and the type. Never traps.
+    public static func timestamp(milliseconds: Int64, type: TimestampType?) -> (date: Date, milliseconds: Int64, type: TimestampType)? {
+        guard milliseconds >= 0, let type else { return nil }
+        return (Date(timeIntervalSince1970: Double(milliseconds) / 1000), milliseconds, type)
     }
 
     public var topicPartition: TopicPartition { TopicPartition(topic: topic, partition: partition) }

@@ -19,7 +19,10 @@ public struct KafkaStatistics: Sendable, Hashable {
 
     /// The sum of known lags over assigned partitions.
     public var totalConsumerLag: Int64 {
-        partitions.values.reduce(0) { $0 + max(0, $1.consumerLag ?? 0) }
+        partitions.values.reduce(Int64(0)) { sum, partition in
+            let (total, overflow) = sum.addingReportingOverflow(max(0, partition.consumerLag ?? 0))
+            return overflow ? .max : total
+        }
     }
 
     /// Parses the JSON librdkafka emits; nil when it is not what librdkafka documents.
@@ -29,7 +32,8 @@ public struct KafkaStatistics: Sendable, Hashable {
         var partitions: [TopicPartition: Partition] = [:]
         for (topic, value) in root["topics"] as? [String: Any] ?? [:] {
             for (_, p) in (value as? [String: Any])?["partitions"] as? [String: Any] ?? [:] {
-                guard let p = p as? [String: Any], let id = p["partition"] as? Int, id >= 0 else { continue }
+                guard let p = p as? [String: Any], let number = p["partition"] as? Int, let id = Int32(exactly: number), id >= 0
+                else { continue }
                 func known(_ key: String) -> Int64? {
                     guard let v = p[key] as? Int64 ?? (p[key] as? Int).map(Int64.init), v >= 0 else { return nil }
                     return v
@@ -37,7 +41,7 @@ public struct KafkaStatistics: Sendable, Hashable {
                 // librdkafka lists partitions it only knows from metadata too; a partition
                 // this client does not consume has consumer_lag -1 and is skipped.
                 guard let lag = known("consumer_lag") else { continue }
-                partitions[TopicPartition(topic: topic, partition: Int32(id))] = Partition(
+                partitions[TopicPartition(topic: topic, partition: id)] = Partition(
                     consumerLag: lag,
                     highWatermark: known("hi_offset"),
                     committedOffset: known("committed_offset")

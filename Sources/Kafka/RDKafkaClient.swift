@@ -144,12 +144,13 @@ final class RDKafkaClient: @unchecked Sendable {
         let key = msg.key.map { Array(UnsafeRawBufferPointer(start: $0, count: msg.key_len)) }
         var tsType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let ts = rd_kafka_message_timestamp(m, &tsType)
-        var timestamp: Date?
-        var timestampType: KafkaConsumerMessage.TimestampType?
-        if tsType != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE, ts >= 0 {
-            timestamp = Date(timeIntervalSince1970: Double(ts) / 1000)
-            timestampType = tsType == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME ? .logAppendTime : .createTime
-        }
+        let type: KafkaConsumerMessage.TimestampType? =
+            switch tsType {
+            case RD_KAFKA_TIMESTAMP_CREATE_TIME: .createTime
+            case RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME: .logAppendTime
+            default: nil
+            }
+        let stamp = KafkaConsumerMessage.timestamp(milliseconds: ts, type: type)
         return KafkaConsumerMessage(
             topic: topic,
             partition: msg.partition,
@@ -157,8 +158,9 @@ final class RDKafkaClient: @unchecked Sendable {
             key: key,
             value: value,
             headers: headers(of: m),
-            timestamp: timestamp,
-            timestampType: timestampType
+            timestamp: stamp?.date,
+            timestampType: stamp?.type,
+            timestampMilliseconds: stamp?.milliseconds
         )
     }
 

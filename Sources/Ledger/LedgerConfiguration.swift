@@ -5,9 +5,11 @@ public import Logging
 ///
 /// - `sqlite:///var/lib/ocr-worker/ledger.db` (an absolute path), `sqlite:ledger.db`
 ///   (relative to the working directory), `sqlite::memory:` (in memory, for tests);
-/// - `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require&schema=NAME]`
+/// - `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=...&schema=NAME]`
 ///   (`postgresql://` too). Without a password in the URL, `PGPASSWORD` from the
-///   environment is used.
+///   environment is used. Without `sslmode`, a server that is not on loopback gets
+///   `verify-full` (TLS, certificate and host name verified); see
+///   ``PostgresLedgerOptions/TLSMode`` for the opt-outs.
 ///
 /// `description` never shows the password: print or log the configuration freely.
 public struct LedgerConfiguration: Sendable, Hashable, CustomStringConvertible,
@@ -63,6 +65,33 @@ public struct LedgerConfiguration: Sendable, Hashable, CustomStringConvertible,
     public var debugDescription: String { description }
     public var customMirror: Mirror { Mirror(self, children: ["url": description]) }
 
+    /// A postgres ledger URL with `password` set as its userinfo password
+    /// (percent-encoded): how a separately kept secret (`OCR_LEDGER_PASSWORD`) joins the
+    /// URL. Throws when `url` is not a postgres URL, or already has a password (two
+    /// sources for one secret are a mistake to report, not to resolve silently). Errors
+    /// never contain the password or the URL.
+    public static func url(_ url: String, withPassword password: String) throws -> String {
+        let trimmed = url.trimmingCharacters(in: .whitespaces)
+        guard trimmed.hasPrefix("postgres://") || trimmed.hasPrefix("postgresql://"),
+            var components = URLComponents(string: trimmed), components.host?.isEmpty == false
+        else { throw invalid("a ledger password needs a postgres:// ledger URL") }
+        guard components.percentEncodedPassword == nil else {
+            throw invalid("the ledger URL already has a password; give it in one place only")
+        }
+        // Userinfo may not hold `:` `@` `/` and friends unescaped; keep unreserved only.
+        var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)..<Unicode.Scalar(128)))
+        allowed.insert(charactersIn: "-._~")
+        guard let encoded = password.addingPercentEncoding(withAllowedCharacters: allowed) else {
+            throw invalid("the ledger password is not valid text")
+        }
+        if components.percentEncodedUser == nil || components.percentEncodedUser?.isEmpty == true {
+            components.percentEncodedUser = "postgres"
+        }
+        components.percentEncodedPassword = encoded
+        guard let text = components.string else { throw invalid("cannot add the password to the ledger URL") }
+        return text
+    }
+
     static func invalid(_ message: String) -> LedgerError {
         LedgerError(code: .unavailable, message: "invalid ledger configuration: \(message)")
     }
@@ -72,17 +101,49 @@ public struct LedgerConfiguration: Sendable, Hashable, CustomStringConvertible,
 public struct PostgresLedgerOptions: Sendable, Hashable, CustomStringConvertible,
     CustomDebugStringConvertible, CustomReflectable
 {
+    /// TLS to PostgreSQL (the `sslmode` URL parameter).
+    ///
+    /// The default (``defaultTLS(forHost:)``) is ``verifyFull`` for every host but
+    /// loopback (`localhost`, `127.0.0.0/8`, `::1`), where it is ``prefer``. ``prefer`` and
+    /// ``require`` are explicit opt-ins that DO NOT VERIFY the server: they encrypt, but
+    /// anyone who can intercept the connection can impersonate the database and read the
+    /// ledger's credentials. Use them only on networks you trust, or with a server
+    /// certificate no public CA signs and no `sslrootcert` to verify it with.
     public enum TLSMode: String, Sendable, Hashable {
         /// Plain TCP (loopback, or a network you trust).
         case disable
-        /// TLS when the server offers it, plain otherwise; the certificate is not
-        /// verified (libpq's `prefer`: protects against eavesdropping, not impostors).
+        /// TLS when the server offers it, plain otherwise; the certificate is NOT
+        /// verified (libpq's `prefer`; `allow` maps here too): protects against
+        /// eavesdropping, not against impostors.
         case prefer
-        /// TLS or no connection; the certificate is not verified (libpq's `require`).
+        /// TLS or no connection; the certificate is NOT verified (libpq's `require`).
         case require
-        /// TLS with the certificate verified against the system's trust roots and the
-        /// host name (libpq's `verify-full`; `verify-ca` maps here too).
+        /// TLS with the certificate verified against the system's trust roots (or
+        /// `sslrootcert`) and the host name (libpq's `verify-full`; `verify-ca` maps here
+        /// too, which verifies more than libpq's `verify-ca`).
         case verifyFull = "verify-full"
+
+        /// Whether the server's certificate and name are checked.
+        public var verifiesServer: Bool { self == .verifyFull }
+    }
+
+    /// ``TLSMode/verifyFull`` unless `host` is loopback (``TLSMode/prefer`` there, where
+    /// test and development servers run without certificates).
+    public static func defaultTLS(forHost host: String) -> TLSMode {
+        isLoopback(host) ? .prefer : .verifyFull
+    }
+
+    /// `localhost`, an IPv4 address in 127.0.0.0/8, or `::1` (bracketed or not).
+    public static func isLoopback(_ host: String) -> Bool {
+        var name = host.lowercased()
+        if name.hasPrefix("["), name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
+        if name == "localhost" || name == "localhost." || name == "::1" || name == "0:0:0:0:0:0:0:1" { return true }
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "127" else { return false }
+        return parts.allSatisfy { part in
+            !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCII) && part.allSatisfy(\.isNumber)
+                && (Int(part) ?? 256) <= 255
+        }
     }
 
     public var host: String
@@ -94,6 +155,9 @@ public struct PostgresLedgerOptions: Sendable, Hashable, CustomStringConvertible
     /// hold several ledgers, one per schema.
     public var schema: String
     public var tls: TLSMode
+    /// A PEM file of the CA certificates to verify the server with (`sslrootcert`);
+    /// `nil` uses the system's trust roots. Only ``TLSMode/verifyFull`` reads it.
+    public var rootCertificatePath: String?
     /// Pool size per ledger (per worker pod).
     public var maximumConnections: Int
     /// How long opening the ledger and `ping` wait for the server.
@@ -102,7 +166,8 @@ public struct PostgresLedgerOptions: Sendable, Hashable, CustomStringConvertible
     public init(
         host: String = "127.0.0.1", port: Int = 5432, username: String = "postgres",
         password: String? = nil, database: String = "ocr", schema: String = "public",
-        tls: TLSMode = .prefer, maximumConnections: Int = 10, connectTimeout: Duration = .seconds(10)
+        tls: TLSMode? = nil, maximumConnections: Int = 10, connectTimeout: Duration = .seconds(10),
+        rootCertificatePath: String? = nil
     ) {
         self.host = host
         self.port = port
@@ -110,7 +175,8 @@ public struct PostgresLedgerOptions: Sendable, Hashable, CustomStringConvertible
         self.password = password
         self.database = database
         self.schema = schema
-        self.tls = tls
+        self.tls = tls ?? Self.defaultTLS(forHost: host)
+        self.rootCertificatePath = rootCertificatePath
         self.maximumConnections = maximumConnections
         self.connectTimeout = connectTimeout
     }
@@ -138,6 +204,11 @@ public struct PostgresLedgerOptions: Sendable, Hashable, CustomStringConvertible
         if !database.isEmpty { self.database = database.removingPercentEncoding ?? database }
         for item in components.queryItems ?? [] {
             switch item.name {
+            case "sslrootcert":
+                guard let path = item.value, !path.isEmpty else {
+                    throw LedgerConfiguration.invalid("sslrootcert needs a file path")
+                }
+                rootCertificatePath = path
             case "sslmode":
                 switch item.value {
                 case "disable": tls = .disable
@@ -177,7 +248,8 @@ public struct PostgresLedgerOptions: Sendable, Hashable, CustomStringConvertible
         let hostPart = host.contains(":") ? "[\(host)]" : host
         var url = "postgres://\(username)\(password == nil ? "" : ":***")@\(hostPart):\(port)/\(database)"
         var parameters: [String] = []
-        if tls != .prefer { parameters.append("sslmode=\(tls.rawValue)") }
+        if tls != Self.defaultTLS(forHost: host) { parameters.append("sslmode=\(tls.rawValue)") }
+        if let rootCertificatePath { parameters.append("sslrootcert=\(rootCertificatePath)") }
         if schema != "public" { parameters.append("schema=\(schema)") }
         if !parameters.isEmpty { url += "?" + parameters.joined(separator: "&") }
         return url

@@ -40,9 +40,20 @@ let recordColumns = """
 /// milliseconds since 1970, PostgreSQL a `timestamptz` of the same instant. Every date
 /// going in or coming out is rounded to the millisecond, so both backends return equal
 /// records for equal input.
+///
+/// Dates are clamped to years 0001-9999 on the way in (NaN to the epoch): PostgresNIO
+/// converts a `Date` to microseconds with an unchecked `Int64(...)`, and no millisecond
+/// count fits every `Date`, so an absurd date (from a clock fault or an outside value)
+/// must never reach either conversion.
 enum Millis {
+    /// 0001-01-01T00:00:00.000Z ... 9999-12-31T23:59:59.999Z.
+    static let range: ClosedRange<Int64> = -62_135_596_800_000...253_402_300_799_999
+
     static func from(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1000).rounded())
+        let scaled = (date.timeIntervalSince1970 * 1000).rounded()
+        if scaled.isNaN { return 0 }
+        guard let millis = Int64(exactly: scaled) else { return scaled < 0 ? range.lowerBound : range.upperBound }
+        return min(max(millis, range.lowerBound), range.upperBound)
     }
 
     static func date(_ millis: Int64) -> Date {

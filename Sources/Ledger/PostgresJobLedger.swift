@@ -61,12 +61,16 @@ public final class PostgresJobLedger: JobLedger {
 
         var unverified = TLSConfiguration.makeClientConfiguration()
         unverified.certificateVerification = .none
+        var verified = TLSConfiguration.makeClientConfiguration()
+        verified.certificateVerification = .fullVerification
+        if let path = options.rootCertificatePath { verified.trustRoots = .file(path) }
         let tls: PostgresClient.Configuration.TLS =
             switch options.tls {
             case .disable: .disable
+            // Explicit opt-ins: encrypted, but the server is not verified.
             case .prefer: .prefer(unverified)
             case .require: .require(unverified)
-            case .verifyFull: .require(.makeClientConfiguration())
+            case .verifyFull: .require(verified)
             }
         var configuration = PostgresClient.Configuration(
             host: options.host, port: options.port, username: options.username, password: options.password,

@@ -279,20 +279,50 @@ public final class SQLiteJobLedger: JobLedger {
             .map(record)
     }
 
+    /// Reads a row without trusting it: GRDB's typed subscripts trap on a value of the wrong
+    /// type (a ledger file edited by hand, or written by something else), so each column
+    /// is read as a `DatabaseValue` and converted with checks; a bad one is `.corrupt`.
     private static func record(_ row: Row) throws -> JobRecord {
-        let jobID: String = row["job_id"]
-        let stateName: String = row["state"]
+        let jobID = try column(row, "job_id", String.self) ?? ""
+        func required<T: DatabaseValueConvertible>(_ name: String, _ type: T.Type) throws -> T {
+            guard let value = try column(row, name, type, jobID: jobID) else {
+                throw LedgerError(code: .corrupt, jobID: jobID, message: "column \(name) is null")
+            }
+            return value
+        }
+        func count(_ name: String) throws -> Int {
+            guard let value = Int(exactly: try required(name, Int64.self)), value >= 0 else {
+                throw LedgerError(code: .corrupt, jobID: jobID, message: "column \(name) is out of range")
+            }
+            return value
+        }
+        let stateName = try required("state", String.self)
         guard let state = JobState(rawValue: stateName) else {
             throw LedgerError(code: .corrupt, jobID: jobID, message: "unknown state \(stateName)")
         }
-        let result: Data? = row["result_message"]
-        let publishedAt: Int64? = row["published_at"]
+        let result = try column(row, "result_message", Data.self, jobID: jobID)
+        let publishedAt = try column(row, "published_at", Int64.self, jobID: jobID)
         return JobRecord(
-            jobID: jobID, fingerprint: row["fingerprint"], state: state, taskID: row["task_id"],
-            createAttempts: row["create_attempts"], pollAttempts: row["poll_attempts"],
+            jobID: jobID, fingerprint: try required("fingerprint", String.self), state: state,
+            taskID: try column(row, "task_id", String.self, jobID: jobID),
+            createAttempts: try count("create_attempts"), pollAttempts: try count("poll_attempts"),
             resultMessage: result.map { [UInt8]($0) },
-            firstSeenAt: Millis.date(row["first_seen_at"]), updatedAt: Millis.date(row["updated_at"]),
+            firstSeenAt: Millis.date(try required("first_seen_at", Int64.self)),
+            updatedAt: Millis.date(try required("updated_at", Int64.self)),
             publishedAt: publishedAt.map(Millis.date))
+    }
+
+    /// The column's value, `nil` for SQL NULL; throws `.corrupt` for a value that is not a
+    /// `T` (text in an integer column, invalid UTF-8 in a text one).
+    private static func column<T: DatabaseValueConvertible>(
+        _ row: Row, _ name: String, _ type: T.Type, jobID: String? = nil
+    ) throws -> T? {
+        let value: DatabaseValue = row[name]
+        if value.isNull { return nil }
+        guard let converted = T.fromDatabaseValue(value) else {
+            throw LedgerError(code: .corrupt, jobID: jobID, message: "column \(name) holds a value of the wrong type")
+        }
+        return converted
     }
 
     private static func mapped(_ error: any Error) -> any Error {

@@ -5,13 +5,15 @@ public import Foundation
 public enum RetryAfter {
     /// The delay the header asks for, relative to `now`; a date in the past gives zero.
     /// Returns `nil` for anything unparseable (the caller then uses its own backoff).
-    /// Fractional seconds are accepted although the RFC allows only integers.
+    /// Fractional seconds are accepted although the RFC allows only integers. Any delay is
+    /// capped at ``maximum`` (a server asking for more is answered by our own backoff
+    /// soon enough), so no header value can overflow the conversion.
     public static func parse(_ value: String, now: Date = Date()) -> Duration? {
         let text = value.trimmingCharacters(in: .whitespaces)
         guard !text.isEmpty else { return nil }
         if text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }) {
             guard let seconds = Double(text), seconds.isFinite, seconds >= 0 else { return nil }
-            return .milliseconds(Int64(min(seconds, 86_400 * 365) * 1000))
+            return capped(seconds)
         }
         for format in formats {
             let formatter = DateFormatter()
@@ -19,11 +21,20 @@ public enum RetryAfter {
             formatter.timeZone = TimeZone(identifier: "GMT")
             formatter.dateFormat = format
             if let date = formatter.date(from: text) {
-                let delta = max(0, date.timeIntervalSince(now))
-                return .milliseconds(Int64(delta * 1000))
+                return capped(date.timeIntervalSince(now))
             }
         }
         return nil
+    }
+
+    /// The longest delay ``parse(_:now:)`` returns: a year.
+    public static let maximum: Duration = .seconds(86_400 * 365)
+
+    /// `seconds` as a duration within 0...``maximum`` (NaN as zero), whole milliseconds.
+    static func capped(_ seconds: Double) -> Duration {
+        guard seconds > 0 else { return .zero }
+        let cap = Double(86_400 * 365)
+        return .milliseconds(Int64(min(seconds, cap) * 1000))
     }
 
     /// Formats a delay as the header value (whole seconds, rounded up).

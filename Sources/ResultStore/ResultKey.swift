@@ -32,17 +32,29 @@ public enum ResultKey {
     /// A flat key for a job's result file, made only of characters ``sanitize(_:)`` keeps
     /// (so the stored name is exactly this): the job id with every byte outside
     /// `A-Z a-z 0-9 . -` written as `_XX` (`acme:42` -> `acme_3A42`), plus the extension.
-    /// Job ids may contain `/` and `..`; here they cannot make directories. Ids whose
-    /// encoding would pass 255 bytes keep a prefix and gain a hash of the full id.
+    /// Job ids may contain `/` and `..`; here they cannot make directories.
+    ///
+    /// Ids whose encoding would pass 255 bytes keep a prefix and gain `_h` and a SHA-256 of
+    /// the full id (32 hex digits). No two ids share a key: the plain encoding is one to
+    /// one, and it writes `_` only as the start of `_XX` with two UPPERCASE hex digits, so
+    /// `_h` never occurs in it and a hashed key can never equal the key of a short id
+    /// (whatever that short id is); two hashed keys are equal only if 128 bits of SHA-256
+    /// collide.
     public static func forJob(_ jobID: String, fileExtension: String) -> String {
         let ext = "." + encodeSegment(Substring(fileExtension), escape: "_", escapeUnderscore: true)
         let name = encodeSegment(Substring(jobID), escape: "_", escapeUnderscore: true)
         if name.utf8.count + ext.utf8.count <= maxSegmentBytes { return name + ext }
-        let digest = SHA256.hash(data: Array(jobID.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
-        var prefix = Substring(name.prefix(maxSegmentBytes - ext.utf8.count - digest.count - 1))
+        let digest = SHA256.hash(data: Array(jobID.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+        let marker = hashMarker + digest
+        var prefix = Substring(name.prefix(maxSegmentBytes - ext.utf8.count - marker.utf8.count))
+        // Never end the prefix inside an `_XX` escape.
         while prefix.last == "_" || prefix.dropLast().last == "_" { prefix = prefix.dropLast() }
-        return prefix + "-" + digest + ext
+        return prefix + marker + ext
     }
+
+    /// What separates a hashed key's prefix from its digest: `_` followed by a character
+    /// that is not an uppercase hex digit, which the plain encoding never writes.
+    static let hashMarker = "_h"
 
     static func encodeSegment(_ segment: Substring, escape: Character = "%", escapeUnderscore: Bool = false) -> String {
         var out = ""

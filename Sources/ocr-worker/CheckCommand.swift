@@ -4,6 +4,7 @@ import Kafka
 import Ledger
 import Logging
 import OCRClient
+import ResultStore
 import Worker
 
 struct CheckCommand: AsyncParsableCommand {
@@ -17,8 +18,10 @@ struct CheckCommand: AsyncParsableCommand {
         var logger = Logger(label: "ocr-worker.check")
         logger.logLevel = .critical
         print("configuration:")
+        // Every printed value goes through ConfigurationRedaction (see Settings.redacted).
         for (k, v) in settings.redacted { print("  \(k)=\(v)") }
         let configuration = try WorkerConfiguration(settings)
+        let environment = settings.dependencyEnvironment
         var failures = 0
         func report(_ name: String, _ outcome: Result<String, any Error>) {
             switch outcome {
@@ -39,12 +42,26 @@ struct CheckCommand: AsyncParsableCommand {
         report("kafka \(configuration.kafka.bootstrapServers.joined(separator: ","))", kafka)
 
         let ledger: Result<String, any Error> = await Result(catching: {
-            let store = try await makeLedger(url: configuration.ledgerURL, logger: logger)
+            let ledgerConfiguration = try LedgerConfiguration(url: configuration.ledgerURL, environment: environment)
+            let store = try await makeLedger(ledgerConfiguration, logger: logger)
             try await store.ping()
             await store.close()
+            if case .postgres(let options) = ledgerConfiguration.backend, !options.tls.verifiesServer {
+                return "answers (sslmode=\(options.tls.rawValue): the server's certificate is NOT verified)"
+            }
             return "answers"
         })
         report("ledger", ledger)
+
+        if !configuration.processing.passThrough {
+            do {
+                let storeConfiguration = try ResultStoreConfiguration(
+                    url: configuration.resultStoreURL, environment: environment)
+                report("result store", .success("configured: \(storeConfiguration)"))
+            } catch {
+                report("result store", .failure(error))
+            }
+        }
 
         let provider: Result<String, any Error> = await Result(catching: {
             let client = try OCRClient(configuration: configuration.provider, logger: logger)
@@ -56,7 +73,7 @@ struct CheckCommand: AsyncParsableCommand {
                 return "answers and accepts the API key"
             }
         })
-        report("provider \(configuration.provider.baseURL)", provider)
+        report("provider \(ConfigurationRedaction.redactingURLSecrets("\(configuration.provider.baseURL)"))", provider)
         if failures > 0 { throw ExitCode(1) }
     }
 }
