@@ -77,7 +77,10 @@ struct DeadLetterCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (settings, records) = try await DeadLetterCommand.read(common)
-            let matching = records.filter(filter.matches)
+            // A stub carries no value (the record was too large): nothing to replay.
+            let stubs = records.filter { DeadLetterStub.isStub($0.headers.map { (name: $0.key, value: $0.value) }) }
+            let matching = records.filter { filter.matches($0) && !DeadLetterStub.isStub($0.headers.map { (name: $0.key, value: $0.value) }) }
+            if !stubs.isEmpty { print("\(stubs.count) stub(s) without a value skipped (the original record was too large to copy)") }
             if dryRun {
                 for m in matching { print("would replay \(m.partition):\(m.offset) \(m.keyString ?? "(no key)")") }
                 print("\(matching.count) record(s) would be replayed")

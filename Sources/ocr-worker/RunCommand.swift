@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import JSONLogging
+import JobContract
 import Kafka
 import Ledger
 import Logging
@@ -38,9 +39,13 @@ struct RunCommand: AsyncParsableCommand {
         let logger = JSONLogging.bootstrap(level: settings["OCR_LOG_LEVEL"] ?? "info")
         let metrics = MetricsExport.bootstrap()
         let configuration = try WorkerConfiguration(settings)
-        let ledger = try await makeLedger(url: configuration.ledgerURL, logger: logger)
+        // The dependency environment: PGPASSWORD, OCR_LEDGER_PASSWORD and AWS_* from the
+        // process or the --config file.
+        let environment = settings.dependencyEnvironment
+        let ledger = try await makeLedger(url: configuration.ledgerURL, environment: environment, logger: logger)
         let store: (any ResultStore)? =
-            configuration.processing.passThrough ? nil : try makeResultStore(ResultStoreConfiguration(url: configuration.resultStoreURL))
+            configuration.processing.passThrough
+            ? nil : try makeResultStore(ResultStoreConfiguration(url: configuration.resultStoreURL, environment: environment))
         let worker = try WorkerService(configuration: configuration, ledger: ledger, store: store, logger: logger)
         // Graceful shutdown goes through the services in reverse order: the worker drains,
         // commits and leaves the group first, and the operations endpoints stop last.
@@ -106,7 +111,8 @@ extension WorkerConfiguration {
                 taskTimeout: .seconds(try settings.int("OCR_TASK_TIMEOUT_SECONDS", default: 1800)),
                 passThrough: try settings.bool("OCR_PASS_THROUGH", default: false),
                 createClaimTimeout: .seconds(try settings.int("OCR_CREATE_CLAIM_TIMEOUT_SECONDS", default: 30)),
-                maxConcurrentCreates: try settings.int("OCR_MAX_CONCURRENT_CREATES", default: 1)),
+                maxConcurrentCreates: try settings.int("OCR_MAX_CONCURRENT_CREATES", default: 1),
+                maxRecordBytes: try settings.int("OCR_MAX_RECORD_BYTES", default: JobDecoder.defaultMaxValueBytes)),
             consumption: ConsumptionSettings(
                 maxInFlight: maxInFlight,
                 drainTimeout: .seconds(try settings.int("OCR_DRAIN_TIMEOUT_SECONDS", default: 30))),

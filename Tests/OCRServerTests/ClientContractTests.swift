@@ -26,7 +26,7 @@ import Testing
                 let path = server.dataDirectory.appendingPathComponent("client-download.pdf").path
                 let downloaded = try await client.downloadResult(from: record.file ?? "", into: FileResultSink(path: path))
                 #expect(downloaded.contentType == "application/pdf")
-                let text = try run("/usr/bin/pdftotext", ["-raw", path, "-"])
+                let text = try await run("/usr/bin/pdftotext", ["-raw", path, "-"])
                 let cer = characterErrorRate(reference: try Repo.truth("protected"), hypothesis: text)
                 #expect(cer <= 0.02, "\(text)")
             } catch {

@@ -95,7 +95,7 @@ print(json.dumps({"text": text, "units": units}))
             } else {
                 let path = scratch.appendingPathComponent("result.\(format)").path
                 try download.body.write(to: URL(fileURLWithPath: path))
-                let output = try run(Repo.python, ["-c", extractScript, format, path])
+                let output = try await run(Repo.python, ["-c", extractScript, format, path])
                 let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any] ?? [:]
                 text = object["text"] as? String ?? ""
                 units = object["units"] as? Int ?? 0
@@ -110,12 +110,12 @@ print(json.dumps({"text": text, "units": units}))
     /// The Python client in Resources, written from PicWish's public API description with
     /// `requests`, works against ocr-server with nothing changed but its base URL.
     @Test func pythonClientGetsTheText() async throws {
-        try await withServer { server, _ in try Self.runPythonClient(server) }
+        try await withServer { server, _ in try await Self.runPythonClient(server) }
     }
 
-    static func runPythonClient(_ server: TestServer) throws {
+    static func runPythonClient(_ server: TestServer) async throws {
         let client = Repo.root.appendingPathComponent("Tests/OCRServerTests/Resources/picwish_client.py").path
-        let output = try run(
+        let output = try await run(
             Repo.python,
             [
                 client, "--base-url", server.base, "--api-key", TestServer.key, "--language", "English",

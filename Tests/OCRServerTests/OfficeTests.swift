@@ -11,7 +11,8 @@ import Testing
 @Suite(.serialized) struct OfficeTests {
     static let expectedWords = ["Quarterly", "harbour", "Seventeen", "vessels"]
 
-    /// The documents of every format, generated once: docx/xlsx/pptx by python-docx,
+    /// The documents of every format, generated once (first read through ``offPool(_:)``:
+    /// LibreOffice conversions block their thread for seconds): docx/xlsx/pptx by python-docx,
     /// openpyxl and python-pptx; doc/xls/ppt by LibreOffice from those.
     static let documents: Result<[String: URL], TestFailure> = {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("office-docs-\(UUID().uuidString)")
@@ -20,11 +21,11 @@ import Testing
             var documents: [String: URL] = [:]
             for kind in ["docx", "xlsx", "pptx"] {
                 let url = directory.appendingPathComponent("sample.\(kind)")
-                _ = try run(Repo.python, [OfficeTests.script, kind, url.path])
+                _ = try runBlocking(Repo.python, [OfficeTests.script, kind, url.path])
                 documents[kind] = url
             }
             for (legacy, from) in [("doc", "docx"), ("xls", "xlsx"), ("ppt", "pptx")] {
-                _ = try run(
+                _ = try runBlocking(
                     "/usr/bin/soffice",
                     [
                         "--headless", "--norestore", "-env:UserInstallation=file://\(directory.path)/profile-\(legacy)",
@@ -42,7 +43,7 @@ import Testing
 
     @Test(arguments: ["docx", "xlsx", "pptx", "doc", "xls", "ppt"])
     func officeFormatGivesItsText(_ kind: String) async throws {
-        let url = try #require(try Self.documents.get()[kind])
+        let url = try #require(try await offPool { try OfficeTests.documents.get() }[kind])
         let data = try Data(contentsOf: url)
         try await withServer { _, api in
             let id = try await api.createTask([
@@ -68,10 +69,10 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let document = directory.appendingPathComponent("linked.docx")
-        _ = try run(Repo.python, [Self.script, "linked-docx", document.path, "http://127.0.0.1:\(listener.port)/picture.png"])
+        _ = try await run(Repo.python, [Self.script, "linked-docx", document.path, "http://127.0.0.1:\(listener.port)/picture.png"])
 
         // Control: without the sandbox, LibreOffice connects.
-        _ = try run(
+        _ = try await run(
             "/usr/bin/soffice",
             [
                 "--headless", "--norestore", "-env:UserInstallation=file://\(directory.path)/profile",

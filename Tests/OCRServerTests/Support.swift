@@ -225,8 +225,23 @@ func normalizeForCER(_ text: String) -> String {
     return String(out)
 }
 
-/// Runs a program and returns its standard output; fails on a non-zero exit.
-func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> String {
+/// Runs a program and returns its standard output; fails on a non-zero exit. The wait
+/// happens on a thread of its own: blocking one of the cooperative pool's threads (two on
+/// a 2-core machine) for a LibreOffice conversion stalls every other test's tasks.
+func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) async throws -> String {
+    try await offPool { try runBlocking(executable, arguments, environment: environment) }
+}
+
+/// Runs blocking work on a thread of its own, never on the cooperative pool.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
+/// ``run(_:_:environment:)`` on the calling thread: only for code that is itself off
+/// the pool (see ``offPool(_:)``).
+func runBlocking(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments

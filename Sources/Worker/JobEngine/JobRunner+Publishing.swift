@@ -19,6 +19,13 @@ extension JobRunner {
                 rejection: rejection, firstSeenAt: record?.firstSeenAt ?? now, failedAt: now, workerID: self.settings.workerID,
                 consumerGroup: self.settings.consumerGroup, origin: Self.origin(of: message))
         }
+        if rejection.code == .recordTooLarge {
+            // Copying a record over the caps to the dead-letter topic may not even fit the
+            // broker: its stub goes instead, with the reason and the original sizes.
+            try await deadLetterStub(message, info: info(nil), reason: rejection.message)
+            metrics.finished(.rejected, errorClass: .invalidJob, enqueuedAt: message.timestamp?.asRFC3339Instant)
+            return
+        }
         guard let jobID = rejection.jobID else {
             try await deadLetter(message, info: info(nil))
             metrics.finished(.rejected, errorClass: .invalidJob, enqueuedAt: message.timestamp?.asRFC3339Instant)
@@ -83,35 +90,39 @@ extension JobRunner {
 
     // MARK: Publishing
 
-    /// The original record (key, value, headers unchanged) plus the headers that say why.
-    /// A dead letter the broker refuses as too large goes out as a stub: the headers and
-    /// the reason, without the value (and without the original headers when they are
-    /// what is too large), marked `ocr.dlq.value_dropped`.
+    /// The original record (key and headers unchanged, the value without a document
+    /// `password` member: DeadLetterValue) plus the headers that say why. A dead letter the
+    /// broker refuses as too large goes out as a stub (DeadLetterStub): the reason and the
+    /// original sizes, without the value.
     func deadLetter(_ message: KafkaConsumerMessage, info: DeadLetterInfo) async throws {
         let reason = DeadLetterHeaders.make(info).map { KafkaHeader(key: $0.name, value: $0.value) }
-        let full = KafkaProducerMessage(topic: settings.deadLetterTopic, key: message.key, value: message.value, headers: message.headers + reason)
+        let full = KafkaProducerMessage(
+            topic: settings.deadLetterTopic, key: message.key, value: DeadLetterValue.withoutPassword(message.value),
+            headers: message.headers + reason)
         do {
             try await send(full, logger)
+            metrics.deadLettered(info.errorClass)
         } catch let failure as PermanentDependencyFailure where failure.kind == .tooLarge {
             logger.warning("dead letter too large for the broker: sending a stub without the value", metadata: [
                 "partition": "\(message.partition)", "offset": "\(message.offset)",
             ])
-            let dropped = KafkaHeader(key: Self.valueDroppedHeader, value: Array("too_large".utf8))
-            let stub = KafkaProducerMessage(
-                topic: settings.deadLetterTopic, key: message.key.map { $0.count <= 4096 ? $0 : [] }, value: nil,
-                headers: message.headers + reason + [dropped])
-            do {
-                try await send(stub, logger)
-            } catch let failure as PermanentDependencyFailure where failure.kind == .tooLarge {
-                // The original headers are what is too large: keep only ours.
-                try await send(KafkaProducerMessage(topic: settings.deadLetterTopic, key: [UInt8]?.none, value: [UInt8]?.none, headers: reason + [dropped]), logger)
-            }
+            try await deadLetterStub(message, info: info, reason: "the dead letter was too large for the broker")
         }
-        metrics.deadLettered(info.errorClass)
     }
 
-    /// Header of a dead letter whose value was left out (`too_large`).
-    static let valueDroppedHeader = "ocr.dlq.value_dropped"
+    /// A dead letter without the record's value (and without its key or headers when
+    /// those are over the caps).
+    func deadLetterStub(_ message: KafkaConsumerMessage, info: DeadLetterInfo, reason: String) async throws {
+        let stub = DeadLetterStub.make(
+            key: message.key, valueBytes: message.value?.count ?? 0, headers: message.headers.map { ($0.key, $0.value) },
+            info: info, reason: reason)
+        try await send(
+            KafkaProducerMessage(
+                topic: settings.deadLetterTopic, key: stub.key, value: stub.value,
+                headers: (stub.keepsOriginalHeaders ? message.headers : []) + stub.headers.map { KafkaHeader(key: $0.name, value: $0.value) }),
+            logger)
+        metrics.deadLettered(info.errorClass)
+    }
 
     func send(_ record: KafkaProducerMessage, _ logger: Logger) async throws {
         let publisher = ports.publisher
@@ -134,8 +145,8 @@ extension JobRunner {
             workerID: settings.workerID, consumerGroup: settings.consumerGroup, origin: Self.origin(of: message))
     }
 
-    /// Where the record came from. Its timestamp is outside data: a value that does not
-    /// fit epoch milliseconds is left out rather than trapping.
+    /// Where the record came from, with its timestamp as the broker gave it (epoch
+    /// milliseconds, kept exact: no conversion through a date that could trap).
     static func origin(of message: KafkaConsumerMessage) -> DeadLetterInfo.Origin {
         let type: DeadLetterInfo.TimestampType =
             switch message.timestampType {
@@ -143,11 +154,9 @@ extension JobRunner {
             case .logAppendTime: .logAppendTime
             case nil: .none
             }
-        let millis = message.timestamp.flatMap { date -> Int64? in
-            let value = (date.timeIntervalSince1970 * 1000).rounded()
-            return value.isFinite ? Int64(exactly: value) : nil
-        }
-        return .init(topic: message.topic, partition: message.partition, offset: message.offset, timestamp: millis, timestampType: type)
+        return .init(
+            topic: message.topic, partition: message.partition, offset: message.offset,
+            timestamp: message.timestampMilliseconds, timestampType: type)
     }
 }
 

@@ -50,7 +50,7 @@ public final class JobRunner: MessageHandler {
     public let health: WorkerHealth
     private let claims = JobClaims()
     private let createGate: CreateGate
-    private let decoder = JobDecoder()
+    private let decoder: JobDecoder
 
     public init(settings: JobSettings, ports: Ports, metrics: WorkerMetrics = WorkerMetrics(), health: WorkerHealth = WorkerHealth(), logger: Logger) {
         self.settings = settings
@@ -62,6 +62,7 @@ public final class JobRunner: MessageHandler {
         self.logger = logger
         retry = DependencyRetry(firstDelay: settings.dependencyRetryDelay, timer: ports.timer)
         createGate = CreateGate(permits: settings.maxConcurrentCreates)
+        decoder = JobDecoder(maxValueBytes: settings.maxRecordBytes)
     }
 
     /// Header of a record replayed from the dead-letter topic (`ocr-worker dlq replay`):
@@ -118,6 +119,10 @@ public final class JobRunner: MessageHandler {
         logger[metadataKey: "offset"] = "\(message.offset)"
         let job: Job
         do {
+            // Caps first: a record too large is rejected unread, never decoded.
+            try decoder.checkEnvelope(
+                keyBytes: message.key?.count ?? 0, headerCount: message.headers.count,
+                headerBytes: JobDecoder.headerBytes(message.headers.map { ($0.key, $0.value) }))
             job = try decoder.decode(message.value)
         } catch {
             try await reject(message, rejection: error, logger: logger)

@@ -1,3 +1,5 @@
+public import JobContract
+
 /// What ``JobRunner`` does and where it publishes.
 public struct JobSettings: Sendable, Hashable {
     public var resultsTopic: String
@@ -30,6 +32,9 @@ public struct JobSettings: Sendable, Hashable {
     /// one extra task. Raise it only when creates are slow (large uploads) and the extra
     /// tasks a crash may cost are acceptable.
     public var maxConcurrentCreates: Int
+    /// The largest job record value accepted; a larger one is dead-lettered (as a stub,
+    /// without its value) unread. Keys and headers have fixed caps (JobDecoder).
+    public var maxRecordBytes: Int
 
     public init(
         resultsTopic: String = "ocr.results",
@@ -44,8 +49,10 @@ public struct JobSettings: Sendable, Hashable {
         resultURLLifetime: Duration = .seconds(3600),
         dependencyRetryDelay: Duration = .seconds(1),
         createClaimTimeout: Duration = .seconds(30),
-        maxConcurrentCreates: Int = 1
+        maxConcurrentCreates: Int = 1,
+        maxRecordBytes: Int = JobDecoder.defaultMaxValueBytes
     ) {
+        self.maxRecordBytes = maxRecordBytes
         self.resultsTopic = resultsTopic
         self.deadLetterTopic = deadLetterTopic
         self.consumerGroup = consumerGroup

@@ -22,7 +22,8 @@ struct HostileRecordTests {
             (b"hostile-0", job(0), None, 2**63 - 1),            # the far end of CreateTime
             (b"hostile-1", job(1), None, 1),                    # 1970
             (b"\xff\xfe\x80bad-utf8", "not json", None, 0),     # a key that is not UTF-8, no job id
-            (b"hostile-3", job(3), [("big", b"x" * 300000)], 0),  # a 300 KB header
+            (b"hostile-3", job(3), [("big", b"x" * 300000)], 0),  # a 300 KB header: over the cap
+            (b"hostile-6", "x" * 2000000, None, 0),             # a 2 MB value: over the cap
             (b"hostile-4", b"\xff\xfe{" * 10, None, 0),         # a value that is not UTF-8
             (b"hostile-5", "{" * 100000, None, 0),              # deeply nested
             (b"good-1", json.dumps({"job_id": "good-1", "source": {"url": url}, "language": ["English"]}), None, 0),
@@ -32,7 +33,7 @@ struct HostileRecordTests {
             if headers: kwargs["headers"] = headers
             if ts: kwargs["timestamp"] = ts
             p.produce(topic, **kwargs)
-        if p.flush(30) != 0:
+        if p.flush(60) != 0:
             sys.exit("not all records were delivered")
         print(len(records))
         """#
@@ -55,9 +56,9 @@ struct HostileRecordTests {
             while produce.isRunning { try await Task.sleep(for: .milliseconds(50)) }
             #expect(produce.terminationStatus == 0)
             let count = Int(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-            #expect(count == 8)
+            #expect(count == 9)
 
-            let hostileKeys = ["hostile-0", "hostile-1", "hostile-3", "hostile-4", "hostile-5"]
+            let hostileKeys = ["hostile-0", "hostile-1", "hostile-3", "hostile-4", "hostile-5", "hostile-6"]
             try await results.waitFor("both good jobs' results") { all in
                 ["good-0", "good-1"].allSatisfy { key in all.contains { $0.keyString == key } }
             }
@@ -67,8 +68,15 @@ struct HostileRecordTests {
                 return hostileKeys.allSatisfy { key in all.contains { $0.keyString == key } || dead.contains { $0.keyString == key } }
                     && dead.contains { $0.key?.starts(with: [0xFF, 0xFE, 0x80]) == true }
             }
-            for key in ["good-0", "good-1", "hostile-0", "hostile-1", "hostile-3"] {
+            for key in ["good-0", "good-1", "hostile-0", "hostile-1"] {
                 #expect(results.byKey[key]?.json["status"] as? String == "succeeded", "\(key)")
+            }
+            // Records over the caps are dead-lettered unread, as stubs without their value.
+            for key in ["hostile-3", "hostile-6"] {
+                let letter = deadLetters.all.first { $0.keyString == key }
+                #expect(letter?.headers.last(named: "ocr.error.code")?.stringValue == "record_too_large", "\(key)")
+                #expect(letter?.headers.last(named: "ocr.dlq.stub")?.stringValue == "value_dropped", "\(key)")
+                #expect(letter?.value?.isEmpty ?? true, "\(key)")
             }
             // The worker never exited, and it is healthy.
             let health = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(worker.httpPort)/healthz"), timeout: .seconds(5))
