@@ -75,6 +75,8 @@ public final class JobConsumerLoop: Sendable {
 
     /// Jobs started and not yet at a checkpoint.
     public var inFlight: Int { state.withLock { $0.inFlight } }
+    /// Records taken and not yet covered by a commit (see ``OffsetTracker/uncommitted``).
+    public var uncommittedRecords: Int64 { state.withLock { $0.tracker.uncommitted } }
     /// Age of the oldest job still running (nil when none runs).
     public var oldestJobAge: Duration? { state.withLock { $0.oldestStart }.map { ContinuousClock.now - $0 } }
     /// Jobs running for longer than `limit`: stalled, since no rule lets a job live that

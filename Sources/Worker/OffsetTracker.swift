@@ -12,7 +12,17 @@ public struct OffsetTracker: Sendable {
     struct Partition: Sendable {
         var outstanding: Set<Int64> = []
         var highestSeen: Int64 = -1
+        var firstSeen: Int64?
         var lastCommitted: Int64?
+
+        /// Records taken past the last commit (or since the first one taken, before any
+        /// commit): what a crash now would make the next owner read again.
+        var uncommitted: Int64 {
+            guard highestSeen >= 0, let base = lastCommitted ?? firstSeen else { return 0 }
+            let (next, o1) = highestSeen.addingReportingOverflow(1)
+            let (lag, o2) = next.subtractingReportingOverflow(base)
+            return o1 || o2 ? 0 : max(0, lag)
+        }
 
         var committable: Int64? {
             if let lowest = outstanding.min() { return lowest }
@@ -29,9 +39,21 @@ public struct OffsetTracker: Sendable {
 
     public func inFlight(in partition: TopicPartition) -> Int { partitions[partition]?.outstanding.count ?? 0 }
 
+    /// Records taken and not yet covered by a commit, over all partitions (the
+    /// `ocr_commit_lag` gauge). It grows while a job holds its partition's commits back.
+    public var uncommitted: Int64 {
+        partitions.values.reduce(0) { total, p in
+            let (sum, overflow) = total.addingReportingOverflow(p.uncommitted)
+            return overflow ? .max : sum
+        }
+    }
+
     public mutating func started(_ partition: TopicPartition, offset: Int64) {
-        partitions[partition, default: Partition()].outstanding.insert(offset)
-        partitions[partition]!.highestSeen = max(partitions[partition]!.highestSeen, offset)
+        var p = partitions[partition, default: Partition()]
+        p.outstanding.insert(offset)
+        p.highestSeen = max(p.highestSeen, offset)
+        if p.firstSeen == nil { p.firstSeen = offset }
+        partitions[partition] = p
     }
 
     public mutating func finished(_ partition: TopicPartition, offset: Int64) {

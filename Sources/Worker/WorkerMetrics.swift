@@ -61,8 +61,10 @@ public struct WorkerMetrics: Sendable {
         }
     }
 
-    /// Age of the oldest job in flight, and the jobs older than the stall limit.
-    public func stalls(oldestJobAge: Duration?, stalled: Int) {
+    /// Age of the oldest job in flight, the jobs older than the stall limit, and the
+    /// records taken but not yet covered by a commit.
+    public func stalls(oldestJobAge: Duration?, stalled: Int, commitLag: Int64) {
+        Gauge(label: "ocr_commit_lag").record(commitLag)
         Gauge(label: "ocr_oldest_job_age_seconds").record(oldestJobAge.map { Double($0.components.seconds) } ?? 0)
         Gauge(label: "ocr_jobs_stalled").record(stalled)
     }

@@ -98,7 +98,8 @@ public final class WorkerService: Service, Sendable {
                     if tick % 5 == 0 {
                         self.metrics.consumption(inFlight: loop.inFlight, consumerLag: loop.statistics?.totalConsumerLag)
                         self.metrics.stalls(
-                            oldestJobAge: loop.oldestJobAge, stalled: loop.stalledJobs(olderThan: self.configuration.stallLimit))
+                            oldestJobAge: loop.oldestJobAge, stalled: loop.stalledJobs(olderThan: self.configuration.stallLimit),
+                            commitLag: loop.uncommittedRecords)
                     }
                     tick += 1
                     try? await Task.sleep(for: .seconds(1))

@@ -48,4 +48,19 @@ struct OffsetTrackerTests {
         #expect(tracker.committable(p0) == nil)
         #expect(tracker.inFlight(in: p1) == 1)
     }
+
+    @Test("commit lag: records taken past the last commit, held back by an unfinished job")
+    func commitLag() {
+        var t = OffsetTracker()
+        #expect(t.uncommitted == 0)
+        for o in Int64(10)...14 { t.started(p0, offset: o) }
+        #expect(t.uncommitted == 5)
+        for o in Int64(11)...14 { t.finished(p0, offset: o) }
+        t.committed(t.pendingCommits())
+        // Offset 10 still runs: nothing could be committed past it.
+        #expect(t.uncommitted == 5)
+        t.finished(p0, offset: 10)
+        t.committed(t.pendingCommits())
+        #expect(t.uncommitted == 0)
+    }
 }

@@ -107,7 +107,14 @@ struct WorkerEndToEndTests {
                     Issue.record("no dead letter for \(bad.key ?? "nil")")
                     continue
                 }
-                #expect(letter.value.map { String(decoding: $0, as: UTF8.self) } == bad.value, "the original value, unchanged")
+                if bad.key == "pw" {
+                    // A job's document password never reaches the dead-letter topic: the
+                    // copied value drops that member and keeps the rest.
+                    let value = letter.value.map { String(decoding: $0, as: UTF8.self) } ?? ""
+                    #expect(!value.contains("password") && value.contains(#""job_id":"pw""#), "the value without its password")
+                } else {
+                    #expect(letter.value.map { String(decoding: $0, as: UTF8.self) } == bad.value, "the original value, unchanged")
+                }
                 #expect(letter.headers.last(named: "ocr.error.class")?.stringValue == "invalid_job")
                 #expect(letter.headers.last(named: "ocr.error.code")?.stringValue == bad.code, "\(bad.key ?? ""): \(letter.headers.last(named: "ocr.error.message")?.stringValue ?? "")")
                 #expect(letter.headers.last(named: "kafka_dlt-original-topic")?.stringValue == pipeline.jobsTopic)
