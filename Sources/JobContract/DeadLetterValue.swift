@@ -2,7 +2,7 @@
 ///
 /// A dead letter copies the original record so that ops can read and replay it, but the
 /// dead-letter topic is read by more people and tools than the jobs topic, and a job's
-/// `password` is a secret (DESIGN.md section 3). So the copy drops that one member.
+/// `password` is a secret (docs/architecture.md, "Messages"). So the copy drops that one member.
 public enum DeadLetterValue {
     /// `value` with every top-level `password` member removed, and every other byte
     /// (member order, whitespace, number spelling, escapes, `metadata`) unchanged.

@@ -7,7 +7,7 @@ import NIOHTTP1
 import _NIOFileSystem
 public import OCRTaskAPI
 
-/// The client of the OCR task API (DESIGN.md section 4) on AsyncHTTPClient.
+/// The client of the OCR task API (docs/architecture.md, "The OCR task API") on AsyncHTTPClient.
 ///
 /// - Every provider call (create, query, result download) sends `X-API-KEY` and first takes
 ///   a token from ``budget``; polls and downloads overtake queued creates.

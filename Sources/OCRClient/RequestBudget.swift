@@ -1,7 +1,7 @@
 import Synchronization
 
 /// The provider request budget of one client: every create, poll and result download
-/// takes a token first (DESIGN.md section 5).
+/// takes a token first (docs/architecture.md).
 ///
 /// One ``TokenBucket`` behind a `Mutex`, and a queue of waiters ordered by
 /// ``RequestPriority`` then arrival, so polls and downloads of existing tasks overtake

@@ -9,7 +9,7 @@ import OCRTaskAPI
 import ServiceLifecycle
 import Synchronization
 
-/// ocr-server: the PicWish document OCR task API on Tesseract (DESIGN.md sections 4, 8).
+/// ocr-server: the PicWish document OCR task API on Tesseract (docs/architecture.md, "The OCR task API").
 ///
 /// Routes:
 /// - `POST /api/tasks/document/ocr`: create a task (multipart form, `X-API-KEY`).

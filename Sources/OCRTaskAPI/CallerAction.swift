@@ -1,6 +1,6 @@
 import Foundation
 
-/// What a caller should do after one outcome of a call (DESIGN.md section 4). Produced by
+/// What a caller should do after one outcome of a call (docs/architecture.md, "The OCR task API"). Produced by
 /// ``OutcomePolicy/action(for:)``; the bounds (how many re-creates, one upload retry,
 /// how many retries) are the caller's to enforce.
 public enum CallerAction: Sendable, Hashable, CustomStringConvertible {

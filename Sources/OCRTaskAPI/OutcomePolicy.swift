@@ -1,6 +1,6 @@
 import Foundation
 
-/// The one table that maps an outcome to what the caller does (DESIGN.md section 4).
+/// The one table that maps an outcome to what the caller does (docs/architecture.md, "The OCR task API").
 ///
 /// Pure and total: every status, state and transport failure has a row, including ones
 /// the documentation does not list. The rows, by outcome:

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Names and limits of the OCR task API wire contract (DESIGN.md section 4, PicWish's
+/// Names and limits of the OCR task API wire contract (docs/architecture.md, "The OCR task API"; PicWish's
 /// document OCR API). Client, ocr-server and worker all refer to these constants, so a
 /// renamed field is changed in one place.
 public enum TaskAPI {

@@ -18,7 +18,7 @@ public struct StoredObject: Sendable, Hashable {
     }
 }
 
-/// Where the worker rehosts result files (DESIGN.md section 5, "Rehosting"). A store hands
+/// Where the worker rehosts result files (docs/architecture.md). A store hands
 /// out one ``ResultWriter`` per file; the file is streamed through it and becomes visible
 /// under its key only when ``ResultWriter/finish()`` succeeds, replacing an earlier file
 /// with the same key (a retried job writes the same key again).

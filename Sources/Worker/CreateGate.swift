@@ -3,7 +3,7 @@ import Synchronization
 /// Limits how many create calls a pod has in flight at once.
 ///
 /// Each create in flight is a task the provider may accept while the ledger never hears
-/// of it, if the pod dies right then (DESIGN.md section 5's one duplicate window). With
+/// of it, if the pod dies right then (the one duplicate window, docs/architecture.md). With
 /// one permit, a crash orphans at most one task, which is the bound the worker promises;
 /// more permits trade that bound for create throughput (long uploads).
 ///

@@ -43,7 +43,7 @@ public struct WorkerMetrics: Sendable {
     }
     func recreate() { Counter(label: "ocr_task_recreates_total").increment() }
     /// A `creating` claim abandoned by a crash was taken over: the provider may hold a
-    /// second task for the job (the one duplicate window DESIGN.md section 5 names).
+    /// second task for the job (the one duplicate window docs/architecture.md names).
     func createClaimTakenOver() { Counter(label: "ocr_create_claims_taken_over_total").increment() }
     /// A driver found another driver's live create claim and waited for its task id.
     func createClaimAwaited() { Counter(label: "ocr_create_claims_awaited_total").increment() }

@@ -5,7 +5,7 @@ import NIOPosix
 import OCRTaskAPI
 import Synchronization
 
-/// An in-process HTTP server that behaves like the OCR task API (DESIGN.md section 4) and
+/// An in-process HTTP server that behaves like the OCR task API (docs/architecture.md, "The OCR task API") and
 /// injects faults on request. Listens on 127.0.0.1, port 0.
 final class FakeOCRServer: Sendable {
     /// A request as received (after its body ended).

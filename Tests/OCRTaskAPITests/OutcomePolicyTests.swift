@@ -1,7 +1,7 @@
 import OCRTaskAPI
 import Testing
 
-/// Row by row against DESIGN.md section 4 (see the table on `OutcomePolicy`).
+/// Row by row against docs/architecture.md (see the table on `OutcomePolicy`).
 @Suite struct OutcomePolicyTests {
     @Test(arguments: [
         (1, CallerAction.done),

@@ -5,7 +5,7 @@ import OCRClient
 import OCRTaskAPI
 
 /// One job's life as a value: a pure transition function from (phase, event) to (phase,
-/// effect). Every rule of the job's processing (DESIGN.md sections 4 and 5, as the
+/// effect). Every rule of the job's processing (docs/architecture.md, as the
 /// worker applies them) is a row here and only here; ``JobRunner`` performs the effects
 /// through ports and feeds back what happened. No I/O, no clock reads, no sleeps: the
 /// time comes in with each event, so a unit test drives a job's whole life in

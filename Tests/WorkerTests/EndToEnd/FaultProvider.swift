@@ -4,7 +4,7 @@ import NIOCore
 import Synchronization
 
 /// A fault-injecting OCR provider for the end-to-end tests: an in-process HTTP server on
-/// 127.0.0.1 (port 0) that speaks the OCR task API of DESIGN.md section 4 (create,
+/// 127.0.0.1 (port 0) that speaks the OCR task API of docs/architecture.md (create,
 /// query, result file) and misbehaves per document, as its ``Script`` says.
 ///
 /// A job's document is named by the last path component of its URL; an uploaded document

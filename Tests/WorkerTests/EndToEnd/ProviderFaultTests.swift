@@ -4,7 +4,7 @@ import Kafka
 import NIOCore
 import Testing
 
-/// The outcome table of DESIGN.md section 4, end to end: the real broker and real
+/// The outcome table of docs/architecture.md, end to end: the real broker and real
 /// ocr-worker processes against ``FaultProvider``, which misbehaves per document.
 @Suite("Provider faults end to end", .serialized)
 struct ProviderFaultTests {
