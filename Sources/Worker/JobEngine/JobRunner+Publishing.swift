@@ -159,16 +159,3 @@ extension JobRunner {
             timestamp: message.timestampMilliseconds, timestampType: type)
     }
 }
-
-extension OutputFormat {
-    /// The media type of a result file in this format.
-    var contentType: String {
-        switch self {
-        case .txt: "text/plain; charset=utf-8"
-        case .pdf: "application/pdf"
-        case .docx: "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-        case .xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        case .pptx: "application/vnd.openxmlformats-officedocument.presentationml.presentation"
-        }
-    }
-}
