@@ -304,7 +304,7 @@ public struct JobDecoder: Sendable {
         jobID: String, url: String, options: TaskOptions, metadata: JSONValue?, deadline: RFC3339.Instant?
     ) -> String {
         let bytes = canonicalForm(jobID: jobID, url: url, options: options, metadata: metadata, deadline: deadline)
-        return SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        return Hex.lowercase(SHA256.hash(data: bytes))
     }
 
     // MARK: Rules shared with schemas/job.schema.json

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import OCRTaskAPI
 
 /// The bytes around a streamed file in a `multipart/form-data` body (RFC 7578): text
 /// fields first, then the file part's header (``head``), then the file's bytes, then
@@ -16,9 +17,7 @@ struct MultipartFraming: Sendable {
     ///   - filename: the file name; quotes and line breaks are replaced, so it cannot break
     ///     the header.
     init(fields: [(name: String, value: String)], fileField: String, filename: String, contentType: String) {
-        var boundary = Self.makeBoundary()
-        // A random boundary in a value is astronomically unlikely; checking costs nothing.
-        while fields.contains(where: { $0.value.contains(boundary) }) { boundary = Self.makeBoundary() }
+        let boundary = Self.makeBoundary(avoiding: fields)
         self.boundary = boundary
         var head = ""
         for field in fields {
@@ -41,15 +40,32 @@ struct MultipartFraming: Sendable {
         Int64(head.readableBytes) + fileLength + Int64(tail.readableBytes)
     }
 
-    private static func makeBoundary() -> String {
+    /// A random boundary that occurs in no field value. A random boundary in a value is
+    /// astronomically unlikely; checking costs a byte scan of the longer values.
+    fileprivate static func makeBoundary(avoiding fields: [(name: String, value: String)]) -> String {
         var generator = SystemRandomNumberGenerator()
-        let hex = (0..<24).map { _ in String(UInt8.random(in: 0...15, using: &generator), radix: 16) }.joined()
-        return "ocr-worker-" + hex
+        while true {
+            let random = (0..<12).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let boundary = "ocr-worker-" + Hex.lowercase(random)
+            if !fields.contains(where: { occurs(boundary, in: $0.value) }) { return boundary }
+        }
+    }
+
+    private static func occurs(_ needle: String, in text: String) -> Bool {
+        let needle = Array(needle.utf8)
+        let text = Array(text.utf8)
+        guard text.count >= needle.count else { return false }
+        for start in 0...(text.count - needle.count) where text[start] == needle[0] {
+            if text[start..<(start + needle.count)].elementsEqual(needle) { return true }
+        }
+        return false
     }
 
     /// Percent-encodes `"`, CR and LF as browsers do (WHATWG form encoding).
     fileprivate static func quoted(_ text: String) -> String {
-        text.replacingOccurrences(of: "\"", with: "%22")
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") })
+        else { return text }
+        return text.replacingOccurrences(of: "\"", with: "%22")
             .replacingOccurrences(of: "\r", with: "%0D")
             .replacingOccurrences(of: "\n", with: "%0A")
     }
@@ -59,14 +75,15 @@ extension MultipartFraming {
     /// A complete form of text fields only (a create by `image_url`): small, so built in
     /// memory. Returns the `Content-Type` and the body.
     static func textForm(fields: [(name: String, value: String)]) -> (contentType: String, body: ByteBuffer) {
-        let framing = MultipartFraming(fields: fields, fileField: "", filename: "", contentType: "")
+        let boundary = makeBoundary(avoiding: fields)
         var body = ByteBuffer()
         for field in fields {
-            body.writeString("--\(framing.boundary)\r\n")
+            body.writeString("--\(boundary)\r\n")
             body.writeString("Content-Disposition: form-data; name=\"\(quoted(field.name))\"\r\n\r\n")
-            body.writeString(field.value + "\r\n")
+            body.writeString(field.value)
+            body.writeString("\r\n")
         }
-        body.writeString("--\(framing.boundary)--\r\n")
-        return (framing.contentType, body)
+        body.writeString("--\(boundary)--\r\n")
+        return ("multipart/form-data; boundary=\(boundary)", body)
     }
 }

@@ -82,7 +82,7 @@ extension OCRClient {
             }
             throw mapped
         }
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = Hex.lowercase(hasher.finalize())
         return DownloadedResult(
             size: size, sha256: digest, contentType: response.headers.first(name: "Content-Type"), attempts: attempt)
     }

@@ -32,7 +32,7 @@ extension JobRunner {
             return
         }
         logger[metadataKey: "job_id"] = "\(jobID)"
-        let fingerprint = "invalid:" + SHA256.hash(data: message.value ?? []).map { String(format: "%02x", $0) }.joined()
+        let fingerprint = "invalid:" + Hex.lowercase(SHA256.hash(data: message.value ?? []))
         let (record, isNew) = try await retry.run("accept rejected job", logger) {
             try await ledger.accept(jobID: jobID, fingerprint: fingerprint, at: now)
         }
