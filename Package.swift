@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "OCRTaskAPI", targets: ["OCRTaskAPI"]),
         .library(name: "OCRClient", targets: ["OCRClient"]),
+        .library(name: "Ledger", targets: ["Ledger"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -45,6 +46,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
         .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
     ],
     targets: [
         // MARK: Kafka in and out
@@ -150,6 +154,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HeapModule", package: "swift-collections"),
             ],
             swiftSettings: strict
         ),
@@ -189,6 +194,27 @@ let package = Package(
             dependencies: [
                 "OCRTaskAPI",
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // MARK: Ledger: idempotent job tracking (SQLite through GRDB, PostgreSQL through
+        // PostgresNIO), one contract suite run against both
+
+        .target(
+            name: "Ledger",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "LedgerTests",
+            dependencies: [
+                "Ledger",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -301,35 +327,3 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
-
-// MARK: Ledger
-// Idempotent job tracking: the JobLedger protocol with a SQLite (GRDB) and a PostgreSQL
-// (PostgresNIO) implementation, and one contract test suite run against both. Kept in a
-// block of its own so that it merges cleanly with the targets edited elsewhere.
-
-package.dependencies += [
-    .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
-    .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
-]
-package.products += [
-    .library(name: "Ledger", targets: ["Ledger"]),
-]
-package.targets += [
-    .target(
-        name: "Ledger",
-        dependencies: [
-            .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "PostgresNIO", package: "postgres-nio"),
-            .product(name: "Logging", package: "swift-log"),
-        ],
-        swiftSettings: strict
-    ),
-    .testTarget(
-        name: "LedgerTests",
-        dependencies: [
-            "Ledger",
-            .product(name: "Logging", package: "swift-log"),
-        ],
-        swiftSettings: strict
-    ),
-]

@@ -1,3 +1,4 @@
+import HeapModule
 import Synchronization
 
 /// One timer for every task waiting to be polled.
@@ -7,14 +8,19 @@ import Synchronization
 /// due. Thousands of pending tasks cost a heap entry each, not a sleeping task each, and
 /// the due order is global, so the provider budget serves the oldest-due polls first.
 public final class PollScheduler: Sendable {
-    private struct Entry {
-        var due: ContinuousClock.Instant
+    /// A heap key: due time first, then arrival order, so equal due times resume in the
+    /// order they were asked for.
+    private struct Due: Comparable {
+        var at: ContinuousClock.Instant
         var id: UInt64
-        var continuation: CheckedContinuation<Void, any Error>
+        static func < (a: Due, b: Due) -> Bool { a.at != b.at ? a.at < b.at : a.id < b.id }
     }
 
     private struct State {
-        var entries: [UInt64: Entry] = [:]
+        /// Due times of waiters. A cancelled waiter leaves its key behind; keys without a
+        /// continuation are dropped when they reach the top.
+        var queue = Heap<Due>()
+        var continuations: [UInt64: CheckedContinuation<Void, any Error>] = [:]
         var nextID: UInt64 = 0
         /// Wakes the loop when an entry earlier than its current sleep target arrives.
         var wake: CheckedContinuation<Void, Never>?
@@ -25,6 +31,25 @@ public final class PollScheduler: Sendable {
 
         /// Takes the loop's continuation so exactly one party (an earlier entry, the
         /// timer, or stop) resumes it.
+        /// The earliest due time of a waiter still waiting.
+        mutating func earliest() -> ContinuousClock.Instant? {
+            while let top = queue.min {
+                if continuations[top.id] != nil { return top.at }
+                queue.removeMin()
+            }
+            return nil
+        }
+
+        /// Removes and returns the waiters due at `now`, earliest first.
+        mutating func takeDue(at now: ContinuousClock.Instant) -> [CheckedContinuation<Void, any Error>] {
+            var due: [CheckedContinuation<Void, any Error>] = []
+            while let top = queue.min, top.at <= now {
+                queue.removeMin()
+                if let c = continuations.removeValue(forKey: top.id) { due.append(c) }
+            }
+            return due
+        }
+
         mutating func takeWake() -> CheckedContinuation<Void, Never>? {
             defer {
                 wake = nil
@@ -41,7 +66,7 @@ public final class PollScheduler: Sendable {
     public init() {}
 
     /// Number of tasks waiting for their next poll.
-    public var waiting: Int { state.withLock { $0.entries.count } }
+    public var waiting: Int { state.withLock { $0.continuations.count } }
 
     /// Suspends until `due`. Throws `CancellationError` if the calling task is cancelled
     /// (its entry is removed at once) or the scheduler stopped.
@@ -54,7 +79,8 @@ public final class PollScheduler: Sendable {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
                 let (wake, refuse) = state.withLock { s -> (CheckedContinuation<Void, Never>?, Bool) in
                     if s.stopped || Task.isCancelled { return (nil, true) }
-                    s.entries[id] = Entry(due: due, id: id, continuation: c)
+                    s.continuations[id] = c
+                    s.queue.insert(Due(at: due, id: id))
                     guard let target = s.sleepingUntil, due < target else { return (nil, false) }
                     return (s.takeWake(), false)
                 }
@@ -62,7 +88,7 @@ public final class PollScheduler: Sendable {
                 wake?.resume()
             }
         } onCancel: {
-            state.withLock { $0.entries.removeValue(forKey: id) }?.continuation.resume(throwing: CancellationError())
+            state.withLock { $0.continuations.removeValue(forKey: id) }?.resume(throwing: CancellationError())
         }
     }
 
@@ -78,12 +104,8 @@ public final class PollScheduler: Sendable {
     private func loop() async {
         while true {
             let now = ContinuousClock.now
-            let (due, next, stopped) = state.withLock { s -> ([Entry], ContinuousClock.Instant?, Bool) in
-                let due = s.entries.values.filter { $0.due <= now }
-                for e in due { s.entries.removeValue(forKey: e.id) }
-                return (due, s.entries.values.map(\.due).min(), s.stopped)
-            }
-            for e in due.sorted(by: { $0.due < $1.due }) { e.continuation.resume() }
+            let (due, next, stopped) = state.withLock { s in (s.takeDue(at: now), s.earliest(), s.stopped) }
+            for c in due { c.resume() }
             if stopped { return }
             await sleep(until: next ?? now + .seconds(3600))
         }
@@ -91,12 +113,15 @@ public final class PollScheduler: Sendable {
 
     /// Wakes every waiter with `CancellationError` and ends ``run()``.
     public func stop() {
-        let (entries, wake) = state.withLock { s -> ([Entry], CheckedContinuation<Void, Never>?) in
+        let (waiters, wake) = state.withLock { s -> ([CheckedContinuation<Void, any Error>], CheckedContinuation<Void, Never>?) in
             s.stopped = true
-            defer { s.entries = [:] }
-            return (Array(s.entries.values), s.takeWake())
+            defer {
+                s.continuations = [:]
+                s.queue = Heap()
+            }
+            return (Array(s.continuations.values), s.takeWake())
         }
-        for e in entries { e.continuation.resume(throwing: CancellationError()) }
+        for c in waiters { c.resume(throwing: CancellationError()) }
         wake?.resume()
     }
 
@@ -107,7 +132,7 @@ public final class PollScheduler: Sendable {
     private func sleep(until target: ContinuousClock.Instant) async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let resumeNow = state.withLock { s -> Bool in
-                if s.stopped || s.entries.values.contains(where: { $0.due < target }) { return true }
+                if s.stopped || s.earliest().map({ $0 < target }) == true { return true }
                 s.wake = c
                 s.sleepingUntil = target
                 s.timer = Task { [weak self] in
