@@ -112,11 +112,14 @@ public protocol JobLedger: Sendable {
     /// after it); refused in `published` and `failed`, and for a negative `count`.
     func recordPolls(jobID: String, count: Int, at: Date) async throws
 
-    /// Stores the success result: `submitted` -> `completed`.
-    func complete(jobID: String, resultMessage: [UInt8], at: Date) async throws -> JobRecord
+    /// Stores the success result: `submitted` -> `completed`, adding `polls` (>= 0) to
+    /// `pollAttempts` in the same write: the runner keeps poll counts in memory and
+    /// writes them with the result instead of once per poll.
+    func complete(jobID: String, resultMessage: [UInt8], polls: Int, at: Date) async throws -> JobRecord
 
-    /// Stores the failure result: any state but `published` and `failed` -> `failed`.
-    func fail(jobID: String, resultMessage: [UInt8], at: Date) async throws -> JobRecord
+    /// Stores the failure result: any state but `published` and `failed` -> `failed`, adding
+    /// `polls` (>= 0) to `pollAttempts` in the same write.
+    func fail(jobID: String, resultMessage: [UInt8], polls: Int, at: Date) async throws -> JobRecord
 
     /// Reopens a dead-lettered job for replay (`ocr-worker dlq replay`): `failed` ->
     /// `accepted`, with `fingerprint` (the replayed payload's) replacing the stored one;
@@ -186,5 +189,17 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         "ledger \(code.rawValue)" + (jobID.map { " (job \($0))" } ?? "") + ": \(message)"
+    }
+}
+
+extension JobLedger {
+    /// ``complete(jobID:resultMessage:polls:at:)`` without polls to add.
+    public func complete(jobID: String, resultMessage: [UInt8], at: Date) async throws -> JobRecord {
+        try await complete(jobID: jobID, resultMessage: resultMessage, polls: 0, at: at)
+    }
+
+    /// ``fail(jobID:resultMessage:polls:at:)`` without polls to add.
+    public func fail(jobID: String, resultMessage: [UInt8], at: Date) async throws -> JobRecord {
+        try await fail(jobID: jobID, resultMessage: resultMessage, polls: 0, at: at)
     }
 }

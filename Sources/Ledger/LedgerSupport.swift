@@ -84,6 +84,14 @@ extension LedgerError {
 /// The outcome of a refused `UPDATE`: the row is missing, it is in a state the
 /// operation is not allowed from, or (claimCreate, renewCreateClaim) another writer
 /// claimed it first.
+/// `polls` checked for a write that adds it to `poll_attempts`.
+func pollsToAdd(_ polls: Int, _ jobID: String) throws(LedgerError) -> Int {
+    guard polls >= 0 else {
+        throw LedgerError(code: .invalidTransition, jobID: jobID, message: "negative poll count \(polls)")
+    }
+    return polls
+}
+
 func refusal(_ jobID: String, _ operation: LedgerOperation, current: JobRecord?) -> LedgerError {
     guard let current else { return .notFound(jobID, operation) }
     guard operation.allowedFrom.contains(current.state) else {

@@ -228,25 +228,29 @@ public final class PostgresJobLedger: JobLedger {
             """)
     }
 
-    public func complete(jobID: String, resultMessage: [UInt8], at: Date) async throws -> JobRecord {
+    public func complete(jobID: String, resultMessage: [UInt8], polls: Int, at: Date) async throws -> JobRecord {
         let now = Millis.round(at)
         let bytes = ByteBuffer(bytes: resultMessage)
+        let polls = try pollsToAdd(polls, jobID)
         return try await transition(
             .complete, jobID,
             """
-            UPDATE \(unescaped: jobs) SET state = 'completed', result_message = \(bytes), updated_at = \(now)
+            UPDATE \(unescaped: jobs) SET state = 'completed', result_message = \(bytes),
+                poll_attempts = poll_attempts + \(polls), updated_at = \(now)
             WHERE job_id = \(jobID) AND \(unescaped: LedgerOperation.complete.stateCondition)
             RETURNING \(unescaped: recordColumns)
             """)
     }
 
-    public func fail(jobID: String, resultMessage: [UInt8], at: Date) async throws -> JobRecord {
+    public func fail(jobID: String, resultMessage: [UInt8], polls: Int, at: Date) async throws -> JobRecord {
         let now = Millis.round(at)
         let bytes = ByteBuffer(bytes: resultMessage)
+        let polls = try pollsToAdd(polls, jobID)
         return try await transition(
             .fail, jobID,
             """
-            UPDATE \(unescaped: jobs) SET state = 'failed', result_message = \(bytes), updated_at = \(now)
+            UPDATE \(unescaped: jobs) SET state = 'failed', result_message = \(bytes),
+                poll_attempts = poll_attempts + \(polls), updated_at = \(now)
             WHERE job_id = \(jobID) AND \(unescaped: LedgerOperation.fail.stateCondition)
             RETURNING \(unescaped: recordColumns)
             """)

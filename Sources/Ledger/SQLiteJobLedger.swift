@@ -152,19 +152,19 @@ public final class SQLiteJobLedger: JobLedger {
             .recordPolls, jobID, set: "poll_attempts = poll_attempts + ?, updated_at = ?", [count, Millis.from(at)])
     }
 
-    public func complete(jobID: String, resultMessage: [UInt8], at: Date) async throws -> JobRecord {
+    public func complete(jobID: String, resultMessage: [UInt8], polls: Int, at: Date) async throws -> JobRecord {
         // COALESCE: an empty Data may bind as NULL; an empty result is still a result.
         try await transition(
             .complete, jobID,
-            set: "state = 'completed', result_message = COALESCE(?, X''), updated_at = ?",
-            [Data(resultMessage), Millis.from(at)])
+            set: "state = 'completed', result_message = COALESCE(?, X''), poll_attempts = poll_attempts + ?, updated_at = ?",
+            [Data(resultMessage), try pollsToAdd(polls, jobID), Millis.from(at)])
     }
 
-    public func fail(jobID: String, resultMessage: [UInt8], at: Date) async throws -> JobRecord {
+    public func fail(jobID: String, resultMessage: [UInt8], polls: Int, at: Date) async throws -> JobRecord {
         try await transition(
             .fail, jobID,
-            set: "state = 'failed', result_message = COALESCE(?, X''), updated_at = ?",
-            [Data(resultMessage), Millis.from(at)])
+            set: "state = 'failed', result_message = COALESCE(?, X''), poll_attempts = poll_attempts + ?, updated_at = ?",
+            [Data(resultMessage), try pollsToAdd(polls, jobID), Millis.from(at)])
     }
 
     public func reopen(jobID: String, fingerprint: String, at: Date) async throws -> JobRecord {

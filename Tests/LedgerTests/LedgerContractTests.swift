@@ -210,6 +210,28 @@ struct LedgerContractTests {
         }
     }
 
+    @Test("complete and fail add the polls counted in memory in the same write; a negative count is refused", arguments: Backend.allCases)
+    func settleWritesPolls(backend: Backend) async throws {
+        try await withLedger(backend) { ledger, _ in
+            let done = newJobID()
+            try await bring(ledger, done, to: .submitted)
+            try await ledger.recordPolls(jobID: done, count: 2, at: at(10))
+            let completed = try await ledger.complete(jobID: done, resultMessage: Array("ok".utf8), polls: 5, at: at(11))
+            #expect(completed.state == .completed)
+            #expect(completed.pollAttempts == 7)
+
+            let failed = newJobID()
+            try await bring(ledger, failed, to: .submitted)
+            await expectLedgerError(.invalidTransition) {
+                _ = try await ledger.fail(jobID: failed, resultMessage: Array("no".utf8), polls: -1, at: at(12))
+            }
+            #expect(try await ledger.record(jobID: failed)?.state == .submitted)
+            let record = try await ledger.fail(jobID: failed, resultMessage: Array("no".utf8), polls: 3, at: at(13))
+            #expect(record.state == .failed)
+            #expect(record.pollAttempts == 3)
+        }
+    }
+
     @Test("complete and fail store the exact bytes; markPublished sets publishedAt (and keeps failed failed)", arguments: Backend.allCases)
     func resultsAndPublication(backend: Backend) async throws {
         try await withLedger(backend) { ledger, harness in

@@ -78,8 +78,9 @@ struct JobRunnerTests {
         let row = try #require(try await rig.ledger.record(jobID: "job-1"))
         #expect(row.state == .published)
         #expect(row.pollAttempts == 3)
-        // Poll counts are written once, with the result, not once per poll.
-        #expect(rig.ledger.calls("recordPolls") == 1)
+        // Poll counts are written with the result, in the same write, not once per poll.
+        #expect(rig.ledger.calls("recordPolls") == 0)
+        #expect(rig.ledger.calls("complete") == 1)
     }
 
     @Test("a redelivered published job republishes the same bytes and creates nothing")

@@ -364,18 +364,16 @@ public final class JobRunner: MessageHandler {
                 timings: timings(context, task: task, now: now), attempts: attempts, worker: worker, traceparent: context.traceparent
             ).encodedJSON()
         }
-        if pollsToRecord > 0 {
-            // Poll counts are kept in memory and written once, here: a lost count after a
-            // crash is cheaper than a ledger write per poll.
-            try? await ledger.recordPolls(jobID: job.jobID, count: pollsToRecord, at: now)
-        }
+        // Poll counts are kept in memory and written once, with the result: a lost count
+        // after a crash is cheaper than a ledger write per poll.
+        let polls = max(0, pollsToRecord)
         do {
             var isSuccess = false
             if case .succeeded = settlement { isSuccess = true }
             let succeeded = isSuccess
             let stored = try await retry.run("store result", context.logger) { () async throws -> JobRecord in
-                if succeeded { return try await ledger.complete(jobID: job.jobID, resultMessage: bytes, at: now) }
-                return try await ledger.fail(jobID: job.jobID, resultMessage: bytes, at: now)
+                if succeeded { return try await ledger.complete(jobID: job.jobID, resultMessage: bytes, polls: polls, at: now) }
+                return try await ledger.fail(jobID: job.jobID, resultMessage: bytes, polls: polls, at: now)
             }
             return .settled(stored)
         } catch let error as LedgerError where error.code == .invalidTransition {

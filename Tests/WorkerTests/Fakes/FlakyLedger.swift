@@ -53,13 +53,13 @@ final class FlakyLedger: JobLedger {
         try gate("recordPolls")
         try await base.recordPolls(jobID: jobID, count: count, at: at)
     }
-    func complete(jobID: String, resultMessage: [UInt8], at: Date) async throws -> JobRecord {
+    func complete(jobID: String, resultMessage: [UInt8], polls: Int, at: Date) async throws -> JobRecord {
         try gate("complete")
-        return try await base.complete(jobID: jobID, resultMessage: resultMessage, at: at)
+        return try await base.complete(jobID: jobID, resultMessage: resultMessage, polls: polls, at: at)
     }
-    func fail(jobID: String, resultMessage: [UInt8], at: Date) async throws -> JobRecord {
+    func fail(jobID: String, resultMessage: [UInt8], polls: Int, at: Date) async throws -> JobRecord {
         try gate("fail")
-        return try await base.fail(jobID: jobID, resultMessage: resultMessage, at: at)
+        return try await base.fail(jobID: jobID, resultMessage: resultMessage, polls: polls, at: at)
     }
     func reopen(jobID: String, fingerprint: String, at: Date) async throws -> JobRecord {
         try gate("reopen")
