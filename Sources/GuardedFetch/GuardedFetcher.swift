@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import NIOPosix
 public import Logging
 public import NIOCore
 public import NIOHTTP1
@@ -15,10 +16,11 @@ public import OCRTaskAPI
 /// 2. the host is resolved **once** through ``resolver``, and **every** address must be of
 ///    a permitted scope (``HostScope/classify(address:)``, which also reads the IPv4
 ///    address inside NAT64, 6to4, Teredo and IPv4-mapped forms);
-/// 3. the connection goes to the first checked address: the hop runs on an HTTP client of
-///    its own whose `dnsOverride` maps the name to that address literal, so AsyncHTTPClient
-///    never resolves the name again (no window for DNS rebinding), while the `Host` header,
-///    TLS SNI and certificate verification still use the name.
+/// 3. the connection goes to a checked address (the first; the next ones only if no
+///    connection could be made): the hop runs on an HTTP client of its own whose
+///    `dnsOverride` maps the name to that address literal, so AsyncHTTPClient never
+///    resolves the name again (no window for DNS rebinding), while the `Host` header, TLS
+///    SNI and certificate verification still use the name.
 ///
 /// AsyncHTTPClient (1.37) has no per-request resolver or address; `dnsOverride` is a
 /// client-wide setting, hence a short-lived client per hop (on the shared event loop group;
@@ -75,29 +77,18 @@ public struct GuardedFetcher: Sendable {
         var redirects = 0
         while true {
             let target = try await check(url)
-            let client = Self.makeClient(target, connectTimeout: connectTimeout, readTimeout: readTimeout)
+            var request = HTTPClientRequest(url: url.absoluteString)
+            request.method = .GET
+            request.headers = headers(url)
+            let (client, response, address) = try await send(
+                request, to: target, url: url, deadline: deadline, logger: logger, observe: observe)
             let next: DocumentURL
             do {
-                var request = HTTPClientRequest(url: url.absoluteString)
-                request.method = .GET
-                request.headers = headers(url)
-                let started = ContinuousClock.now
-                let response: HTTPClientResponse
-                do {
-                    response = try await client.execute(request, deadline: deadline, logger: logger)
-                } catch {
-                    observe?(url, nil, ContinuousClock.now - started)
-                    throw error
-                }
                 let status = Int(response.status.code)
-                observe?(url, status, ContinuousClock.now - started)
-                logger?.debug(
-                    "guarded fetch hop",
-                    metadata: ["url": "\(url)", "address": "\(target.address)", "status": "\(status)"])
                 guard [301, 302, 303, 307, 308].contains(status), let location = response.headers.first(name: "Location")
                 else {
                     let result = try await body(
-                        GuardedResponse(response: response, url: url, address: target.address, redirects: redirects))
+                        GuardedResponse(response: response, url: url, address: address, redirects: redirects))
                     try? await client.shutdown()
                     return result
                 }
@@ -120,16 +111,65 @@ public struct GuardedFetcher: Sendable {
         }
     }
 
+    /// Sends one hop's request to the checked addresses in turn, moving to the next only
+    /// when a connection could not be made (what AsyncHTTPClient does over the addresses
+    /// it resolves itself, though it races them; it retries a refused connection until
+    /// ``connectTimeout``, so the next address comes after that). Returns the client that
+    /// got the response: the caller shuts it down once the body is read.
+    private func send(
+        _ request: HTTPClientRequest, to target: Target, url: DocumentURL, deadline: NIODeadline, logger: Logger?,
+        observe: (@Sendable (DocumentURL, Int?, Duration) -> Void)?
+    ) async throws -> (HTTPClient, HTTPClientResponse, IPAddress) {
+        for (index, address) in target.addresses.enumerated() {
+            let client = Self.makeClient(
+                host: target.host, pinnedTo: target.isLiteral ? nil : address, connectTimeout: connectTimeout,
+                readTimeout: readTimeout)
+            let started = ContinuousClock.now
+            do {
+                let response = try await client.execute(request, deadline: deadline, logger: logger)
+                let status = Int(response.status.code)
+                observe?(url, status, ContinuousClock.now - started)
+                logger?.debug(
+                    "guarded fetch hop", metadata: ["url": "\(url)", "address": "\(address)", "status": "\(status)"])
+                return (client, response, address)
+            } catch {
+                observe?(url, nil, ContinuousClock.now - started)
+                try? await client.shutdown()
+                guard index + 1 < target.addresses.count, Self.isConnectFailure(error) else { throw error }
+                logger?.debug(
+                    "guarded fetch: next address", metadata: ["url": "\(url)", "address": "\(address)", "error": "\(error)"])
+            }
+        }
+        throw GuardedFetchError.unresolvable(url: url.description)
+    }
+
+    /// Whether `error` means no connection was made (so another address may be tried).
+    static func isConnectFailure(_ error: any Error) -> Bool {
+        switch error {
+        case let error as HTTPClientError:
+            return error == .connectTimeout
+        case let error as ChannelError:
+            if case .connectTimeout = error { return true }
+            return false
+        case is NIOConnectionError:
+            return true
+        case let error as IOError:
+            return [ECONNREFUSED, ENETUNREACH, EHOSTUNREACH, ETIMEDOUT, EADDRNOTAVAIL].contains(error.errnoCode)
+        default:
+            return false
+        }
+    }
+
     /// Where one hop may connect: the host as AsyncHTTPClient reads it from the URL, and
-    /// the checked address.
+    /// the checked addresses, in the resolver's order.
     struct Target: Sendable {
         var host: String
-        var address: IPAddress
+        var addresses: [IPAddress]
         var isLiteral: Bool
     }
 
     /// Checks one hop's port, name and addresses (resolving the name once) and returns the
-    /// address to connect to.
+    /// addresses to connect to: all of them passed.
     func check(_ url: DocumentURL) async throws(GuardedFetchError) -> Target {
         let shown = url.description
         if let allowedPorts, !allowedPorts.contains(url.port) { throw .forbiddenPort(url: shown, port: url.port) }
@@ -145,7 +185,7 @@ public struct GuardedFetcher: Sendable {
             guard let address = IPAddress(host) else { throw .forbidden(url: shown, scope: .unspecified, address: host) }
             let scope = HostScope.classify(address: address)
             guard policy.permits(scope) else { throw .forbidden(url: shown, scope: scope, address: address.description) }
-            return Target(host: host, address: address, isLiteral: true)
+            return Target(host: host, addresses: [address], isLiteral: true)
         }
         let nameScope = HostScope.classify(host: host)
         guard policy.permits(nameScope) else { throw .forbidden(url: shown, scope: nameScope, address: nil) }
@@ -155,20 +195,23 @@ public struct GuardedFetcher: Sendable {
         } catch {
             throw .unresolvable(url: shown)
         }
-        guard let first = addresses.first else { throw .unresolvable(url: shown) }
+        guard !addresses.isEmpty else { throw .unresolvable(url: shown) }
         for address in addresses {
             let scope = HostScope.classify(address: address)
             guard policy.permits(scope) else { throw .forbidden(url: shown, scope: scope, address: address.description) }
         }
-        return Target(host: host, address: first, isLiteral: false)
+        return Target(host: host, addresses: addresses, isLiteral: false)
     }
 
-    /// A client for one hop that connects to the checked address and nowhere else.
-    static func makeClient(_ target: Target, connectTimeout: TimeAmount, readTimeout: TimeAmount) -> HTTPClient {
+    /// A client for one hop that connects to the checked address and nowhere else (`nil`:
+    /// the host is that address literal already).
+    static func makeClient(
+        host: String, pinnedTo address: IPAddress?, connectTimeout: TimeAmount, readTimeout: TimeAmount
+    ) -> HTTPClient {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         configuration.timeout = .init(connect: connectTimeout, read: readTimeout)
         configuration.decompression = .disabled
-        if !target.isLiteral { configuration.dnsOverride = [target.host: target.address.description] }
+        if let address { configuration.dnsOverride = [host: address.description] }
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

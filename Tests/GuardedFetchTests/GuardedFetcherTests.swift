@@ -57,6 +57,26 @@ import Testing
         }
     }
 
+    /// Like AsyncHTTPClient over the addresses it resolves itself: an address that refuses
+    /// the connection gives way to the next checked one (127.0.0.2 is loopback too, but
+    /// nothing listens there), without a second resolution.
+    @Test func anUnreachableAddressGivesWayToTheNextCheckedOne() async throws {
+        try await withServer { server in
+            server.reply("/doc.pdf", .bytes(Self.document))
+            let resolver = StubResolver(["two.example.test": [["127.0.0.2", "127.0.0.1"]]])
+            // AsyncHTTPClient retries a refused connection until its connect timeout.
+            let fetcher = GuardedFetcher(policy: .allowingPrivate, resolver: resolver, connectTimeout: .milliseconds(500))
+            let url = try DocumentURL("http://two.example.test:\(server.port)/doc.pdf")
+            let address = try await fetcher.get(url, deadline: .now() + .seconds(10), headers: { _ in HTTPHeaders() }) {
+                guarded in
+                _ = try await guarded.response.body.collect(upTo: 1 << 20)
+                return guarded.address
+            }
+            #expect(address == IPAddress("127.0.0.1"))
+            #expect(resolver.calls("two.example.test") == 1)
+        }
+    }
+
     @Test func oneForbiddenAddressAmongTheAnswersRefusesTheHost() async throws {
         try await withServer { server in
             server.reply("/doc.pdf", .bytes(Self.document))
