@@ -34,8 +34,9 @@ public final class OCRClient: Sendable {
     let fetcher: GuardedFetcher
 
     /// - Parameters:
-    ///   - httpClient: a shared client; by default the client makes (and shuts down) its own.
-    ///     A shared one must not follow redirects.
+    ///   - httpClient: a shared client for the API calls; by default the client makes (and
+    ///     shuts down) its own. A shared one must not follow redirects. Downloads never use
+    ///     it: each of their hops runs on a client pinned to a checked address.
     ///   - budget: a budget to share with other clients of the same key; by default one of
     ///     ``OCRClientConfiguration/budget``.
     ///   - resolver: resolves the hosts of downloads (each hop once); the system's by default.
