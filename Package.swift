@@ -74,10 +74,25 @@ let package = Package(
             name: "OCRTaskAPI",
             swiftSettings: strict
         ),
+        // The SSRF guard of every download of ours (worker and ocr-server): resolve once,
+        // check every address, connect to a checked one, follow redirects by hand.
+        .target(
+            name: "GuardedFetch",
+            dependencies: [
+                "OCRTaskAPI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "OCRClient",
             dependencies: [
                 "OCRTaskAPI",
+                "GuardedFetch",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -112,6 +127,7 @@ let package = Package(
             name: "OCRServer",
             dependencies: [
                 "OCRTaskAPI",
+                "GuardedFetch",
                 "OCREngine",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
@@ -280,10 +296,23 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "GuardedFetchTests",
+            dependencies: [
+                "GuardedFetch",
+                "OCRTaskAPI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "OCRClientTests",
             dependencies: [
                 "OCRClient",
                 "OCRTaskAPI",
+                "GuardedFetch",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -310,6 +339,8 @@ let package = Package(
             name: "OCRServerTests",
             dependencies: [
                 "OCRServer",
+                "GuardedFetch",
+                "OCRTaskAPI",
                 "OCREngine",
                 "OCRClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

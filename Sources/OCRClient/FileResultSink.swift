@@ -21,7 +21,7 @@ public actor FileResultSink: ResultSink {
     public func finish() async throws {
         let handle = try await openIfNeeded()
         self.handle = nil
-        try await handle.close(makeChangesVisible: true)
+        try await Self.close(handle, makeChangesVisible: true)
     }
 
     public func reset() async throws {
@@ -32,7 +32,15 @@ public actor FileResultSink: ResultSink {
         let handle = self.handle
         self.handle = nil
         offset = 0
-        try? await handle?.close(makeChangesVisible: false)
+        if let handle { try? await Self.close(handle, makeChangesVisible: false) }
+    }
+
+    /// Closes `handle` even when the caller is cancelled (a download past its deadline is
+    /// cancelled, then aborts its sink): NIO's file system refuses work in a cancelled
+    /// task, and a handle dropped unclosed is a fatal error. So the close runs in a task of
+    /// its own, which does not inherit the cancellation.
+    private static func close(_ handle: WriteFileHandle, makeChangesVisible: Bool) async throws {
+        try await Task { try await handle.close(makeChangesVisible: makeChangesVisible) }.value
     }
 
     private func openIfNeeded() async throws -> WriteFileHandle {

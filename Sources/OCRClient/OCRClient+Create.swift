@@ -140,10 +140,30 @@ extension OCRClient {
         }
     }
 
+    /// Streams the document at `url` into the create form as it downloads. The download
+    /// goes through the SSRF guard (``OCRClient/fetch(_:endpoint:secrets:deadline:_:)``);
+    /// the upload happens inside it, both within ``OCRClientConfiguration/transferTimeout``.
     private func createFromDownload(
         _ url: DocumentURL, options: TaskOptions, attempt: Int, secrets: SecretRedactor
     ) async throws(OCRClientError) -> CreateTaskResult {
-        let response = try await fetch(url, endpoint: .sourceFetch, secrets: secrets)
+        let deadline = NIODeadline.now() + Self.timeAmount(configuration.transferTimeout)
+        do {
+            return try await fetch(url, endpoint: .sourceFetch, secrets: secrets, deadline: deadline) {
+                [self] response, _ in
+                try await upload(response, of: url, options: options, attempt: attempt, secrets: secrets)
+            }
+        } catch where error.code == .transport && error.transport == .readTimeout && NIODeadline.now() >= deadline {
+            // Out of time with the form possibly sent: an ambiguous create, as before.
+            var timedOut = error
+            timedOut.endpoint = .create
+            throw timedOut
+        }
+    }
+
+    private func upload(
+        _ response: HTTPClientResponse, of url: DocumentURL, options: TaskOptions, attempt: Int,
+        secrets: SecretRedactor
+    ) async throws(OCRClientError) -> CreateTaskResult {
         let status = Int(response.status.code)
         guard status == 200 else {
             throw OCRClientError(

@@ -1,6 +1,7 @@
 public import AsyncHTTPClient
 import Crypto
 import Foundation
+public import GuardedFetch
 public import Logging
 import NIOCore
 import NIOHTTP1
@@ -18,6 +19,9 @@ public import OCRTaskAPI
 /// - Logs and errors never contain the API key, a password or a URL's query.
 /// - Redirects are not followed on API calls (they would carry the key elsewhere); result
 ///   and source downloads follow up to 5 of them by hand.
+/// - Result and source downloads go through ``GuardedFetcher``: every hop's name and every
+///   resolved address is checked against ``OCRClientConfiguration/downloadPolicy``, and the
+///   connection goes to a checked address.
 public final class OCRClient: Sendable {
     public let configuration: OCRClientConfiguration
     public let budget: RequestBudget
@@ -26,15 +30,19 @@ public final class OCRClient: Sendable {
     let logger: Logger
     let redactor: SecretRedactor
     let base: DocumentURL
+    /// Every download of the client's own (sources, results); never the shared client.
+    let fetcher: GuardedFetcher
 
     /// - Parameters:
-    ///   - httpClient: a shared client; by default the client makes (and shuts down) its own.
-    ///     A shared one must not follow redirects.
+    ///   - httpClient: a shared client for the API calls; by default the client makes (and
+    ///     shuts down) its own. A shared one must not follow redirects. Downloads never use
+    ///     it: each of their hops runs on a client pinned to a checked address.
     ///   - budget: a budget to share with other clients of the same key; by default one of
     ///     ``OCRClientConfiguration/budget``.
+    ///   - resolver: resolves the hosts of downloads (each hop once); the system's by default.
     public init(
         configuration: OCRClientConfiguration, httpClient: HTTPClient? = nil, budget: RequestBudget? = nil,
-        logger: Logger = Logger(label: "ocr-client")
+        logger: Logger = Logger(label: "ocr-client"), resolver: any HostResolver = SystemHostResolver()
     ) throws(OCRClientError) {
         do {
             base = try DocumentURL(configuration.baseURL, field: "base_url")
@@ -48,6 +56,10 @@ public final class OCRClient: Sendable {
         self.budget = budget ?? RequestBudget(configuration: configuration.budget)
         self.logger = logger
         redactor = SecretRedactor(secrets: [configuration.apiKey])
+        fetcher = GuardedFetcher(
+            policy: configuration.downloadPolicy, resolver: resolver,
+            connectTimeout: Self.timeAmount(configuration.connectTimeout),
+            readTimeout: Self.timeAmount(configuration.readTimeout))
         if let httpClient {
             http = httpClient
             ownsHTTPClient = false

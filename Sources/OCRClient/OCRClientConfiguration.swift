@@ -24,6 +24,18 @@ public struct OCRClientConfiguration: Sendable, CustomStringConvertible {
     public var maxDocumentBytes: Int64
     /// Replies of create and query larger than this are malformed.
     public var maxReplyBytes: Int
+    /// Which addresses the client's own downloads (a source it uploads, a result it
+    /// rehosts) may connect to, checked on every redirect hop and on every resolved
+    /// address. Loopback and private addresses are allowed by default (documents on a
+    /// private store are what the client uploads; a self-hosted provider serves results
+    /// from a private address); link-local, metadata, unspecified and reserved addresses
+    /// never are (``AddressPolicy``).
+    public var downloadPolicy: AddressPolicy
+    /// A result file larger than this fails its download (``OCRClientError/Code/resultTooLarge``).
+    public var maxResultBytes: Int64
+    /// Deadline of a whole result download, head, body and retries included
+    /// (``OCRClientError/Code/deadlineExceeded``).
+    public var resultDownloadTimeout: Duration
     public var retry: RetryPolicy
     public var budget: TokenBucket.Configuration
     public var userAgent: String
@@ -34,7 +46,8 @@ public struct OCRClientConfiguration: Sendable, CustomStringConvertible {
         requestTimeout: Duration = .seconds(60), transferTimeout: Duration = .seconds(1800),
         maxDocumentBytes: Int64 = TaskAPI.Limit.maxDocumentBytes, maxReplyBytes: Int = 1 << 20,
         retry: RetryPolicy = RetryPolicy(), budget: TokenBucket.Configuration = .init(),
-        userAgent: String = "ocr-worker"
+        userAgent: String = "ocr-worker", downloadPolicy: AddressPolicy = .allowingPrivate,
+        maxResultBytes: Int64 = 1 << 30, resultDownloadTimeout: Duration = .seconds(900)
     ) {
         self.baseURL = baseURL
         self.apiKey = apiKey
@@ -49,10 +62,15 @@ public struct OCRClientConfiguration: Sendable, CustomStringConvertible {
         self.retry = retry
         self.budget = budget
         self.userAgent = userAgent
+        self.downloadPolicy = downloadPolicy
+        self.maxResultBytes = maxResultBytes
+        self.resultDownloadTimeout = resultDownloadTimeout
     }
 
     public var description: String {
         "OCRClientConfiguration(baseURL: \(RedactedURL.string(baseURL)), apiKey: <redacted>, "
-            + "sourcePolicy: \(sourcePolicy.rawValue), rps: \(budget.requestsPerSecond))"
+            + "sourcePolicy: \(sourcePolicy.rawValue), rps: \(budget.requestsPerSecond), "
+            + "downloadPolicy: \(downloadPolicy), maxResultBytes: \(maxResultBytes), "
+            + "resultDownloadTimeout: \(resultDownloadTimeout))"
     }
 }

@@ -26,6 +26,15 @@ public struct OCRClientError: Error, Sendable, CustomStringConvertible {
         public static let sinkFailed = Code(rawValue: "sink_failed")
         /// The caller's task was cancelled.
         public static let cancelled = Code(rawValue: "cancelled")
+        /// A download of ours was refused by ``OCRClientConfiguration/downloadPolicy``: a
+        /// hop's host or one of its addresses is link-local, metadata, reserved, or
+        /// otherwise not allowed (the reason says which).
+        public static let forbiddenAddress = Code(rawValue: "forbidden_address")
+        /// A result file is larger than ``OCRClientConfiguration/maxResultBytes``.
+        public static let resultTooLarge = Code(rawValue: "result_too_large")
+        /// A result download did not finish within
+        /// ``OCRClientConfiguration/resultDownloadTimeout``.
+        public static let deadlineExceeded = Code(rawValue: "deadline_exceeded")
 
         public var description: String { rawValue }
     }
@@ -77,7 +86,9 @@ public struct OCRClientError: Error, Sendable, CustomStringConvertible {
                 for: .http(status: status ?? 500, endpoint: endpoint ?? .query, retryAfter: retryAfter))
         case .transport:
             return OutcomePolicy.action(for: .transport(transport ?? .other, endpoint: endpoint ?? .query))
-        case .invalidRequest, .documentTooLarge, .fileUnreadable:
+        case .invalidRequest, .documentTooLarge, .fileUnreadable, .forbiddenAddress, .resultTooLarge,
+            .deadlineExceeded:
+            // Asking again gets the same address, size or speed.
             return .permanentFailure
         default:
             // Sink failures (local disk) and cancellation: the job is fine; try again later.

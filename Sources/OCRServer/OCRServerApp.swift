@@ -1,7 +1,6 @@
 import Foundation
 public import Hummingbird
 public import Logging
-import AsyncHTTPClient
 import NIOCore
 import NIOPosix
 import OCREngine
@@ -59,7 +58,6 @@ final class ServerCore: Sendable {
     let store = TaskStore()
     let stats = ServerStats()
     let pool: OCREnginePool
-    let httpClient: HTTPClient
     let fetcher: SourceFetcher
     let tracker = TaskTracker()
     /// Source downloads in flight at once, outside the engines.
@@ -81,12 +79,9 @@ final class ServerCore: Sendable {
                 rasterDPI: configuration.rasterDPI, maxImageSide: configuration.maxImageSide,
                 maxPages: configuration.maxPages),
             logger: logger)
-        var clientConfiguration = HTTPClient.Configuration(redirectConfiguration: .disallow)
-        clientConfiguration.timeout = .init(connect: .seconds(15), read: .seconds(60))
-        httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         downloads = ConcurrencyLimit(configuration.concurrentDownloads)
         fetcher = SourceFetcher(
-            client: httpClient, allowPrivate: configuration.allowPrivateSources,
+            allowPrivate: configuration.allowPrivateSources,
             allowAnyPort: configuration.allowAnyPort, maxBytes: configuration.maxDocumentBytes,
             timeout: configuration.downloadTimeout)
         uploadsDirectory = configuration.dataDirectory.appendingPathComponent("tasks")
@@ -508,7 +503,6 @@ struct ProcessingService: Service {
         core.logger.info("shutting down: draining tasks", metadata: ["running": "\(core.tracker.count)"])
         await core.tracker.drain(timeout: Task.isCancelled ? 0 : core.configuration.drainTimeout)
         await core.pool.shutdown()
-        try? await core.httpClient.shutdown()
         core.logger.info("processing stopped")
     }
 }

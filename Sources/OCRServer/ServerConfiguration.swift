@@ -23,7 +23,7 @@ public struct ServerConfiguration: Sendable {
     public var resultLifetime: TimeInterval
     /// Processing deadline of a task once it has an engine; state -8 beyond.
     public var processingTimeout: TimeInterval
-    /// Deadline of an `image_url` download; state -3 beyond.
+    /// Deadline of a whole `image_url` download, head and body; state -3 beyond.
     public var downloadTimeout: TimeInterval
     /// `image_url` downloads in flight at once (they never hold an engine).
     public var concurrentDownloads: Int
@@ -37,7 +37,8 @@ public struct ServerConfiguration: Sendable {
     /// Base of the result links (`https://ocr.example.com`); when `nil`, the `Host` header
     /// of the query request is used.
     public var publicBaseURL: String?
-    /// Allow `image_url` hosts that resolve to loopback, private or link-local addresses.
+    /// Allow `image_url` hosts that resolve to loopback or private addresses. Link-local,
+    /// cloud metadata and reserved addresses stay refused (``AddressPolicy``).
     public var allowPrivateSources: Bool
     /// Allow `image_url` ports other than 80 and 443 (development only).
     public var allowAnyPort: Bool

@@ -58,13 +58,13 @@ struct OCRServerCommand: AsyncParsableCommand {
     @Option(help: "Lifetime of result links and records in seconds (default 3600; env OCR_SERVER_RESULT_TTL).")
     var resultTtl: Double?
     @Option(help: "Processing timeout per task in seconds (default 600; env OCR_SERVER_TIMEOUT).") var timeout: Double?
-    @Option(help: "Timeout of an image_url download in seconds.") var downloadTimeout: Double = 120
+    @Option(help: "Deadline of a whole image_url download (head and body), in seconds.") var downloadTimeout: Double = 120
     @Option(help: "HMAC secret of result links; random per start if unset (env OCR_SERVER_SIGNING_SECRET).")
     var signingSecret: String?
     @Option(help: "Public base URL of result links, e.g. https://ocr.example.com (env OCR_SERVER_PUBLIC_URL).")
     var publicUrl: String?
     @Option(help: "Resolution PDF pages are rasterised at.") var dpi: Int = 300
-    @Flag(help: "Allow image_url hosts resolving to loopback/private/link-local addresses (env OCR_SERVER_ALLOW_PRIVATE_SOURCES=1).")
+    @Flag(help: "Allow image_url hosts resolving to loopback/private addresses; link-local and cloud metadata addresses stay refused (env OCR_SERVER_ALLOW_PRIVATE_SOURCES=1).")
     var allowPrivateSources = false
     @Flag(help: "Development only: allow image_url ports other than 80 and 443 (env OCR_SERVER_ALLOW_ANY_PORT=1).")
     var allowAnyPort = false

@@ -88,6 +88,12 @@ extension WorkerConfiguration {
             provider.sourcePolicy = p
         }
         provider.allowNonPublicImageURLs = try settings.bool("OCR_ALLOW_PRIVATE_SOURCES", default: false)
+        let maxResultBytes = try settings.int("OCR_RESULT_MAX_BYTES", default: 1 << 30)
+        guard maxResultBytes > 0 else { throw ValidationFailure("OCR_RESULT_MAX_BYTES must be positive") }
+        provider.maxResultBytes = Int64(maxResultBytes)
+        let resultDownloadSeconds = try settings.int("OCR_RESULT_DOWNLOAD_TIMEOUT_SECONDS", default: 900)
+        guard resultDownloadSeconds > 0 else { throw ValidationFailure("OCR_RESULT_DOWNLOAD_TIMEOUT_SECONDS must be positive") }
+        provider.resultDownloadTimeout = .seconds(resultDownloadSeconds)
         guard !provider.apiKey.isEmpty else { throw ValidationFailure("OCR_PROVIDER_API_KEY is not set") }
         let maxInFlight = try settings.int("OCR_MAX_IN_FLIGHT", default: 64)
         guard let partitions = Int32(exactly: try settings.int("OCR_TOPIC_PARTITIONS", default: 6)), partitions > 0 else {

@@ -38,6 +38,10 @@ final class FakeOCRServer: Sendable {
         case slow(Duration)
         /// HTTP 200 whose envelope says another status.
         case envelopeStatus(Int)
+        /// 302 to this location.
+        case redirect(String)
+        /// 200 announcing `bytes`, one sent every `interval`.
+        case trickle(bytes: Int, interval: TimeAmount)
     }
 
     struct State {

@@ -1,4 +1,5 @@
 import Foundation
+import GuardedFetch
 import OCRClient
 import OCRTaskAPI
 import Testing
@@ -16,6 +17,7 @@ struct Harness: Sendable {
 
     static func run(
         configure: (inout OCRClientConfiguration) -> Void = { _ in },
+        resolver: any HostResolver = SystemHostResolver(),
         _ body: (Harness) async throws -> Void
     ) async throws {
         let logs = LogStore()
@@ -25,7 +27,7 @@ struct Harness: Sendable {
             requestTimeout: .seconds(5), transferTimeout: .seconds(120), retry: .none,
             budget: .init(requestsPerSecond: 100, burst: 100))
         configure(&configuration)
-        let client = try OCRClient(configuration: configuration, logger: logs.logger())
+        let client = try OCRClient(configuration: configuration, logger: logs.logger(), resolver: resolver)
         let harness = Harness(server: server, client: client, logs: logs)
         do {
             try await body(harness)

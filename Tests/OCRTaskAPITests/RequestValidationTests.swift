@@ -78,10 +78,10 @@ import Testing
         ("10.0.0.1", .private), ("172.16.5.4", .private), ("172.31.255.255", .private),
         ("192.168.1.1", .private), ("100.64.0.1", .private), ("fd00::1", .private),
         ("minio", .private), ("db.internal", .private), ("printer.local", .private),
-        ("169.254.169.254", .linkLocal), ("[fe80::1%25eth0]", .linkLocal), ("fe80::abcd", .linkLocal),
+        ("169.254.169.254", .metadata), ("[fe80::1%25eth0]", .linkLocal), ("fe80::abcd", .linkLocal),
         ("0.0.0.0", .unspecified), ("::", .unspecified), ("224.0.0.1", .unspecified),
         ("8.8.8.8", .public), ("172.32.0.1", .public), ("example.com", .public),
-        ("2001:db8::1", .public), ("EXAMPLE.COM.", .public), ("::ffff:8.8.8.8", .public),
+        ("2001:db8::1", .reserved), ("EXAMPLE.COM.", .public), ("::ffff:8.8.8.8", .public),
     ])
     func hostScopes(host: String, expected: HostScope) {
         #expect(HostScope.classify(host: host) == expected, "\(host)")
