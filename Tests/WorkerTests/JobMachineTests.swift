@@ -171,6 +171,16 @@ struct JobMachineTests {
         }
     }
 
+    @Test("a create whose source download (our upload) was refused by the address rule fails source_unreachable")
+    func createForbiddenSource() {
+        var m = Self.machine()
+        _ = m.start(at: Self.at(0))
+        let refused = OCRClientError(code: .forbiddenAddress, endpoint: .create, reason: "address not allowed")
+        let step = m.handle(.createFailed(refused, claimed: 1, record: nil), at: Self.at(0))
+        #expect(Self.failure(step)?.errorClass == .sourceUnreachable)
+        #expect(Self.failure(step)?.code == "forbidden_address")
+    }
+
     @Test("401 and 5xx on create never fail the job: wait the cap, create again")
     func createDeploymentFault() {
         for status in [401, 500, 429] {

@@ -26,6 +26,7 @@ import OCRTaskAPI
 /// | awaitingClaim | (row read) | row `creating`, claim older than the claim timeout | creating, `create` (taken over, counted) |
 /// | creating | created | | polling, `wait(first)` then `poll` |
 /// | creating | createFailed | permanent (400, 413, ...) | settling, failed `provider_rejected` |
+/// | creating | createFailed | our download of the source refused (forbidden address) | settling, failed `source_unreachable` |
 /// | creating | createFailed | -3 / source fetch failure, no upload tried yet | creating, `create(upload)` |
 /// | creating | createFailed | -3 after our own upload | settling, failed `source_unreachable` |
 /// | creating | createFailed | transient, 401, circuit open | creating, `wait(cap)` then `create` |
@@ -202,6 +203,9 @@ public struct JobMachine: Sendable {
             if let claimed { ownClaim = claimed }
             if let fresh { record = fresh }
             switch error.action {
+            case .permanentFailure where error.code == .forbiddenAddress:
+                // Our own download of the source (an upload) was refused by the address rule.
+                return fail(.sourceUnreachable, code: error.statusCode, message: "\(error)", now)
             case .permanentFailure:
                 return fail(.providerRejected, code: error.statusCode, message: "\(error)", now)
             case .uploadFileInstead where !uploadInstead:
