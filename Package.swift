@@ -237,6 +237,7 @@ let package = Package(
         .target(
             name: "ResultStore",
             dependencies: [
+                "OCRTaskAPI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),

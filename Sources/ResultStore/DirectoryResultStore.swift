@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import NIOCore
 public import NIOPosix
+import OCRTaskAPI
 
 #if canImport(Glibc)
 import Glibc
@@ -140,7 +141,7 @@ actor DirectoryResultWriter: ResultWriter {
                 close(dirFD)
             }
         }
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = Hex.lowercase(hasher.finalize())
         return StoredObject(location: location, size: size, sha256: digest, contentType: contentType)
     }
 

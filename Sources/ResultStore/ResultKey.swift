@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import OCRTaskAPI
 
 /// Result keys: `/`-separated relative paths whose segments are made safe for any store.
 ///
@@ -44,7 +45,7 @@ public enum ResultKey {
         let ext = "." + encodeSegment(Substring(fileExtension), escape: "_", escapeUnderscore: true)
         let name = encodeSegment(Substring(jobID), escape: "_", escapeUnderscore: true)
         if name.utf8.count + ext.utf8.count <= maxSegmentBytes { return name + ext }
-        let digest = SHA256.hash(data: Array(jobID.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+        let digest = Hex.lowercase(SHA256.hash(data: Array(jobID.utf8)).prefix(16))
         let marker = hashMarker + digest
         var prefix = Substring(name.prefix(maxSegmentBytes - ext.utf8.count - marker.utf8.count))
         // Never end the prefix inside an `_XX` escape.

@@ -3,6 +3,7 @@ import Crypto
 public import Foundation
 public import NIOCore
 import NIOHTTP1
+import OCRTaskAPI
 
 /// Where and how to reach an S3-compatible bucket.
 public struct S3Configuration: Sendable, Hashable, CustomStringConvertible {
@@ -257,7 +258,7 @@ actor S3ResultWriter: ResultWriter {
         }
         closed = true
         buffer = ByteBuffer()
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = Hex.lowercase(hasher.finalize())
         return StoredObject(location: location, size: size, sha256: digest, contentType: contentType)
     }
 

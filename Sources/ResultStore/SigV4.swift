@@ -1,5 +1,6 @@
 public import Crypto
 public import Foundation
+import OCRTaskAPI
 
 /// AWS Signature Version 4 for request headers (the `Authorization` header), with
 /// swift-crypto's HMAC-SHA256. Checked against AWS's published test suite and S3 examples.
@@ -138,6 +139,6 @@ public struct SigV4Signer: Sendable {
     }
 
     static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        bytes.map { String(format: "%02x", $0) }.joined()
+        Hex.lowercase(bytes)
     }
 }
