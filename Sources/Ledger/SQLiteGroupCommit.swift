@@ -42,16 +42,7 @@ final class SQLiteGroupCommit: Sendable {
             let outcome = Outcome<T>()
             let pending = Pending(
                 run: { db in
-                    do {
-                        var value: T?
-                        try db.inSavepoint {
-                            value = try body(db)
-                            return .commit
-                        }
-                        outcome.value.withLock { $0 = value.map { .success($0) } }
-                    } catch {
-                        outcome.value.withLock { $0 = .failure(error) }
-                    }
+                    outcome.value.withLock { $0 = Self.inSavepoint(db, body) }
                 },
                 finish: { commitError in
                     if let commitError {
@@ -68,6 +59,27 @@ final class SQLiteGroupCommit: Sendable {
                 return true
             }
             if lead { Task { await self.drain() } }
+        }
+    }
+
+    /// Runs `body` in a savepoint of its own: released when it returns, rolled back alone
+    /// when it throws. The savepoint statements are prepared once per connection (GRDB's
+    /// `inSavepoint` prepares, and authorizes, them on every call).
+    private static func inSavepoint<T>(_ db: Database, _ body: (Database) throws -> T) -> Result<T, any Error> {
+        do {
+            try db.cachedStatement(sql: "SAVEPOINT ledger_call").execute()
+        } catch {
+            return .failure(error)
+        }
+        do {
+            let value = try body(db)
+            try db.cachedStatement(sql: "RELEASE SAVEPOINT ledger_call").execute()
+            return .success(value)
+        } catch {
+            // ROLLBACK TO keeps the savepoint open; RELEASE then closes it (it is empty).
+            try? db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT ledger_call").execute()
+            try? db.cachedStatement(sql: "RELEASE SAVEPOINT ledger_call").execute()
+            return .failure(error)
         }
     }
 

@@ -282,42 +282,48 @@ public final class SQLiteJobLedger: JobLedger {
     /// Reads a row without trusting it: GRDB's typed subscripts trap on a value of the wrong
     /// type (a ledger file edited by hand, or written by something else), so each column
     /// is read as a `DatabaseValue` and converted with checks; a bad one is `.corrupt`.
+    /// Columns are read by their position in ``recordColumns`` (a lookup by name lowercases
+    /// the name on every read, which was a visible share of the ledger's CPU).
     private static func record(_ row: Row) throws -> JobRecord {
-        let jobID = try column(row, "job_id", String.self) ?? ""
-        func required<T: DatabaseValueConvertible>(_ name: String, _ type: T.Type) throws -> T {
-            guard let value = try column(row, name, type, jobID: jobID) else {
+        let jobID = try column(row, 0, "job_id", String.self) ?? ""
+        func required<T: DatabaseValueConvertible>(_ index: Int, _ name: String, _ type: T.Type) throws -> T {
+            guard let value = try column(row, index, name, type, jobID: jobID) else {
                 throw LedgerError(code: .corrupt, jobID: jobID, message: "column \(name) is null")
             }
             return value
         }
-        func count(_ name: String) throws -> Int {
-            guard let value = Int(exactly: try required(name, Int64.self)), value >= 0 else {
+        func count(_ index: Int, _ name: String) throws -> Int {
+            guard let value = Int(exactly: try required(index, name, Int64.self)), value >= 0 else {
                 throw LedgerError(code: .corrupt, jobID: jobID, message: "column \(name) is out of range")
             }
             return value
         }
-        let stateName = try required("state", String.self)
+        let stateName = try required(2, "state", String.self)
         guard let state = JobState(rawValue: stateName) else {
             throw LedgerError(code: .corrupt, jobID: jobID, message: "unknown state \(stateName)")
         }
-        let result = try column(row, "result_message", Data.self, jobID: jobID)
-        let publishedAt = try column(row, "published_at", Int64.self, jobID: jobID)
+        let result = try column(row, 6, "result_message", Data.self, jobID: jobID)
+        let publishedAt = try column(row, 9, "published_at", Int64.self, jobID: jobID)
         return JobRecord(
-            jobID: jobID, fingerprint: try required("fingerprint", String.self), state: state,
-            taskID: try column(row, "task_id", String.self, jobID: jobID),
-            createAttempts: try count("create_attempts"), pollAttempts: try count("poll_attempts"),
+            jobID: jobID, fingerprint: try required(1, "fingerprint", String.self), state: state,
+            taskID: try column(row, 3, "task_id", String.self, jobID: jobID),
+            createAttempts: try count(4, "create_attempts"), pollAttempts: try count(5, "poll_attempts"),
             resultMessage: result.map { [UInt8]($0) },
-            firstSeenAt: Millis.date(try required("first_seen_at", Int64.self)),
-            updatedAt: Millis.date(try required("updated_at", Int64.self)),
+            firstSeenAt: Millis.date(try required(7, "first_seen_at", Int64.self)),
+            updatedAt: Millis.date(try required(8, "updated_at", Int64.self)),
             publishedAt: publishedAt.map(Millis.date))
     }
 
-    /// The column's value, `nil` for SQL NULL; throws `.corrupt` for a value that is not a
-    /// `T` (text in an integer column, invalid UTF-8 in a text one).
+    /// Column `index` (named `name` in ``recordColumns``), `nil` for SQL NULL; throws
+    /// `.corrupt` for a value that is not a `T` (text in an integer column, invalid UTF-8
+    /// in a text one) or a row without that column.
     private static func column<T: DatabaseValueConvertible>(
-        _ row: Row, _ name: String, _ type: T.Type, jobID: String? = nil
+        _ row: Row, _ index: Int, _ name: String, _ type: T.Type, jobID: String? = nil
     ) throws -> T? {
-        let value: DatabaseValue = row[name]
+        guard index < row.count else {
+            throw LedgerError(code: .corrupt, jobID: jobID, message: "column \(name) is missing")
+        }
+        let value: DatabaseValue = row[index]
         if value.isNull { return nil }
         guard let converted = T.fromDatabaseValue(value) else {
             throw LedgerError(code: .corrupt, jobID: jobID, message: "column \(name) holds a value of the wrong type")
