@@ -5,13 +5,17 @@ For each binary given (the current build and a baseline built from another commi
 the same run), on a fresh Tansu broker and a fresh SQLite ledger:
   - N jobs (default 5000) in pass-through mode, then N in rehost mode (directory store);
     reports CPU ms per job (user + system of the worker process, from /proc), jobs/s
-    (first record produced to last result seen) and peak RSS;
+    (first record produced to last result seen) and peak RSS. The worker runs with
+    OCR_MAX_IN_FLIGHT=--max-in-flight (default 2048): every job waits at least the first
+    poll delay (1 s), so with a small cap jobs/s only measures cap / latency (Little's
+    law: 256 in flight give about 128 jobs/s whatever the worker's cost) and not what
+    the worker can sustain;
   - M tasks in flight (default 10000; tasks that take 10 minutes): the worker's RSS once
     the provider has seen every create.
 The worker is started as the README starts it (`ocr-worker run`, settings in OCR_*
 variables), with no other environment than the variables that setting needs.
 
-    bench_worker.py --bin NAME=PATH [--bin NAME=PATH ...] [--jobs N] [--in-flight M]
+    bench_worker.py --bin NAME=PATH [--bin NAME=PATH ...] [--jobs N] [--in-flight M] [--max-in-flight K]
 """
 import argparse
 import json
@@ -135,12 +139,12 @@ def stop(proc):
         proc.wait()
 
 
-def run_jobs(binary, label, mode, jobs, workdir, provider):
+def run_jobs(binary, label, mode, jobs, workdir, provider, max_in_flight):
     name = f"bench-{os.getpid()}-{label}-{mode}".replace("/", "_")
     bootstrap = broker(name, "start")
     try:
         topics = (f"jobs-{mode}", f"results-{mode}", f"dlq-{mode}")
-        worker = start_worker(binary, bootstrap, provider.port, workdir, f"{label}-{mode}", 256, topics)
+        worker = start_worker(binary, bootstrap, provider.port, workdir, f"{label}-{mode}", max_in_flight, topics)
         time.sleep(8)  # group join (session 6 s) and topic creation before the clock starts
         cpu0 = proc_cpu_seconds(worker.pid)
         t0 = time.monotonic()
@@ -181,6 +185,7 @@ def main():
     ap.add_argument("--bin", action="append", required=True, help="NAME=PATH of an ocr-worker binary")
     ap.add_argument("--jobs", type=int, default=5000)
     ap.add_argument("--in-flight", type=int, default=10000)
+    ap.add_argument("--max-in-flight", type=int, default=2048)
     args = ap.parse_args()
     bins = [b.split("=", 1) for b in args.bin]
     workdir = tempfile.mkdtemp(prefix="bench-worker-")
@@ -190,7 +195,7 @@ def main():
         for label, path in bins:
             r = {}
             for mode in ("pass-through", "rehost"):
-                r[mode] = run_jobs(path, label, mode, args.jobs, workdir, provider)
+                r[mode] = run_jobs(path, label, mode, args.jobs, workdir, provider, args.max_in_flight)
                 print(f"bench: {label} {mode}: {r[mode]}", file=sys.stderr, flush=True)
             if args.in_flight > 0:
                 r["in-flight"] = run_in_flight(path, label, args.in_flight, workdir)
@@ -199,7 +204,7 @@ def main():
     finally:
         provider.stop()
     base = bins[-1][0]
-    print(f"\n{args.jobs} jobs per mode, instant provider, SQLite ledger; {args.in_flight} tasks in flight")
+    print(f"\n{args.jobs} jobs per mode (OCR_MAX_IN_FLIGHT={args.max_in_flight}), instant provider, SQLite ledger; {args.in_flight} tasks in flight")
     print(f"{'binary':<10} {'mode':<13} {'CPU ms/job':>10} {'jobs/s':>8} {'peak RSS MiB':>13}")
     for label, _ in bins:
         for mode in ("pass-through", "rehost"):
