@@ -112,7 +112,8 @@ extension WorkerConfiguration {
                 passThrough: try settings.bool("OCR_PASS_THROUGH", default: false),
                 createClaimTimeout: .seconds(try settings.int("OCR_CREATE_CLAIM_TIMEOUT_SECONDS", default: 30)),
                 maxConcurrentCreates: try settings.int("OCR_MAX_CONCURRENT_CREATES", default: 1),
-                maxRecordBytes: try settings.int("OCR_MAX_RECORD_BYTES", default: JobDecoder.defaultMaxValueBytes)),
+                maxRecordBytes: try settings.int("OCR_MAX_RECORD_BYTES", default: JobDecoder.defaultMaxValueBytes),
+                pollPlanning: try PollPlanSettings(settings, providerURL: provider.baseURL)),
             consumption: ConsumptionSettings(
                 maxInFlight: maxInFlight,
                 drainTimeout: .seconds(try settings.int("OCR_DRAIN_TIMEOUT_SECONDS", default: 30))),
@@ -120,4 +121,23 @@ extension WorkerConfiguration {
             httpHost: settings.string("OCR_HTTP_HOST", default: "0.0.0.0"),
             stallLimit: .seconds(try settings.int("OCR_STALL_LIMIT_SECONDS", default: 7200)))
     }
+}
+
+extension PollPlanSettings {
+    /// `OCR_POLL_PLAN_*` (README, "How polls are planned"). The provider is keyed by the
+    /// API host only: never a path, a query or credentials.
+    init(_ settings: Settings, providerURL: String) throws {
+        let defaults = PollPlanSettings()
+        self.init(
+            enabled: try settings.bool("OCR_POLL_PLAN", default: defaults.enabled),
+            provider: URL(string: providerURL)?.host ?? defaults.provider,
+            coldStartTasks: try settings.int("OCR_POLL_PLAN_COLD_START_TASKS", default: defaults.coldStartTasks),
+            doneProbability: try settings.double("OCR_POLL_PLAN_DONE_PROBABILITY", default: defaults.doneProbability),
+            maxLagFraction: try settings.double("OCR_POLL_PLAN_MAX_LAG_FRACTION", default: defaults.maxLagFraction),
+            maxLag: .milliseconds(Int64(min(max(try settings.double("OCR_POLL_PLAN_MAX_LAG_SECONDS", default: defaults.maxLag.inWholeSeconds), 0.01), 86_400) * 1000)))
+    }
+}
+
+extension Duration {
+    fileprivate var inWholeSeconds: Double { Double(components.seconds) }
 }
