@@ -13,7 +13,7 @@ struct PollPlannerTests {
 
     /// Settings with equal weights for the first 1000 tasks, so a fit of a fixed sample is exact.
     static func settings(_ change: (inout PollPlanSettings) -> Void = { _ in }) -> PollPlanSettings {
-        var s = PollPlanSettings(provider: "api.test", coldStartTasks: 20, modelWeight: 0.001)
+        var s = PollPlanSettings(provider: "api.test", coldStartTasks: 20, doneProbability: 0.55, modelWeight: 0.001)
         change(&s)
         return s
     }
@@ -156,6 +156,15 @@ struct PollPlannerTests {
         #expect(!model.planner(for: Self.key).progressIsPredictive)
     }
 
+    @Test("tasks found done at their first poll showed no progress: they neither earn nor cost trust")
+    func doneAtFirstPoll() {
+        let model = Self.trained(Self.settings(), shape: .linear)
+        for _ in 0..<100 {
+            model.record(CompletedTaskTiming(key: Self.key, notDoneAt: .zero, doneAt: .seconds(9), providerDuration: nil, lastProgress: nil))
+        }
+        #expect(model.planner(for: Self.key).progressIsPredictive)
+    }
+
     // MARK: Retry-After
 
     @Test("a Retry-After on the poll reply postpones the poll; a shorter one changes nothing")
@@ -220,6 +229,18 @@ struct PollPlannerTests {
         #expect(timing == [CompletedTaskTiming(key: Self.key, notDoneAt: .seconds(9), doneAt: .seconds(12), providerDuration: nil, lastProgress: nil)])
     }
 
+    @Test("a fresh task's whole-second created_at does not age its clock; a resumed task's still does")
+    func createdAtRounding() {
+        var fresh = JobMachineTests.polling()
+        let before = fresh.taskStartedAt
+        // created_at rounds down to a whole second: up to a second before our create's reply.
+        _ = fresh.handle(.polled(JobMachineTests.task(.processing, createdAt: JobMachineTests.d0.addingTimeInterval(-1))), at: JobMachineTests.at(1))
+        #expect(fresh.taskStartedAt == before)
+        var resumed = JobMachineTests.polling()
+        _ = resumed.handle(.polled(JobMachineTests.task(.processing, createdAt: JobMachineTests.d0.addingTimeInterval(-30))), at: JobMachineTests.at(1))
+        #expect(resumed.taskStartedAt == JobMachineTests.at(-30).instant)
+    }
+
     @Test("without a planner the machine keeps today's backoff and reports no timing")
     func machineWithoutPlanner() {
         var m = JobMachineTests.polling()
@@ -234,7 +255,7 @@ struct PollPlannerTests {
 
     @Test("the runner feeds done tasks back: after the cold start a job's first poll waits as the learned durations say")
     func runnerLearns() async throws {
-        let rig = try await JobRunnerTests.Rig(passThrough: true) { $0.pollPlanning = PollPlanSettings(provider: "api.test", coldStartTasks: 3) }
+        let rig = try await JobRunnerTests.Rig(passThrough: true) { $0.pollPlanning = PollPlanSettings(provider: "api.test", coldStartTasks: 3, doneProbability: 0.55) }
         func job(_ n: Int) -> String { #"{"job_id":"job-\#(n)","source":{"url":"https://docs.test/a.pdf"}}"# }
         for n in 1...3 {
             // Cold start: polls 1 s, 2.5 s and 4.75 s after the create; done at the third.

@@ -474,12 +474,16 @@ public struct JobMachine: Sendable {
     /// Dates the task's start back to the provider's `created_at` when that is earlier:
     /// a task resumed after a restart or a rebalance keeps its original deadline. Ages
     /// below zero or over a week are clock trouble (or a hostile reply) and ignored.
+    /// `created_at` is whole seconds, so a task created a moment ago reads as up to a
+    /// second older: a start less than a second earlier than ours is that rounding, not
+    /// a resumed task, and is not taken (the poll planner would learn the phantom second
+    /// into every duration).
     private mutating func noteProviderCreation(_ createdAt: Date?, _ now: Now) {
         guard let createdAt else { return }
         let age = now.date.timeIntervalSince(createdAt)
         guard age.isFinite, age > 0, age < 7 * 24 * 3600 else { return }
         let start = now.instant - .milliseconds(Int64(age * 1000))
-        if start < taskStartedAt { taskStartedAt = start }
+        if start < taskStartedAt - .seconds(1) { taskStartedAt = start }
     }
 }
 

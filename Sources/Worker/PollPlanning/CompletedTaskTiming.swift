@@ -23,6 +23,9 @@ public struct CompletedTaskTiming: Sendable, Hashable {
         self.lastProgress = lastProgress
     }
 
+    /// Whether any poll found the task pending (``notDoneAt`` is zero exactly when none did).
+    public var sawPending: Bool { notDoneAt > .zero }
+
     /// The interval the duration lies in (seconds): our polls', narrowed by the
     /// provider's timestamps when they agree with our polls.
     public var bounds: ClosedRange<Double> {

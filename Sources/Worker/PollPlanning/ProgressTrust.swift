@@ -6,7 +6,8 @@ import Foundation
 /// For each completed task, the last usable progress (1...99) gives the duration the task
 /// would have if progress grew linearly from its create (``ProgressSample/linearCompletion``);
 /// its error is the log distance from that prediction to the interval the duration is
-/// known to lie in (zero inside it). Progress that grows linearly predicts within a few
+/// known to lie in (zero inside it). A task found done at its first poll showed no
+/// progress at all and says nothing either way: it is not counted. Progress that grows linearly predicts within a few
 /// percent; progress that moves in steps is off by up to a step's share (25 % steps: up to
 /// a factor 2); progress that stays 0 until done gives no prediction at all, which counts
 /// as a miss. Progress is trusted once ``PollPlanSettings/coldStartTasks`` tasks were seen,
@@ -25,6 +26,7 @@ public struct ProgressTrust: Sendable, Hashable {
     }
 
     public mutating func add(_ timing: CompletedTaskTiming) {
+        guard timing.sawPending else { return }
         count += 1
         let alpha = max(weight, 1 / Double(count))
         guard let sample = timing.lastProgress else {
