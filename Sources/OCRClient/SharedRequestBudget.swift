@@ -1,0 +1,119 @@
+import Crypto
+public import Logging
+
+/// One request budget per API key across pods: keeps this pod's ``RequestBudget`` at its
+/// share of the key's rate (``SharedBudgetShare``), exchanged through a
+/// ``RequestBudgetStore`` every ``interval``.
+///
+/// - Each exchange renews this pod's lease with its demand over the last interval (grants
+///   plus what still waits, polls and creates apart) for ``leaseTTL``; a pod that stops
+///   renewing drops out and its share returns to the others.
+/// - A 429 seen by this pod cuts its own rate at once (the local bucket does that) and is
+///   reported, so the key's factor is halved for every pod; it recovers slowly.
+/// - When the store cannot be reached, the pod falls back to a fair local share: the key's
+///   rate divided by the pods it last saw (or ``fallbackPods`` before it ever saw any).
+///
+/// The key is identified in the store by a hash of the API key, never the key itself.
+public final class SharedRequestBudget: Sendable {
+    public let budget: RequestBudget
+    public let store: any RequestBudgetStore
+    /// The key's limit in requests per second (`OCR_PROVIDER_RPS`).
+    public let keyLimit: Double
+    public let podID: String
+    public let interval: Duration
+    public let leaseTTL: Duration
+    /// Pods assumed before any exchange succeeded (the fallback's divisor).
+    public let fallbackPods: Int
+    let keyID: String
+    private let logger: Logger
+
+    public init(
+        budget: RequestBudget, store: any RequestBudgetStore, apiKey: String, keyLimit: Double, podID: String,
+        interval: Duration = .seconds(1), leaseTTL: Duration = .seconds(3), fallbackPods: Int = 1,
+        logger: Logger = Logger(label: "ocr-worker.budget")
+    ) {
+        self.budget = budget
+        self.store = store
+        self.keyLimit = keyLimit
+        self.podID = podID
+        self.interval = interval
+        self.leaseTTL = leaseTTL
+        self.fallbackPods = max(1, fallbackPods)
+        self.logger = logger
+        keyID = Self.keyID(apiKey)
+    }
+
+    /// A stable, non-reversible name for the key: the first 16 bytes of its SHA-256, hex.
+    public static func keyID(_ apiKey: String) -> String {
+        SHA256.hash(data: Array(apiKey.utf8)).prefix(16).map { byte in
+            let hex = String(byte, radix: 16)
+            return hex.count == 1 ? "0" + hex : hex
+        }.joined()
+    }
+
+    /// What one exchange saw and did (for tests and logs).
+    public struct Round: Sendable, Hashable {
+        public var share: Double
+        public var pods: Int
+        public var reachedStore: Bool
+
+        public init(share: Double, pods: Int, reachedStore: Bool) {
+            self.share = share
+            self.pods = pods
+            self.reachedStore = reachedStore
+        }
+    }
+
+    /// The counters the next round measures demand against.
+    public struct Counters: Sendable, Hashable {
+        var polls = 0
+        var creates = 0
+        var throttles = 0
+        public init() {}
+    }
+
+    /// One exchange: measure demand since `counters`, renew the lease, set the share.
+    /// `lastPods` is the pod count the previous successful round saw.
+    public func round(_ counters: inout Counters, lastPods: Int?) async -> Round {
+        let polls = budget.granted(.existingTask)
+        let creates = budget.granted(.newTask)
+        let throttles = budget.throttles
+        let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+        let demand = SharedBudgetShare.Demand(
+            pod: podID,
+            polls: Double(polls - counters.polls + budget.waiting(.existingTask)) / seconds,
+            creates: Double(creates - counters.creates + budget.waiting(.newTask)) / seconds)
+        let throttled = throttles > counters.throttles
+        counters.polls = polls
+        counters.creates = creates
+        counters.throttles = throttles
+        do {
+            let state = try await store.exchange(keyID: keyID, lease: demand, ttl: leaseTTL, throttled: throttled)
+            let share = SharedBudgetShare.share(of: keyLimit * state.rateFactor, for: podID, among: state.leases)
+            // A floor so a pod with no demand yet can send its first request soon.
+            let floor = keyLimit / Double(max(1, state.leases.count)) / 10
+            let applied = max(share, floor)
+            budget.setCeiling(applied)
+            return Round(share: applied, pods: max(1, state.leases.count), reachedStore: true)
+        } catch {
+            let pods = lastPods ?? fallbackPods
+            let share = keyLimit / Double(pods)
+            budget.setCeiling(share)
+            logger.warning("shared request budget unreachable; using a fair local share", metadata: [
+                "share_rps": "\(share)", "pods": "\(pods)", "error": "\(String(describing: error).prefix(200))",
+            ])
+            return Round(share: share, pods: pods, reachedStore: false)
+        }
+    }
+
+    /// Exchanges every ``interval`` on the budget's clock until cancelled.
+    public func run() async {
+        var counters = Counters()
+        var lastPods: Int?
+        while !Task.isCancelled {
+            let result = await round(&counters, lastPods: lastPods)
+            if result.reachedStore { lastPods = result.pods }
+            do { try await budget.clock.sleep(for: interval) } catch { return }
+        }
+    }
+}
