@@ -54,6 +54,22 @@ struct RunCommand: AsyncParsableCommand {
             services.append(OperationsServer(host: configuration.httpHost, port: port, worker: worker, metrics: metrics, logger: logger))
         }
         services.append(worker)
+        // With a PostgreSQL ledger, pods share one request budget per API key through it.
+        var sharedBudget: PostgresRequestBudget?
+        if case .postgres(let options) = try LedgerConfiguration(url: configuration.ledgerURL, environment: environment).backend,
+            try settings.bool("OCR_SHARED_BUDGET", default: true)
+        {
+            let fallbackPods = max(1, try settings.int("OCR_PROVIDER_PODS_PER_KEY", default: 1))
+            do {
+                let store = try await PostgresRequestBudget(options: options, logger: logger)
+                sharedBudget = store
+                services.append(worker.sharedBudget(store: store, fallbackPods: fallbackPods, logger: logger))
+            } catch {
+                // The ledger opened, so this is unlikely; the pod keeps a fair local share.
+                worker.useLocalShare(ofPods: fallbackPods)
+                logger.warning("shared request budget unavailable; using a local share", metadata: ["error": "\(error)"])
+            }
+        }
         var groupConfiguration = ServiceGroupConfiguration(
             services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -69,9 +85,11 @@ struct RunCommand: AsyncParsableCommand {
         do {
             try await group.run()
         } catch {
+            await sharedBudget?.close()
             await ledger.close()
             throw error
         }
+        await sharedBudget?.close()
         await ledger.close()
     }
 }
