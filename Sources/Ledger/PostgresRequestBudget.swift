@@ -109,7 +109,8 @@ public final class PostgresRequestBudget: Sendable {
                             CREATE TABLE IF NOT EXISTS \(keys) (
                                 key_id TEXT NOT NULL PRIMARY KEY,
                                 rate_factor DOUBLE PRECISION NOT NULL DEFAULT 1,
-                                cut_at TIMESTAMPTZ
+                                cut_at TIMESTAMPTZ,
+                                next_slot_at TIMESTAMPTZ
                             )
                             """), logger: logger)
                 try await connection.query(
@@ -180,6 +181,44 @@ public final class PostgresRequestBudget: Sendable {
         } catch let error as PostgresTransactionError {
             let cause = error.closureError ?? error.commitError ?? error.beginError
             throw LedgerError(code: .unavailable, message: "postgres: shared request budget: \(String(describing: cause).prefix(200))")
+        } catch {
+            throw LedgerError(code: .unavailable, message: "postgres: shared request budget: \(String(describing: error).prefix(200))")
+        }
+    }
+
+    /// Takes the key's next send slot (`spacing` after the previous one, never in the
+    /// past, by the database's clock) and answers the seconds from now until it; nil
+    /// when `forCreate` and the key is busy (its next slot is more than a spacing away).
+    public func takeSlot(keyID: String, spacingSeconds: Double, forCreate: Bool) async throws -> Double? {
+        if closed.withLock({ $0 }) { throw LedgerError.closed }
+        let (keys, logger) = (keys, logger)
+        do {
+            for attempt in 0..<2 {
+                var delay: Double?
+                for try await seconds in try await client.query(
+                    """
+                    UPDATE \(unescaped: keys)
+                    SET next_slot_at = GREATEST(COALESCE(next_slot_at, now()), now()) + make_interval(secs => \(spacingSeconds))
+                    WHERE key_id = \(keyID)
+                        AND (NOT \(forCreate) OR COALESCE(next_slot_at, now()) <= now() + make_interval(secs => \(spacingSeconds)))
+                    RETURNING extract(epoch FROM next_slot_at - now())::double precision - \(spacingSeconds)
+                    """, logger: logger
+                ).decode(Double.self) {
+                    delay = max(0, seconds)
+                }
+                if let delay { return delay }
+                // No row: a key never seen; create it and try once more. A row that did
+                // not match is a busy key for a create.
+                guard attempt == 0 else { return nil }
+                var inserted = false
+                for try await _ in try await client.query(
+                    "INSERT INTO \(unescaped: keys) (key_id) VALUES (\(keyID)) ON CONFLICT (key_id) DO NOTHING RETURNING 1", logger: logger
+                ).decode(Int.self) {
+                    inserted = true
+                }
+                if !inserted { return nil }
+            }
+            return nil
         } catch {
             throw LedgerError(code: .unavailable, message: "postgres: shared request budget: \(String(describing: error).prefix(200))")
         }

@@ -29,6 +29,7 @@ public final class RequestBudget: Sendable {
         var dispatcherRunning = false
         var granted: [RequestPriority: Int] = [:]
         var throttles = 0
+        var slotGate: (@Sendable (RequestPriority) async throws -> Void)?
 
         mutating func enqueue(_ waiter: Waiter) {
             let index = queue.firstIndex { $0.priority > waiter.priority } ?? queue.endIndex
@@ -44,8 +45,20 @@ public final class RequestBudget: Sendable {
         state = Mutex(State(bucket: TokenBucket(configuration: configuration, now: clock.now())))
     }
 
-    /// Waits for a token. Throws `CancellationError` if the task is cancelled first.
+    /// Waits for a token, then for the slot gate when one is set (``setSlotGate(_:)``).
+    /// Throws `CancellationError` if the task is cancelled first.
     public func acquire(_ priority: RequestPriority) async throws {
+        try await acquireToken(priority)
+        if let gate = state.withLock({ $0.slotGate }) { try await gate(priority) }
+    }
+
+    /// Sets a wait every request makes after its token: the key's shared send slot when
+    /// pods share one key (``SharedRequestBudget``).
+    public func setSlotGate(_ gate: (@Sendable (RequestPriority) async throws -> Void)?) {
+        state.withLock { $0.slotGate = gate }
+    }
+
+    private func acquireToken(_ priority: RequestPriority) async throws {
         let id = state.withLock { state in
             state.nextID += 1
             state.slots[state.nextID] = .registered

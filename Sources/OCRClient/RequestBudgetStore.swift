@@ -5,6 +5,13 @@ public protocol RequestBudgetStore: Sendable {
     /// Renews `lease` (for `ttl`), records a 429 seen since the last exchange when
     /// `throttled`, and answers the key's live leases and rate factor.
     func exchange(keyID: String, lease: SharedBudgetShare.Demand, ttl: Duration, throttled: Bool) async throws -> SharedKeyState
+
+    /// Takes the key's next send slot: slots are `spacing` apart and handed out in order
+    /// across pods, so the key never sees requests closer than that, whatever the pods'
+    /// phases. Answers how long from now until the slot; nil for a create while the key is
+    /// busy (its next slot is more than one spacing away): polls keep their priority
+    /// across pods, and the create asks again later.
+    func takeSlot(keyID: String, spacing: Duration, forCreate: Bool) async throws -> Duration?
 }
 
 /// A key's shared state as a store answers it.

@@ -1,4 +1,5 @@
 import Crypto
+import Synchronization
 public import Logging
 
 /// One request budget per API key across pods: keeps this pod's ``RequestBudget`` at its
@@ -24,14 +25,20 @@ public final class SharedRequestBudget: Sendable {
     public let leaseTTL: Duration
     /// Pods assumed before any exchange succeeded (the fallback's divisor).
     public let fallbackPods: Int
+    /// Share of the key's rate the send slots use: a margin for network jitter, so
+    /// requests spaced at the slots still arrive within the key's limit.
+    public let slotMargin: Double
     let keyID: String
     private let logger: Logger
+    /// The key's factor after 429s, as the last exchange saw it.
+    private let rateFactor = Mutex(1.0)
 
     public init(
         budget: RequestBudget, store: any RequestBudgetStore, apiKey: String, keyLimit: Double, podID: String,
-        interval: Duration = .seconds(1), leaseTTL: Duration = .seconds(3), fallbackPods: Int = 1,
+        interval: Duration = .seconds(1), leaseTTL: Duration = .seconds(3), fallbackPods: Int = 1, slotMargin: Double = 0.97,
         logger: Logger = Logger(label: "ocr-worker.budget")
     ) {
+        self.slotMargin = min(max(slotMargin, 0.1), 1)
         self.budget = budget
         self.store = store
         self.keyLimit = keyLimit
@@ -89,6 +96,7 @@ public final class SharedRequestBudget: Sendable {
         counters.throttles = throttles
         do {
             let state = try await store.exchange(keyID: keyID, lease: demand, ttl: leaseTTL, throttled: throttled)
+            rateFactor.withLock { $0 = min(1, max(0.01, state.rateFactor)) }
             let share = SharedBudgetShare.share(of: keyLimit * state.rateFactor, for: podID, among: state.leases)
             // A floor so a pod with no demand yet can send its first request soon.
             let floor = keyLimit / Double(max(1, state.leases.count)) / 10
@@ -106,8 +114,45 @@ public final class SharedRequestBudget: Sendable {
         }
     }
 
-    /// Exchanges every ``interval`` on the budget's clock until cancelled.
+    /// The spacing of the key's send slots: 1 / (rate x 429 factor x margin).
+    public var slotSpacing: Duration {
+        let rate = keyLimit * rateFactor.withLock { $0 } * slotMargin
+        return .microseconds(Int64(1e6 / max(rate, 0.001)))
+    }
+
+    /// How long from now until this request's send slot; nil: a create while the key is
+    /// busy (ask again after a spacing). Throws when the store cannot be reached.
+    public func slotDelay(_ priority: RequestPriority) async throws -> Duration? {
+        try await store.takeSlot(keyID: keyID, spacing: slotSpacing, forCreate: priority == .newTask)
+    }
+
+    /// The slot gate of ``budget``: waits for the request's shared send slot. When the
+    /// store cannot be reached the request goes at once (the pod's local share, set by
+    /// ``round(_:lastPods:)``, still paces it).
+    func waitForSlot(_ priority: RequestPriority) async throws {
+        while true {
+            let delay: Duration?
+            do {
+                delay = try await slotDelay(priority)
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                return
+            }
+            guard let delay else {
+                try await budget.clock.sleep(for: slotSpacing)
+                continue
+            }
+            if delay > .zero { try await budget.clock.sleep(for: delay) }
+            return
+        }
+    }
+
+    /// Exchanges every ``interval`` on the budget's clock until cancelled, with the slot
+    /// gate set on ``budget`` meanwhile.
     public func run() async {
+        budget.setSlotGate { [self] priority in try await self.waitForSlot(priority) }
+        defer { budget.setSlotGate(nil) }
         var counters = Counters()
         var lastPods: Int?
         while !Task.isCancelled {

@@ -14,4 +14,10 @@ extension PostgresRequestBudget: RequestBudgetStore {
                 state.rateFactor, secondsSinceCut: state.secondsSinceCut, recoveryStep: rule.recoveryStep,
                 recoveryInterval: rule.recoveryIntervalSeconds))
     }
+
+    public func takeSlot(keyID: String, spacing: Duration, forCreate: Bool) async throws -> Duration? {
+        let seconds = Double(spacing.components.seconds) + Double(spacing.components.attoseconds) / 1e18
+        guard let delay = try await takeSlot(keyID: keyID, spacingSeconds: seconds, forCreate: forCreate) else { return nil }
+        return .microseconds(Int64(delay * 1e6))
+    }
 }

@@ -19,6 +19,7 @@ struct SharedBudgetTests {
             var factor = 1.0
             var cutAt: Double?
             var unreachable = false
+            var nextSlot = 0.0
         }
         let state = Mutex(State())
 
@@ -39,7 +40,20 @@ struct SharedBudgetTests {
                     rateFactor: SharedBudgetShare.recoveredFactor(s.factor, secondsSinceCut: s.cutAt.map { s.now - $0 }))
             }
         }
+
+        func takeSlot(keyID: String, spacing: Duration, forCreate: Bool) async throws -> Duration? {
+            try state.withLock { s in
+                if s.unreachable { throw LedgerError(code: .unavailable, message: "down") }
+                let gap = SharedBudgetTests.seconds(spacing)
+                if forCreate, s.nextSlot > s.now + gap { return nil }
+                let slot = max(s.nextSlot, s.now)
+                s.nextSlot = slot + gap
+                return .microseconds(Int64((slot - s.now) * 1e6))
+            }
+        }
     }
+
+    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 
     static func pod(_ name: String, _ store: MemoryStore) -> SharedRequestBudget {
         SharedRequestBudget(
@@ -146,6 +160,27 @@ struct SharedBudgetTests {
         #expect(abs(pod.budget.currentRate - 1) < 1e-6)
     }
 
+    @Test("send slots are spaced across pods at the key's rate (less a margin); a create waits while the key is busy")
+    func slots() async throws {
+        let store = MemoryStore()
+        let a = Self.pod("a", store)
+        let b = Self.pod("b", store)
+        #expect(Self.seconds(a.slotSpacing) == (1 / (2 * 0.97) * 1e6).rounded(.down) / 1e6)
+        let first = try #require(try await a.slotDelay(.existingTask))
+        let second = try #require(try await b.slotDelay(.existingTask))
+        #expect(first == .zero)
+        #expect(second == a.slotSpacing)
+        // Two polls queued on the key: a create does not get in line before them.
+        #expect(try await a.slotDelay(.newTask) == nil)
+        store.advance(1.1)
+        #expect(try await b.slotDelay(.newTask) == .zero)
+        // After a 429 the key's factor halves and so does the slot rate.
+        var counters = SharedRequestBudget.Counters()
+        a.budget.recordThrottle(retryAfter: nil)
+        _ = await a.round(&counters, lastPods: nil)
+        #expect(abs(Self.seconds(a.slotSpacing) - 1 / (2 * 0.5 * 0.97)) < 1e-5)
+    }
+
     @Test("the store knows the key by a hash, never the key itself")
     func keyHashed() {
         let id = SharedRequestBudget.keyID("secret-key")
@@ -175,6 +210,13 @@ struct SharedBudgetTests {
         let again = try await store.exchange(keyID: key, lease: Demand(pod: "a", polls: 1, creates: 0), ttl: .seconds(30), throttled: true)
         #expect(again.rateFactor == 0.5)
         #expect(again.leases.map(\.pod) == ["a"])
+        // Send slots: the second is a spacing after the first; a create waits while busy.
+        let slotKey = SharedRequestBudget.keyID("slots")
+        let s1 = try #require(try await store.takeSlot(keyID: slotKey, spacingSeconds: 0.5, forCreate: false))
+        let s2 = try #require(try await store.takeSlot(keyID: slotKey, spacingSeconds: 0.5, forCreate: false))
+        #expect(s1 < 0.05)
+        #expect(abs(s2 - s1 - 0.5) < 0.05)
+        #expect(try await store.takeSlot(keyID: slotKey, spacingSeconds: 0.5, forCreate: true) == nil)
         await store.close()
     }
 }

@@ -78,6 +78,15 @@ class Bucket:
             wait += max(0.0, 1 - self.tokens - wait * self.rate) / self.rate
         return max(wait, 0.001)
 
+    def set_ceiling(self, rate, now):
+        """TokenBucket.setCeiling: a rate at the old ceiling follows; a cut one stays."""
+        self.refill(now)
+        new = max(0.001, rate)
+        if self.rate >= self.max_rate or self.rate > new:
+            self.rate = new
+        self.max_rate = new
+        self.last_adjust = now
+
     def throttle(self, now, retry_after):
         self.refill(now)
         if self.last_cut is None or now - self.last_cut >= self.cooldown:
@@ -94,6 +103,8 @@ class Client:
 
     def __init__(self, sim, provider, rate):
         self.sim, self.provider, self.bucket = sim, provider, Bucket(rate)
+        self.granted = [0, 0]  # by priority
+        self.throttles = 0
         self.queue = []  # heap of (priority, seq, send)
         self.seq = 0
         self.pump_at = None  # the one scheduled dispatch, like RequestBudget's dispatcher
@@ -109,11 +120,28 @@ class Client:
         if scheduled:
             self.pump_at = None
         while self.queue and self.bucket.try_take(now):
-            _, _, send = heapq.heappop(self.queue)
+            priority, _, send = heapq.heappop(self.queue)
+            self.granted[priority] += 1
             send()
         if self.queue and self.pump_at is None:
             self.pump_at = now + self.bucket.delay(now)
             self.sim.at(self.pump_at, lambda: self.pump(scheduled=True))
+
+    def gated(self, priority, send):
+        """With a slot store: every request first takes the key's next send slot."""
+        if self.slots is None:
+            send()
+            return
+
+        def taken(slot_at):
+            if slot_at is None:  # a create while the key is busy: ask again a slot later
+                self.sim.after(self.slots.spacing(), lambda: self.gated(priority, send))
+                return
+            self.sim.at(slot_at, send)
+
+        self.sim.after(self.slots.latency, lambda: taken(self.slots.take(priority)))
+
+    slots = None
 
     def call(self, priority, at_provider, on_reply):
         """A request with the client's 429 handling: the provider runs `at_provider()` half a
@@ -125,6 +153,7 @@ class Client:
                 if not self.provider.admit():
                     def throttled():
                         self.bucket.throttle(self.sim.now, 1.0)
+                        self.throttles += 1
                         self.request(priority, send)
                     self.sim.after(LATENCY / 2, throttled)
                     return
@@ -132,7 +161,7 @@ class Client:
                 self.sim.after(LATENCY / 2, lambda: on_reply(answer))
             self.sim.after(LATENCY / 2, arrive)
 
-        self.request(priority, send)
+        self.request(priority, lambda: self.gated(priority, send))
 
 
 # MARK: Poll schedules
@@ -231,11 +260,13 @@ def size_bucket(size):
     return bucket
 
 
-def run(jobs, schedule, shape, qps, rate, in_flight, sizes_known):
-    """Runs the jobs (fresh copies) through one schedule; returns per-run figures."""
-    sim = Sim()
-    provider = Provider(sim, qps=qps)
-    client = Client(sim, provider, rate)
+def run(jobs, schedule, shape, qps, rate, in_flight, sizes_known, sim=None, provider=None, client=None, started=None):
+    """Runs the jobs (fresh copies) through one schedule; returns per-run figures. Given a
+    `sim`, `provider` and `client`, only sets the pod up (several pods share one run)."""
+    shared_run = sim is not None
+    sim = sim or Sim()
+    provider = provider or Provider(sim, qps=qps)
+    client = client or Client(sim, provider, rate)
     jobs = [Job(j.index, j.duration, j.size, j.arrival) for j in jobs]
     waiting = []
     running = [0]
@@ -259,6 +290,8 @@ def run(jobs, schedule, shape, qps, rate, in_flight, sizes_known):
             return provider.create(job.duration, shape)
 
         def created(task_id):
+            if started is not None:
+                started.append(sim.now)
             job.task_id = task_id
             job.started = sim.now  # JobMachine: the task's clock starts at the create's reply
             job.polls = 0
@@ -292,6 +325,8 @@ def run(jobs, schedule, shape, qps, rate, in_flight, sizes_known):
     # Polls issued after a 429 are counted by the provider, not per job: add them here.
     for job in jobs:
         sim.at(job.arrival, lambda job=job: arrive(job))
+    if shared_run:
+        return jobs, waiting
     sim.run()
     finished = [j for j in jobs if j.done_at is not None]
     assert len(finished) == len(jobs), "jobs left unfinished"
@@ -303,6 +338,138 @@ def run(jobs, schedule, shape, qps, rate, in_flight, sizes_known):
         "throttled_after_10s": None,
         "makespan": max(j.done_at for j in jobs) - first,
     }
+
+
+class LeaseStore:
+    """The shared budget's store (PostgresRequestBudget's rules): leases with a TTL, the
+    key's factor halved by a 429 (once per second) and recovering 0.1 per 5 s."""
+
+    def __init__(self, sim):
+        self.sim, self.leases, self.factor, self.cut_at = sim, {}, 1.0, None
+
+    def recovered(self):
+        if self.cut_at is None:
+            return self.factor
+        return min(1.0, self.factor + 0.1 * math.floor((self.sim.now - self.cut_at) / 5))
+
+    def exchange(self, pod, polls, creates, ttl, throttled):
+        now = self.sim.now
+        if throttled and (self.cut_at is None or now - self.cut_at >= 1):
+            self.factor = max(0.05, 0.5 * self.recovered())
+            self.cut_at = now
+        self.leases[pod] = (polls, creates, now + ttl)
+        self.leases = {p: l for p, l in self.leases.items() if l[2] >= now}
+        return dict(self.leases), self.recovered()
+
+
+class SlotStore:
+    """PostgresRequestBudget.takeSlot's rules: the key's send slots, 1 / (rate x factor)
+    apart, handed out in order; a create gets one only when the key is idle (the next slot
+    is due now), so polls keep their priority across pods."""
+
+    def __init__(self, sim, rate, store, margin=0.97, latency=0.002):
+        self.sim, self.rate, self.store, self.margin, self.latency = sim, rate, store, margin, latency
+        self.next_slot = 0.0
+
+    def spacing(self):
+        return 1.0 / (self.rate * self.margin * self.store.recovered())
+
+    def take(self, priority):
+        now = self.sim.now
+        if priority == 1 and self.next_slot > now + self.spacing():
+            return None
+        slot = max(self.next_slot, now)
+        self.next_slot = slot + self.spacing()
+        return slot
+
+
+def share(limit, pod, leases):
+    """SharedBudgetShare.share."""
+    polls = sum(l[0] for l in leases.values())
+    creates = sum(l[1] for l in leases.values())
+    own = leases.get(pod, (0.0, 0.0, 0))
+    n = max(1, len(leases) + (0 if pod in leases else 1))
+    if limit <= 0:
+        return 0.0
+    if polls >= limit:
+        return limit * own[0] / polls
+    after = limit - polls
+    if creates >= after:
+        return own[0] + after * own[1] / creates
+    return own[0] + own[1] + (after - creates) / n
+
+
+def run_pods(jobs, shape, args, mode, pods=3, exchange_latency=0.005):
+    """Several pods on one key, each with its own client and planner, jobs dealt out as a
+    topic's partitions would. `mode`: shared (the shared budget), each (every pod at the
+    key's full rate, the worker before step 3), split (key rate / pods, set by hand)."""
+    sim = Sim()
+    provider = Provider(sim, qps=args.qps)
+    store = LeaseStore(sim)
+    admitted = []  # times of requests the key admitted
+    original_admit = provider.admit
+
+    def admit():
+        ok = original_admit()
+        if ok:
+            admitted.append(sim.now)
+        return ok
+
+    provider.admit = admit
+    slots = SlotStore(sim, args.qps, store) if mode == "slots" else None
+    schedules, clients, all_jobs, queues = [], [], [], []
+    creates_started = []
+    for p in range(pods):
+        rate = args.qps / pods if mode == "split" else args.qps
+        client = Client(sim, provider, rate)
+        client.slots = slots
+        schedule = PlannerSchedule(args.driver, [part for option in args.planner_option for part in option.split("=", 1)])
+        mine = [j for j in jobs if j.index % pods == p]
+        pod_jobs, waiting = run(mine, schedule, shape, args.qps, rate, args.in_flight, False, sim=sim, provider=provider,
+                                client=client, started=creates_started)
+        schedules.append(schedule)
+        clients.append(client)
+        all_jobs.extend(pod_jobs)
+        queues.append(waiting)
+        if mode in ("shared", "slots"):
+            counters = {"g": [0, 0], "t": 0}
+
+            def tick(p=p, client=client, counters=counters):
+                g = list(client.granted)
+                waiting_polls = sum(1 for w in client.queue if w[0] == 0)
+                waiting_creates = len(client.queue) - waiting_polls
+                polls = g[0] - counters["g"][0] + waiting_polls
+                creates = g[1] - counters["g"][1] + waiting_creates
+                throttled = client.throttles > counters["t"]
+                counters["g"], counters["t"] = g, client.throttles
+
+                def answer():
+                    leases, factor = store.exchange(p, polls, creates, 3.0, throttled)
+                    mine_share = share(args.qps * factor, p, leases)
+                    floor = args.qps / max(1, len(leases)) / 10
+                    client.bucket.set_ceiling(max(mine_share, floor), sim.now)
+                    client.pump()
+
+                sim.after(exchange_latency, answer)
+                if any(j.done_at is None for j in all_jobs if j.index % pods == p):
+                    sim.after(1.0, tick)
+
+            sim.at(0.1 + p * 0.33, tick)
+    sim.run()
+    for schedule in schedules:
+        schedule.close()
+    # "While there is work": until the last create started (the key had more work than rate).
+    busy_until = max(creates_started)
+    window = [t for t in admitted if 10 <= t <= busy_until]
+    used = len(window) / (args.qps * max(1e-9, busy_until - 10))
+    throttles_after = sum(1 for t in provider_throttle_times(provider) if t > 10)
+    makespan = max(j.done_at for j in all_jobs)
+    return {"429s": provider.throttled, "429s_after_10s": throttles_after, "used": used, "jobs_per_s": len(all_jobs) / makespan,
+            "busy_until": busy_until}
+
+
+def provider_throttle_times(provider):
+    return getattr(provider, "throttle_times", [])
 
 
 def quantile(values, q):
@@ -337,6 +504,7 @@ def main():
     parser.add_argument("--arrival-rate", type=float, default=0.1, help="jobs per second in the light load")
     parser.add_argument("--in-flight", type=int, default=64, help="jobs running at once (OCR_MAX_IN_FLIGHT)")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--pods", type=int, default=3, help="pods sharing the key in the shared-budget run (1: skip it)")
     parser.add_argument("--scenario", action="append", help="distribution:shape (repeatable)")
     parser.add_argument("--planner-option", action="append", default=[], help="passed to poll-plan-driver, e.g. --done-probability=0.5")
     args = parser.parse_args()
@@ -389,6 +557,27 @@ def main():
                   f"{hf['jobs_per_s'] / fixed[1]['jobs_per_s']:12.2f} {hf['jobs_per_s'] / backoff[1]['jobs_per_s']:10.2f}")
         print(f"planner decisions by rule (light load): " + ", ".join(f"{k} {v}" for k, v in sorted(bases.items())))
         summary.append((scenario, rows["planner"][0]))
+    if args.pods > 1:
+        rng = random.Random(args.seed)
+        distribution = Distribution("lognormal")
+        jobs = [Job(i, *distribution.sample(rng), 0.0) for i in range(args.jobs)]
+        print()
+        print(f"== {args.pods} pods on one key ({args.qps:g} rps), {distribution}, progress linear, all {args.jobs} jobs queued, "
+              f"each pod its own planner; the shared budget's rules replayed in this simulation (lease every 1 s, 3 s TTL)")
+        print(f"{'budget':34} {'429s':>5} {'429s after 10 s':>15} {'key used':>9} {'jobs/s':>7}")
+        results = {}
+        for mode, label in (("each", f"each pod {args.qps:g} rps (before step 3)"),
+                            ("split", f"each pod {args.qps / args.pods:.2f} rps (set by hand)"),
+                            ("shared", "shared rate shares (step 3, first try)"),
+                            ("slots", "shared send slots (step 3)")):
+            r = run_pods(jobs, "linear", args, mode, pods=args.pods)
+            results[mode] = r
+            print(f"{label:34} {r['429s']:5d} {r['429s_after_10s']:15d} {r['used'] * 100:8.1f}% {r['jobs_per_s']:7.3f}")
+        shared = results["slots"]
+        print(f"shared vs each-pod-full-rate: jobs/s x{shared['jobs_per_s'] / results['each']['jobs_per_s']:.2f}; "
+              f"vs hand split: x{shared['jobs_per_s'] / results['split']['jobs_per_s']:.2f}")
+        ok = shared["429s_after_10s"] == 0 and shared["used"] >= 0.9
+        print(f"target (no 429 after 10 s, >= 90 % of the key used while there is work): {'met' if ok else 'NOT met'}")
     print()
     print("targets (log-normal median 8 s sigma 0.6): <= 2.5 requests/job at detection lag p50 <= 10 %")
     for scenario, f in summary:

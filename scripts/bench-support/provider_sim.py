@@ -84,6 +84,7 @@ class Provider:
         self.recent = deque()  # arrival times of accepted requests
         self.requests = 0
         self.throttled = 0
+        self.throttle_times = []
         self._next = 0
 
     def admit(self):
@@ -94,6 +95,7 @@ class Provider:
             self.recent.popleft()
         if len(self.recent) >= self.qps * self.window:
             self.throttled += 1
+            self.throttle_times.append(now)
             return False
         self.recent.append(now)
         return True
