@@ -188,8 +188,9 @@ public final class PostgresRequestBudget: Sendable {
 
     /// Takes the key's next send slot (`spacing` after the previous one, never in the
     /// past, by the database's clock) and answers the seconds from now until it; nil
-    /// when `forCreate` and the key is busy (its next slot is more than a spacing away).
-    public func takeSlot(keyID: String, spacingSeconds: Double, forCreate: Bool) async throws -> Double? {
+    /// when `createHorizonSeconds` is set and the key is booked further ahead than that.
+    public func takeSlot(keyID: String, spacingSeconds: Double, createHorizonSeconds: Double?) async throws -> Double? {
+        let horizon = createHorizonSeconds ?? 1e9
         if closed.withLock({ $0 }) { throw LedgerError.closed }
         let (keys, logger) = (keys, logger)
         do {
@@ -200,7 +201,7 @@ public final class PostgresRequestBudget: Sendable {
                     UPDATE \(unescaped: keys)
                     SET next_slot_at = GREATEST(COALESCE(next_slot_at, now()), now()) + make_interval(secs => \(spacingSeconds))
                     WHERE key_id = \(keyID)
-                        AND (NOT \(forCreate) OR COALESCE(next_slot_at, now()) <= now() + make_interval(secs => \(spacingSeconds)))
+                        AND COALESCE(next_slot_at, now()) <= now() + make_interval(secs => \(horizon))
                     RETURNING extract(epoch FROM next_slot_at - now())::double precision - \(spacingSeconds)
                     """, logger: logger
                 ).decode(Double.self) {

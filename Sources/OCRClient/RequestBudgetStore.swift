@@ -9,9 +9,9 @@ public protocol RequestBudgetStore: Sendable {
     /// Takes the key's next send slot: slots are `spacing` apart and handed out in order
     /// across pods, so the key never sees requests closer than that, whatever the pods'
     /// phases. Answers how long from now until the slot; nil for a create while the key is
-    /// busy (its next slot is more than one spacing away): polls keep their priority
-    /// across pods, and the create asks again later.
-    func takeSlot(keyID: String, spacing: Duration, forCreate: Bool) async throws -> Duration?
+    /// booked further ahead than `createHorizon` (polls keep their priority across pods:
+    /// a create never queues behind a backlog of them), and the create asks again later.
+    func takeSlot(keyID: String, spacing: Duration, createHorizon: Duration?) async throws -> Duration?
 }
 
 /// A key's shared state as a store answers it.

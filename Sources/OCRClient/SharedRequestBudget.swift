@@ -2,17 +2,26 @@ import Crypto
 import Synchronization
 public import Logging
 
-/// One request budget per API key across pods: keeps this pod's ``RequestBudget`` at its
-/// share of the key's rate (``SharedBudgetShare``), exchanged through a
-/// ``RequestBudgetStore`` every ``interval``.
+/// One request budget per API key across pods, through a ``RequestBudgetStore``.
 ///
-/// - Each exchange renews this pod's lease with its demand over the last interval (grants
-///   plus what still waits, polls and creates apart) for ``leaseTTL``; a pod that stops
-///   renewing drops out and its share returns to the others.
+/// - Every request takes the key's next send slot from the store (``slotSpacing`` apart,
+///   in order, across all pods), so pods never send closer together than the key allows,
+///   whatever their phases. A create takes a slot only while the key is booked less than
+///   ``createHorizon`` ahead: polls keep their priority across pods.
+/// - Every ``interval`` the pod renews its lease (its demand over the last interval,
+///   polls and creates apart, for ``leaseTTL``) and reads the others': the live pod count
+///   is its fallback divisor, and ``Round/share`` what ``SharedBudgetShare`` would give it.
+///   Its own bucket keeps the key's rate (times the 429 factor): the slots pace it.
 /// - A 429 seen by this pod cuts its own rate at once (the local bucket does that) and is
-///   reported, so the key's factor is halved for every pod; it recovers slowly.
-/// - When the store cannot be reached, the pod falls back to a fair local share: the key's
-///   rate divided by the pods it last saw (or ``fallbackPods`` before it ever saw any).
+///   reported, so the key's factor, and with it the slot rate, is halved for every pod;
+///   it recovers slowly.
+/// - When the store cannot be reached, requests go without slots and the pod's bucket
+///   falls back to a fair local share: the key's rate divided by the pods it last saw (or
+///   ``fallbackPods`` before it ever saw any).
+///
+/// Measured by `scripts/bench provider`: rate shares alone (each pod's bucket at its
+/// share) still put three requests into some second of a 2-per-second key whenever three
+/// pods' phases line up; the slots do not.
 ///
 /// The key is identified in the store by a hash of the API key, never the key itself.
 public final class SharedRequestBudget: Sendable {
@@ -28,6 +37,10 @@ public final class SharedRequestBudget: Sendable {
     /// Share of the key's rate the send slots use: a margin for network jitter, so
     /// requests spaced at the slots still arrive within the key's limit.
     public let slotMargin: Double
+    /// How far ahead the key may be booked for a create to still take a slot: short, so
+    /// creates fill the key's idle time without queueing behind polls. (A pod runs one
+    /// create at a time; "only when the key is idle" starved them in a real three-pod run.)
+    public let createHorizon: Duration
     let keyID: String
     private let logger: Logger
     /// The key's factor after 429s, as the last exchange saw it.
@@ -36,8 +49,9 @@ public final class SharedRequestBudget: Sendable {
     public init(
         budget: RequestBudget, store: any RequestBudgetStore, apiKey: String, keyLimit: Double, podID: String,
         interval: Duration = .seconds(1), leaseTTL: Duration = .seconds(3), fallbackPods: Int = 1, slotMargin: Double = 0.97,
-        logger: Logger = Logger(label: "ocr-worker.budget")
+        createHorizon: Duration = .seconds(2), logger: Logger = Logger(label: "ocr-worker.budget")
     ) {
+        self.createHorizon = createHorizon
         self.slotMargin = min(max(slotMargin, 0.1), 1)
         self.budget = budget
         self.store = store
@@ -98,11 +112,8 @@ public final class SharedRequestBudget: Sendable {
             let state = try await store.exchange(keyID: keyID, lease: demand, ttl: leaseTTL, throttled: throttled)
             rateFactor.withLock { $0 = min(1, max(0.01, state.rateFactor)) }
             let share = SharedBudgetShare.share(of: keyLimit * state.rateFactor, for: podID, among: state.leases)
-            // A floor so a pod with no demand yet can send its first request soon.
-            let floor = keyLimit / Double(max(1, state.leases.count)) / 10
-            let applied = max(share, floor)
-            budget.setCeiling(applied)
-            return Round(share: applied, pods: max(1, state.leases.count), reachedStore: true)
+            budget.setCeiling(keyLimit * min(1, max(0.01, state.rateFactor)))
+            return Round(share: share, pods: max(1, state.leases.count), reachedStore: true)
         } catch {
             let pods = lastPods ?? fallbackPods
             let share = keyLimit / Double(pods)
@@ -123,7 +134,7 @@ public final class SharedRequestBudget: Sendable {
     /// How long from now until this request's send slot; nil: a create while the key is
     /// busy (ask again after a spacing). Throws when the store cannot be reached.
     public func slotDelay(_ priority: RequestPriority) async throws -> Duration? {
-        try await store.takeSlot(keyID: keyID, spacing: slotSpacing, forCreate: priority == .newTask)
+        try await store.takeSlot(keyID: keyID, spacing: slotSpacing, createHorizon: priority == .newTask ? createHorizon : nil)
     }
 
     /// The slot gate of ``budget``: waits for the request's shared send slot. When the

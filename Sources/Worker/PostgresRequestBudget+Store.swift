@@ -15,9 +15,10 @@ extension PostgresRequestBudget: RequestBudgetStore {
                 recoveryInterval: rule.recoveryIntervalSeconds))
     }
 
-    public func takeSlot(keyID: String, spacing: Duration, forCreate: Bool) async throws -> Duration? {
-        let seconds = Double(spacing.components.seconds) + Double(spacing.components.attoseconds) / 1e18
-        guard let delay = try await takeSlot(keyID: keyID, spacingSeconds: seconds, forCreate: forCreate) else { return nil }
+    public func takeSlot(keyID: String, spacing: Duration, createHorizon: Duration?) async throws -> Duration? {
+        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+        guard let delay = try await takeSlot(keyID: keyID, spacingSeconds: seconds(spacing), createHorizonSeconds: createHorizon.map(seconds))
+        else { return nil }
         return .microseconds(Int64(delay * 1e6))
     }
 }

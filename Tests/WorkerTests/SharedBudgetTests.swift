@@ -41,11 +41,11 @@ struct SharedBudgetTests {
             }
         }
 
-        func takeSlot(keyID: String, spacing: Duration, forCreate: Bool) async throws -> Duration? {
+        func takeSlot(keyID: String, spacing: Duration, createHorizon: Duration?) async throws -> Duration? {
             try state.withLock { s in
                 if s.unreachable { throw LedgerError(code: .unavailable, message: "down") }
                 let gap = SharedBudgetTests.seconds(spacing)
-                if forCreate, s.nextSlot > s.now + gap { return nil }
+                if let createHorizon, s.nextSlot > s.now + SharedBudgetTests.seconds(createHorizon) { return nil }
                 let slot = max(s.nextSlot, s.now)
                 s.nextSlot = slot + gap
                 return .microseconds(Int64((slot - s.now) * 1e6))
@@ -118,7 +118,8 @@ struct SharedBudgetTests {
         var shares: [Double] = []
         for i in 0..<3 { shares.append(await pods[i].round(&counters[i], lastPods: 3).share) }
         #expect(abs(shares.reduce(0, +) - 2) < 1e-9)
-        #expect(abs(pods[0].budget.currentRate - 2.0 / 3) < 1e-6)
+        // The slots pace the pods; each pod's own bucket keeps the key's rate.
+        #expect(abs(pods[0].budget.currentRate - 2) < 1e-6)
         // Pod c stops renewing; after its lease's 3 s the others split the key.
         store.advance(4)
         let a = await pods[0].round(&counters[0], lastPods: 3)
@@ -138,6 +139,7 @@ struct SharedBudgetTests {
         let cut = await pods[0].round(&counters[0], lastPods: 2)
         let other = await pods[1].round(&counters[1], lastPods: 2)
         #expect(abs(cut.share + other.share - 1) < 1e-9)
+        #expect(abs(pods[1].budget.currentRate - 1) < 1e-6)
         // The key's factor recovers slowly: 5 s after the cut, 0.6 of the rate, split by two.
         store.advance(2.5)
         _ = await pods[0].round(&counters[0], lastPods: 2)
@@ -160,7 +162,7 @@ struct SharedBudgetTests {
         #expect(abs(pod.budget.currentRate - 1) < 1e-6)
     }
 
-    @Test("send slots are spaced across pods at the key's rate (less a margin); a create waits while the key is busy")
+    @Test("send slots are spaced across pods at the key's rate (less a margin); a create waits while the key is booked ahead")
     func slots() async throws {
         let store = MemoryStore()
         let a = Self.pod("a", store)
@@ -170,9 +172,11 @@ struct SharedBudgetTests {
         let second = try #require(try await b.slotDelay(.existingTask))
         #expect(first == .zero)
         #expect(second == a.slotSpacing)
-        // Two polls queued on the key: a create does not get in line before them.
+        // A create may book within the 2 s horizon; polls may book beyond it, creates not.
+        #expect(try await a.slotDelay(.newTask) == a.slotSpacing * 2)
+        for _ in 0..<3 { _ = try await b.slotDelay(.existingTask) }
         #expect(try await a.slotDelay(.newTask) == nil)
-        store.advance(1.1)
+        store.advance(3.1)
         #expect(try await b.slotDelay(.newTask) == .zero)
         // After a 429 the key's factor halves and so does the slot rate.
         var counters = SharedRequestBudget.Counters()
@@ -212,11 +216,12 @@ struct SharedBudgetTests {
         #expect(again.leases.map(\.pod) == ["a"])
         // Send slots: the second is a spacing after the first; a create waits while busy.
         let slotKey = SharedRequestBudget.keyID("slots")
-        let s1 = try #require(try await store.takeSlot(keyID: slotKey, spacingSeconds: 0.5, forCreate: false))
-        let s2 = try #require(try await store.takeSlot(keyID: slotKey, spacingSeconds: 0.5, forCreate: false))
+        let s1 = try #require(try await store.takeSlot(keyID: slotKey, spacingSeconds: 0.5, createHorizonSeconds: nil))
+        let s2 = try #require(try await store.takeSlot(keyID: slotKey, spacingSeconds: 0.5, createHorizonSeconds: nil))
         #expect(s1 < 0.05)
         #expect(abs(s2 - s1 - 0.5) < 0.05)
-        #expect(try await store.takeSlot(keyID: slotKey, spacingSeconds: 0.5, forCreate: true) == nil)
+        #expect(try await store.takeSlot(keyID: slotKey, spacingSeconds: 0.5, createHorizonSeconds: 0.9) == nil)
+        #expect(try await store.takeSlot(keyID: slotKey, spacingSeconds: 0.5, createHorizonSeconds: 2) != nil)
         await store.close()
     }
 }

@@ -271,10 +271,13 @@ def run(jobs, schedule, shape, qps, rate, in_flight, sizes_known, sim=None, prov
     waiting = []
     running = [0]
 
+    creating = [False]  # JobRunner's CreateGate: one create at a time per pod
+
     def start_next():
-        while waiting and running[0] < in_flight:
+        while waiting and running[0] < in_flight and not creating[0]:
             job = waiting.pop(0)
             running[0] += 1
+            creating[0] = True
             create(job)
 
     def arrive(job):
@@ -290,6 +293,8 @@ def run(jobs, schedule, shape, qps, rate, in_flight, sizes_known, sim=None, prov
             return provider.create(job.duration, shape)
 
         def created(task_id):
+            creating[0] = False
+            start_next()
             if started is not None:
                 started.append(sim.now)
             job.task_id = task_id
@@ -363,12 +368,13 @@ class LeaseStore:
 
 
 class SlotStore:
-    """PostgresRequestBudget.takeSlot's rules: the key's send slots, 1 / (rate x factor)
-    apart, handed out in order; a create gets one only when the key is idle (the next slot
-    is due now), so polls keep their priority across pods."""
+    """PostgresRequestBudget.takeSlot's rules: the key's send slots, 1 / (rate x factor x
+    0.97) apart, handed out in order; a create gets one only while the key is booked less
+    than the create horizon (2 s) ahead, so polls keep their priority across pods."""
 
-    def __init__(self, sim, rate, store, margin=0.97, latency=0.002):
+    def __init__(self, sim, rate, store, margin=0.97, latency=0.002, create_horizon=2.0):
         self.sim, self.rate, self.store, self.margin, self.latency = sim, rate, store, margin, latency
+        self.create_horizon = create_horizon
         self.next_slot = 0.0
 
     def spacing(self):
@@ -376,7 +382,7 @@ class SlotStore:
 
     def take(self, priority):
         now = self.sim.now
-        if priority == 1 and self.next_slot > now + self.spacing():
+        if priority == 1 and self.next_slot > now + self.create_horizon:
             return None
         slot = max(self.next_slot, now)
         self.next_slot = slot + self.spacing()
@@ -447,7 +453,10 @@ def run_pods(jobs, shape, args, mode, pods=3, exchange_latency=0.005):
                     leases, factor = store.exchange(p, polls, creates, 3.0, throttled)
                     mine_share = share(args.qps * factor, p, leases)
                     floor = args.qps / max(1, len(leases)) / 10
-                    client.bucket.set_ceiling(max(mine_share, floor), sim.now)
+                    # With send slots the key's slots pace every pod; the pod's own bucket
+                    # only keeps the key's rate (SharedRequestBudget.round).
+                    ceiling = args.qps * factor if mode == "slots" else max(mine_share, floor)
+                    client.bucket.set_ceiling(ceiling, sim.now)
                     client.pump()
 
                 sim.after(exchange_latency, answer)
