@@ -565,7 +565,7 @@ def main():
                   f"{lf['req_per_job'] / fixed[0]['req_per_job']:13.2f} {lf['req_per_job'] / backoff[0]['req_per_job']:10.2f} | "
                   f"{hf['jobs_per_s'] / fixed[1]['jobs_per_s']:12.2f} {hf['jobs_per_s'] / backoff[1]['jobs_per_s']:10.2f}")
         print(f"planner decisions by rule (light load): " + ", ".join(f"{k} {v}" for k, v in sorted(bases.items())))
-        summary.append((scenario, rows["planner"][0]))
+        summary.append((scenario, rows["planner"][0], rows["planner (warm)"][0]))
     if args.pods > 1:
         rng = random.Random(args.seed)
         distribution = Distribution("lognormal")
@@ -589,10 +589,12 @@ def main():
         print(f"target (no 429 after 10 s, >= 90 % of the key used while there is work): {'met' if ok else 'NOT met'}")
     print()
     print("targets (log-normal median 8 s sigma 0.6): <= 2.5 requests/job at detection lag p50 <= 10 %")
-    for scenario, f in summary:
+    for scenario, f, warm in summary:
         if scenario.startswith("lognormal:"):
             ok = f["req_per_job"] <= 2.5 and f["lag_p50"] <= 0.10
-            print(f"  {scenario:22} {f['req_per_job']:.2f} req/job, lag p50 {f['lag_p50'] * 100:.1f} %: {'met' if ok else 'NOT met'}")
+            warm_ok = warm["req_per_job"] <= 2.5 and warm["lag_p50"] <= 0.10
+            print(f"  {scenario:22} all jobs {f['req_per_job']:.2f} req/job, lag p50 {f['lag_p50'] * 100:.1f} %: {'met' if ok else 'NOT met'}; "
+                  f"after the cold start {warm['req_per_job']:.2f} req/job, lag p50 {warm['lag_p50'] * 100:.1f} %: {'met' if warm_ok else 'NOT met'}")
     print(f"(ran in {time.monotonic() - started:.1f} s of real time)")
 
 
