@@ -203,6 +203,14 @@ let package = Package(
             linkerSettings: librdkafkaRpath
         ),
 
+        // The poll planner's exact decisions for `scripts/bench provider`, over stdin/stdout.
+        .executableTarget(
+            name: "poll-plan-driver",
+            dependencies: ["Worker"],
+            swiftSettings: strict,
+            linkerSettings: librdkafkaRpath
+        ),
+
         // MARK: Job contract and result store
 
         .target(

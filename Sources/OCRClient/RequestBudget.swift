@@ -28,6 +28,8 @@ public final class RequestBudget: Sendable {
         var nextID: UInt64 = 0
         var dispatcherRunning = false
         var granted: [RequestPriority: Int] = [:]
+        var throttles = 0
+        var slotGate: (@Sendable (RequestPriority) async throws -> Void)?
 
         mutating func enqueue(_ waiter: Waiter) {
             let index = queue.firstIndex { $0.priority > waiter.priority } ?? queue.endIndex
@@ -43,8 +45,20 @@ public final class RequestBudget: Sendable {
         state = Mutex(State(bucket: TokenBucket(configuration: configuration, now: clock.now())))
     }
 
-    /// Waits for a token. Throws `CancellationError` if the task is cancelled first.
+    /// Waits for a token, then for the slot gate when one is set (``setSlotGate(_:)``).
+    /// Throws `CancellationError` if the task is cancelled first.
     public func acquire(_ priority: RequestPriority) async throws {
+        try await acquireToken(priority)
+        if let gate = state.withLock({ $0.slotGate }) { try await gate(priority) }
+    }
+
+    /// Sets a wait every request makes after its token: the key's shared send slot when
+    /// pods share one key (``SharedRequestBudget``).
+    public func setSlotGate(_ gate: (@Sendable (RequestPriority) async throws -> Void)?) {
+        state.withLock { $0.slotGate = gate }
+    }
+
+    private func acquireToken(_ priority: RequestPriority) async throws {
         let id = state.withLock { state in
             state.nextID += 1
             state.slots[state.nextID] = .registered
@@ -98,8 +112,24 @@ public final class RequestBudget: Sendable {
     /// Reports a 429: cuts the rate and honours `Retry-After`.
     public func recordThrottle(retryAfter: Duration?) {
         let now = clock.now()
-        state.withLock { $0.bucket.recordThrottle(now: now, retryAfter: retryAfter) }
+        state.withLock {
+            $0.bucket.recordThrottle(now: now, retryAfter: retryAfter)
+            $0.throttles += 1
+        }
     }
+
+    /// 429s reported so far (``recordThrottle(retryAfter:)``).
+    public var throttles: Int { state.withLock { $0.throttles } }
+
+    /// Sets the rate this budget recovers up to: its share of a key shared by several
+    /// pods (``SharedRequestBudget``). See ``TokenBucket/setCeiling(_:now:)``.
+    public func setCeiling(_ requestsPerSecond: Double) {
+        let now = clock.now()
+        state.withLock { $0.bucket.setCeiling(requestsPerSecond, now: now) }
+    }
+
+    /// Callers waiting for a token, by priority.
+    public func waiting(_ priority: RequestPriority) -> Int { state.withLock { $0.queue.count { $0.priority == priority } } }
 
     /// Reports a `Retry-After` on another status (503): pauses without cutting the rate.
     public func pause(for delay: Duration) {

@@ -37,6 +37,9 @@ public struct TokenBucket: Sendable, Hashable {
     }
 
     public let configuration: Configuration
+    /// The rate the bucket recovers up to: the configured rate, or this pod's share of the
+    /// key's rate when pods share one (``setCeiling(_:now:)``).
+    public private(set) var ceiling: Double
     /// The current rate in requests per second.
     public private(set) var rate: Double
     public private(set) var tokens: Double
@@ -49,6 +52,7 @@ public struct TokenBucket: Sendable, Hashable {
     public init(configuration: Configuration = .init(), now: Duration) {
         self.configuration = configuration
         rate = configuration.requestsPerSecond
+        ceiling = configuration.requestsPerSecond
         tokens = configuration.burst
         lastRefill = now
         lastAdjustment = now
@@ -57,13 +61,13 @@ public struct TokenBucket: Sendable, Hashable {
     /// Accrues tokens and recovers the rate up to `now`.
     public mutating func refill(now: Duration) {
         guard now > lastRefill else { return }
-        while rate < configuration.requestsPerSecond, configuration.recoveryStep > 0,
+        while rate < ceiling, configuration.recoveryStep > 0,
             now - lastAdjustment >= configuration.recoveryInterval
         {
             lastAdjustment += configuration.recoveryInterval
-            rate = min(configuration.requestsPerSecond, rate + configuration.recoveryStep)
+            rate = min(ceiling, rate + configuration.recoveryStep)
         }
-        if rate >= configuration.requestsPerSecond { lastAdjustment = now }
+        if rate >= ceiling { lastAdjustment = now }
         let elapsed = Self.seconds(now - lastRefill)
         tokens = min(configuration.burst, tokens + elapsed * rate)
         lastRefill = now
@@ -103,6 +107,17 @@ public struct TokenBucket: Sendable, Hashable {
         lastAdjustment = now
         tokens = min(tokens, 0)
         if let retryAfter { pause(until: now + retryAfter) }
+    }
+
+    /// Moves the rate's ceiling (a new share of a shared key). A rate at the old ceiling
+    /// follows it at once, up or down; a rate still recovering from a 429 stays where it
+    /// is (below the new ceiling) and keeps recovering slowly.
+    public mutating func setCeiling(_ requestsPerSecond: Double, now: Duration) {
+        refill(now: now)
+        let new = max(0.001, requestsPerSecond)
+        if rate >= ceiling || rate > new { rate = new }
+        ceiling = new
+        lastAdjustment = now
     }
 
     /// A `Retry-After` without a rate cut (e.g. on 503).

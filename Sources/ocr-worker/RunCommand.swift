@@ -54,6 +54,22 @@ struct RunCommand: AsyncParsableCommand {
             services.append(OperationsServer(host: configuration.httpHost, port: port, worker: worker, metrics: metrics, logger: logger))
         }
         services.append(worker)
+        // With a PostgreSQL ledger, pods share one request budget per API key through it.
+        var sharedBudget: PostgresRequestBudget?
+        if case .postgres(let options) = try LedgerConfiguration(url: configuration.ledgerURL, environment: environment).backend,
+            try settings.bool("OCR_SHARED_BUDGET", default: true)
+        {
+            let fallbackPods = max(1, try settings.int("OCR_PROVIDER_PODS_PER_KEY", default: 1))
+            do {
+                let store = try await PostgresRequestBudget(options: options, logger: logger)
+                sharedBudget = store
+                services.append(worker.sharedBudget(store: store, fallbackPods: fallbackPods, logger: logger))
+            } catch {
+                // The ledger opened, so this is unlikely; the pod keeps a fair local share.
+                worker.useLocalShare(ofPods: fallbackPods)
+                logger.warning("shared request budget unavailable; using a local share", metadata: ["error": "\(error)"])
+            }
+        }
         var groupConfiguration = ServiceGroupConfiguration(
             services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -69,9 +85,11 @@ struct RunCommand: AsyncParsableCommand {
         do {
             try await group.run()
         } catch {
+            await sharedBudget?.close()
             await ledger.close()
             throw error
         }
+        await sharedBudget?.close()
         await ledger.close()
     }
 }
@@ -118,7 +136,8 @@ extension WorkerConfiguration {
                 passThrough: try settings.bool("OCR_PASS_THROUGH", default: false),
                 createClaimTimeout: .seconds(try settings.int("OCR_CREATE_CLAIM_TIMEOUT_SECONDS", default: 30)),
                 maxConcurrentCreates: try settings.int("OCR_MAX_CONCURRENT_CREATES", default: 1),
-                maxRecordBytes: try settings.int("OCR_MAX_RECORD_BYTES", default: JobDecoder.defaultMaxValueBytes)),
+                maxRecordBytes: try settings.int("OCR_MAX_RECORD_BYTES", default: JobDecoder.defaultMaxValueBytes),
+                pollPlanning: try PollPlanSettings(settings, providerURL: provider.baseURL)),
             consumption: ConsumptionSettings(
                 maxInFlight: maxInFlight,
                 drainTimeout: .seconds(try settings.int("OCR_DRAIN_TIMEOUT_SECONDS", default: 30))),
@@ -126,4 +145,23 @@ extension WorkerConfiguration {
             httpHost: settings.string("OCR_HTTP_HOST", default: "0.0.0.0"),
             stallLimit: .seconds(try settings.int("OCR_STALL_LIMIT_SECONDS", default: 7200)))
     }
+}
+
+extension PollPlanSettings {
+    /// `OCR_POLL_PLAN_*` (README, "How polls are planned"). The provider is keyed by the
+    /// API host only: never a path, a query or credentials.
+    init(_ settings: Settings, providerURL: String) throws {
+        let defaults = PollPlanSettings()
+        self.init(
+            enabled: try settings.bool("OCR_POLL_PLAN", default: defaults.enabled),
+            provider: URL(string: providerURL)?.host ?? defaults.provider,
+            coldStartTasks: try settings.int("OCR_POLL_PLAN_COLD_START_TASKS", default: defaults.coldStartTasks),
+            doneProbability: try settings.double("OCR_POLL_PLAN_DONE_PROBABILITY", default: defaults.doneProbability),
+            maxLagFraction: try settings.double("OCR_POLL_PLAN_MAX_LAG_FRACTION", default: defaults.maxLagFraction),
+            maxLag: .milliseconds(Int64(min(max(try settings.double("OCR_POLL_PLAN_MAX_LAG_SECONDS", default: defaults.maxLag.inWholeSeconds), 0.01), 86_400) * 1000)))
+    }
+}
+
+extension Duration {
+    fileprivate var inWholeSeconds: Double { Double(components.seconds) }
 }

@@ -33,7 +33,7 @@ import OCRTaskAPI
 /// | creating | createInterrupted | row `submitted` meanwhile | polling, `wait(first)` then `poll` |
 /// | creating | createInterrupted | otherwise (claim lost, ledger down) | awaitingClaim, `wait(retry delay)` then `readLedger` |
 /// | polling | (before a poll) | task older than the task timeout | recreate |
-/// | polling | polled | state 0, 2, 3, 4 (pending) | polling, `wait(backoff by polls and progress)` |
+/// | polling | polled | state 0, 2, 3, 4 (pending) | polling, `wait(rules.pollPlanner's delay; without one, backoff by polls and progress)` |
 /// | polling | polled | state 1 with a file | rehosting, `rehost` (pass-through: settling, success) |
 /// | polling | polled | state 1 without a file | recreate |
 /// | polling | polled | state -1, -2, -8 | recreate |
@@ -74,11 +74,16 @@ public struct JobMachine: Sendable {
         public var resultURLLifetime: Duration
         /// Fresh result URLs asked for per task before it is re-created.
         public var maxRefetches: Int
+        /// Places the polls of a task (a snapshot of the learned durations for this job's
+        /// key); nil: ``pollBackoff`` does, as before the planner.
+        public var pollPlanner: PollPlanner?
 
         public init(
             maxRecreates: Int, taskTimeout: Duration, pollBackoff: PollBackoff, createClaimTimeout: Duration,
-            dependencyRetryDelay: Duration, rehost: Bool, resultURLLifetime: Duration, maxRefetches: Int = 2
+            dependencyRetryDelay: Duration, rehost: Bool, resultURLLifetime: Duration, maxRefetches: Int = 2,
+            pollPlanner: PollPlanner? = nil
         ) {
+            self.pollPlanner = pollPlanner
             self.maxRecreates = maxRecreates
             self.taskTimeout = taskTimeout
             self.pollBackoff = pollBackoff
@@ -132,6 +137,8 @@ public struct JobMachine: Sendable {
     public private(set) var taskStartedAt: ContinuousClock.Instant
     /// Polls of the current task (drive the backoff).
     public private(set) var polls = 0
+    /// What the current task's polls showed: the planner's input.
+    public private(set) var pollHistory = TaskPollHistory()
     /// Polls not yet added to the ledger row: written with the next settle, not per poll.
     public private(set) var unrecordedPolls = 0
     public private(set) var recreates = 0
@@ -198,7 +205,7 @@ public struct JobMachine: Sendable {
             ownClaim = submitted.createAttempts
             follow(id, now)
             phase = .polling
-            return Step(effect: .wait(until: now.instant + rules.pollBackoff.first), notes: [])
+            return Step(effect: .wait(until: now.instant + firstPollDelay), notes: [])
         case (.creating, .createFailed(let error, let claimed, let fresh)):
             if let claimed { ownClaim = claimed }
             if let fresh { record = fresh }
@@ -222,7 +229,7 @@ public struct JobMachine: Sendable {
             if record.state == .submitted, let id = record.taskID {
                 follow(id, now)
                 phase = .polling
-                return Step(effect: .wait(until: now.instant + rules.pollBackoff.first), notes: [])
+                return Step(effect: .wait(until: now.instant + firstPollDelay), notes: [])
             }
             phase = .awaitingClaim
             return Step(effect: .wait(until: now.instant + rules.dependencyRetryDelay), notes: [])
@@ -343,10 +350,21 @@ public struct JobMachine: Sendable {
         var notes: [JobNote] = []
         switch action {
         case .keepPolling, .retryLater:
-            let delay = rules.pollBackoff.delay(afterPolls: polls, progress: task.progress, elapsed: now.instant - taskStartedAt)
+            let elapsed = now.instant - taskStartedAt
+            let delay: Duration
+            if let planner = rules.pollPlanner {
+                pollHistory.recordPending(at: elapsed, progress: task.progress)
+                delay = planner.nextPoll(elapsed: elapsed, history: pollHistory, progress: task.progress).delay
+            } else {
+                delay = rules.pollBackoff.delay(afterPolls: polls, progress: task.progress, elapsed: elapsed)
+            }
             return Step(effect: .wait(until: now.instant + delay), notes: [])
         default:
             notes.append(.taskEnded(seconds: (now.instant - taskStartedAt).seconds, state: task.state.rawValue))
+            if action == .done, let planner = rules.pollPlanner {
+                notes.append(.taskTimed(pollHistory.completion(
+                    key: planner.key, doneAt: now.instant - taskStartedAt, providerDuration: task.providerDuration)))
+            }
         }
         let state = task.state.rawValue
         switch action {
@@ -448,18 +466,28 @@ public struct JobMachine: Sendable {
         taskID = id
         taskStartedAt = now.instant
         polls = 0
+        pollHistory = TaskPollHistory()
         refetches = 0
+    }
+
+    /// The wait between a create and the task's first poll.
+    private var firstPollDelay: Duration {
+        rules.pollPlanner?.nextPoll(elapsed: .zero, history: TaskPollHistory(), progress: nil).delay ?? rules.pollBackoff.first
     }
 
     /// Dates the task's start back to the provider's `created_at` when that is earlier:
     /// a task resumed after a restart or a rebalance keeps its original deadline. Ages
     /// below zero or over a week are clock trouble (or a hostile reply) and ignored.
+    /// `created_at` is whole seconds, so a task created a moment ago reads as up to a
+    /// second older: a start less than a second earlier than ours is that rounding, not
+    /// a resumed task, and is not taken (the poll planner would learn the phantom second
+    /// into every duration).
     private mutating func noteProviderCreation(_ createdAt: Date?, _ now: Now) {
         guard let createdAt else { return }
         let age = now.date.timeIntervalSince(createdAt)
         guard age.isFinite, age > 0, age < 7 * 24 * 3600 else { return }
         let start = now.instant - .milliseconds(Int64(age * 1000))
-        if start < taskStartedAt { taskStartedAt = start }
+        if start < taskStartedAt - .seconds(1) { taskStartedAt = start }
     }
 }
 

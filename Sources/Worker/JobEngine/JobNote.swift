@@ -19,6 +19,8 @@ public enum JobNote: Sendable, Hashable {
     /// The task reached a final state after `seconds` (from its create, or its
     /// provider-side `created_at` when resumed).
     case taskEnded(seconds: Double, state: Int)
+    /// A task was found done: its timing, for the duration model that plans polls.
+    case taskTimed(CompletedTaskTiming)
     /// The result store failed while rehosting: fetched again later.
     case resultStoreFailed
     /// Two payloads share a job id: the first one wins.

@@ -51,6 +51,8 @@ public final class JobRunner: MessageHandler {
     private let claims = JobClaims()
     private let createGate: CreateGate
     private let decoder: JobDecoder
+    /// Learned task durations: each job's polls are planned from a snapshot of it.
+    let durationModel: DurationModel
 
     public init(settings: JobSettings, ports: Ports, metrics: WorkerMetrics = WorkerMetrics(), health: WorkerHealth = WorkerHealth(), logger: Logger) {
         self.settings = settings
@@ -63,6 +65,7 @@ public final class JobRunner: MessageHandler {
         retry = DependencyRetry(firstDelay: settings.dependencyRetryDelay, timer: ports.timer)
         createGate = CreateGate(permits: settings.maxConcurrentCreates)
         decoder = JobDecoder(maxValueBytes: settings.maxRecordBytes)
+        durationModel = DurationModel(settings: settings.pollPlanning, coldStart: settings.pollBackoff)
     }
 
     /// Header of a record replayed from the dead-letter topic (`ocr-worker dlq replay`):
@@ -165,6 +168,10 @@ public final class JobRunner: MessageHandler {
 
     private func drive(_ record: JobRecord, _ context: JobContext) async throws {
         var context = context
+        var rules = self.rules
+        if settings.pollPlanning.enabled {
+            rules.pollPlanner = durationModel.planner(for: DurationKey(provider: settings.pollPlanning.provider, format: context.job.format.rawValue))
+        }
         var machine = JobMachine(
             record: record, deadline: context.job.deadline?.date, resultContentType: context.job.format.contentType,
             rules: rules, now: ports.timer.now())
@@ -414,6 +421,8 @@ public final class JobRunner: MessageHandler {
             logger.warning("re-creating the task", metadata: ["reason": "\(reason)", "recreate": "\(count)"])
         case .taskEnded(let seconds, let state):
             metrics.taskEnded(after: .seconds(seconds), state: "\(state)")
+        case .taskTimed(let timing):
+            durationModel.record(timing)
         case .resultStoreFailed:
             logger.warning("result store failed; fetching the result again later")
         case .otherPayload(let first):

@@ -13,7 +13,10 @@ public struct JobSettings: Sendable, Hashable {
     public var maxRecreates: Int
     /// How long one provider task may take before it counts as timed out (re-create).
     public var taskTimeout: Duration
+    /// Today's schedule, and the planner's cold start.
     public var pollBackoff: PollBackoff
+    /// The poll planner (learned durations; `OCR_POLL_PLAN_*`).
+    public var pollPlanning: PollPlanSettings
     /// Publish the provider's URL instead of rehosting the file (no result store).
     public var passThrough: Bool
     /// How long the provider's result URL stays valid (PicWish: 1 hour).
@@ -50,8 +53,10 @@ public struct JobSettings: Sendable, Hashable {
         dependencyRetryDelay: Duration = .seconds(1),
         createClaimTimeout: Duration = .seconds(30),
         maxConcurrentCreates: Int = 1,
-        maxRecordBytes: Int = JobDecoder.defaultMaxValueBytes
+        maxRecordBytes: Int = JobDecoder.defaultMaxValueBytes,
+        pollPlanning: PollPlanSettings = PollPlanSettings()
     ) {
+        self.pollPlanning = pollPlanning
         self.maxRecordBytes = maxRecordBytes
         self.resultsTopic = resultsTopic
         self.deadLetterTopic = deadLetterTopic

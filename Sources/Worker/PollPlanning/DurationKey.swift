@@ -1,0 +1,33 @@
+/// What the worker knows about a task before creating it, and so what its duration is
+/// learned by: durations of tasks with the same key are fitted together.
+public struct DurationKey: Sendable, Hashable, CustomStringConvertible {
+    /// Which provider runs the task (the API host: never a key or a path).
+    public var provider: String
+    /// The requested output format (`txt`, `pdf`, `docx`, ...).
+    public var format: String
+    /// ``sizeBucket(bytes:)`` of the source, when its size is known before the create
+    /// (an upload's length); nil when it is not (a URL the provider fetches).
+    public var sizeBucket: Int?
+
+    public init(provider: String, format: String, sizeBucket: Int? = nil) {
+        self.provider = provider
+        self.format = format
+        self.sizeBucket = sizeBucket
+    }
+
+    /// The same key without the size: the fallback while a size bucket has too few tasks.
+    public var withoutSize: DurationKey { DurationKey(provider: provider, format: format) }
+
+    /// Doubling buckets: 0 up to 128 KiB, then 1, 2, ... per doubling, at most 16.
+    public static func sizeBucket(bytes: Int64) -> Int {
+        var bucket = 0
+        var limit: Int64 = 128 * 1024
+        while bytes > limit, bucket < 16 {
+            bucket += 1
+            limit *= 2
+        }
+        return bucket
+    }
+
+    public var description: String { "\(provider)/\(format)" + (sizeBucket.map { "/size\($0)" } ?? "") }
+}

@@ -1,0 +1,50 @@
+import Foundation
+
+/// An online fit of a log-normal distribution to task durations: exponentially weighted
+/// mean and variance of the log duration.
+///
+/// The first samples are averaged with equal weight (weight 1/n), later ones with
+/// ``weight``, so the fit starts unbiased and then follows drift (a provider that slows
+/// down) with a memory of about 1/``weight`` tasks.
+public struct LogNormalFit: Sendable, Hashable {
+    /// Samples seen.
+    public private(set) var count = 0
+    /// Mean of ln(seconds).
+    public private(set) var meanLog = 0.0
+    /// Variance of ln(seconds).
+    public private(set) var varianceLog = 0.0
+    /// The newest sample's weight once more than 1/weight samples were seen.
+    public let weight: Double
+    /// Floor of ``sigma``: a few identical durations must not make the fit certain.
+    public let minimumSigma: Double
+
+    public init(weight: Double = 0.05, minimumSigma: Double = 0.05) {
+        self.weight = min(max(weight, 0.001), 1)
+        self.minimumSigma = max(minimumSigma, 0.001)
+    }
+
+    /// Adds one task's duration (at least a millisecond, so its log is finite).
+    public mutating func add(_ duration: Duration) {
+        let x = log(max(duration.inSeconds, 0.001))
+        count += 1
+        let alpha = max(weight, 1 / Double(count))
+        let delta = x - meanLog
+        meanLog += alpha * delta
+        varianceLog = (1 - alpha) * (varianceLog + alpha * delta * delta)
+    }
+
+    public var sigma: Double { max(minimumSigma, varianceLog.squareRoot()) }
+    public var median: Duration { .fromSeconds(exp(meanLog)) }
+
+    /// P(duration <= elapsed).
+    public func probabilityDone(by elapsed: Duration) -> Double {
+        let t = elapsed.inSeconds
+        guard t > 0 else { return 0 }
+        return StandardNormal.cdf((log(t) - meanLog) / sigma)
+    }
+
+    /// The elapsed time by which a task is done with probability `p`.
+    public func elapsed(atProbability p: Double) -> Duration {
+        .fromSeconds(exp(meanLog + sigma * StandardNormal.quantile(p)))
+    }
+}

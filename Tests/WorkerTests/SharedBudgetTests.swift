@@ -1,0 +1,227 @@
+import Foundation
+import Ledger
+import OCRClient
+import Synchronization
+import Testing
+@testable import Worker
+
+/// One request budget per API key across pods (issue 13, step 3): the share rule, the
+/// exchange rounds against an in-memory store, and the PostgreSQL store itself.
+@Suite("Shared request budget")
+struct SharedBudgetTests {
+    typealias Demand = SharedBudgetShare.Demand
+
+    /// The rules of a store, in memory, on a time the test moves.
+    final class MemoryStore: RequestBudgetStore {
+        struct State {
+            var now = 0.0
+            var leases: [String: (demand: Demand, expires: Double)] = [:]
+            var factor = 1.0
+            var cutAt: Double?
+            var unreachable = false
+            var nextSlot = 0.0
+        }
+        let state = Mutex(State())
+
+        func advance(_ seconds: Double) { state.withLock { $0.now += seconds } }
+
+        func exchange(keyID: String, lease: Demand, ttl: Duration, throttled: Bool) async throws -> SharedKeyState {
+            try state.withLock { s in
+                if s.unreachable { throw LedgerError(code: .unavailable, message: "down") }
+                let since = s.cutAt.map { s.now - $0 }
+                if throttled, since.map({ $0 >= 1 }) ?? true {
+                    s.factor = max(0.05, 0.5 * SharedBudgetShare.recoveredFactor(s.factor, secondsSinceCut: since))
+                    s.cutAt = s.now
+                }
+                s.leases[lease.pod] = (lease, s.now + Double(ttl.components.seconds))
+                s.leases = s.leases.filter { $0.value.expires >= s.now }
+                return SharedKeyState(
+                    leases: s.leases.values.map(\.demand).sorted { $0.pod < $1.pod },
+                    rateFactor: SharedBudgetShare.recoveredFactor(s.factor, secondsSinceCut: s.cutAt.map { s.now - $0 }))
+            }
+        }
+
+        func takeSlot(keyID: String, spacing: Duration, createHorizon: Duration?) async throws -> Duration? {
+            try state.withLock { s in
+                if s.unreachable { throw LedgerError(code: .unavailable, message: "down") }
+                let gap = SharedBudgetTests.seconds(spacing)
+                if let createHorizon, s.nextSlot > s.now + SharedBudgetTests.seconds(createHorizon) { return nil }
+                let slot = max(s.nextSlot, s.now)
+                s.nextSlot = slot + gap
+                return .microseconds(Int64((slot - s.now) * 1e6))
+            }
+        }
+    }
+
+    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+
+    static func pod(_ name: String, _ store: MemoryStore) -> SharedRequestBudget {
+        SharedRequestBudget(
+            budget: RequestBudget(configuration: .init(requestsPerSecond: 2)), store: store, apiKey: "secret-key", keyLimit: 2,
+            podID: name, fallbackPods: 3)
+    }
+
+    // MARK: The share rule
+
+    @Test("polls come first cluster-wide: when they exceed the key's rate, creates get nothing")
+    func pollsFirst() {
+        let demands = [Demand(pod: "a", polls: 3, creates: 5), Demand(pod: "b", polls: 1, creates: 0)]
+        #expect(SharedBudgetShare.share(of: 2, for: "a", among: demands) == 1.5)
+        #expect(SharedBudgetShare.share(of: 2, for: "b", among: demands) == 0.5)
+    }
+
+    @Test("what polls leave goes to creates by demand; what both leave is split evenly")
+    func remainder() {
+        let busy = [Demand(pod: "a", polls: 0.5, creates: 3), Demand(pod: "b", polls: 0.5, creates: 1)]
+        #expect(SharedBudgetShare.share(of: 2, for: "a", among: busy) == 0.5 + 0.75)
+        #expect(SharedBudgetShare.share(of: 2, for: "b", among: busy) == 0.5 + 0.25)
+        let idle = [Demand(pod: "a", polls: 0.2, creates: 0), Demand(pod: "b", polls: 0.2, creates: 0.4)]
+        #expect(abs(SharedBudgetShare.share(of: 2, for: "a", among: idle) - (0.2 + 0.6)) < 1e-9)
+        #expect(abs(SharedBudgetShare.share(of: 2, for: "b", among: idle) - (0.6 + 0.6)) < 1e-9)
+        // A pod not yet in the leases counts as one with no demand.
+        #expect(SharedBudgetShare.share(of: 2, for: "c", among: idle) > 0)
+    }
+
+    @Test("a 429 halves the key's factor, which recovers 0.1 per 5 s up to 1")
+    func recovery() {
+        #expect(SharedBudgetShare.recoveredFactor(0.5, secondsSinceCut: 4.9) == 0.5)
+        #expect(abs(SharedBudgetShare.recoveredFactor(0.5, secondsSinceCut: 10) - 0.7) < 1e-9)
+        #expect(SharedBudgetShare.recoveredFactor(0.5, secondsSinceCut: 100) == 1)
+        #expect(SharedBudgetShare.recoveredFactor(1, secondsSinceCut: nil) == 1)
+    }
+
+    @Test("a new share moves a bucket at its ceiling at once; a bucket cut by a 429 recovers slowly up to it")
+    func ceiling() {
+        var bucket = TokenBucket(configuration: .init(requestsPerSecond: 2), now: .zero)
+        bucket.setCeiling(0.5, now: .seconds(1))
+        #expect(bucket.rate == 0.5)
+        bucket.setCeiling(1.5, now: .seconds(2))
+        #expect(bucket.rate == 1.5)
+        bucket.recordThrottle(now: .seconds(3), retryAfter: nil)
+        #expect(bucket.rate == 0.75)
+        bucket.setCeiling(1.8, now: .seconds(3))
+        #expect(bucket.rate == 0.75)
+        bucket.refill(now: .seconds(8))
+        #expect(abs(bucket.rate - 0.95) < 1e-9)
+        bucket.refill(now: .seconds(60))
+        #expect(bucket.rate == 1.8)
+    }
+
+    // MARK: Rounds
+
+    @Test("three pods on one key: shares add up to the key's rate, and a dead pod's share returns")
+    func threePods() async {
+        let store = MemoryStore()
+        let pods = ["a", "b", "c"].map { Self.pod($0, store) }
+        var counters = Array(repeating: SharedRequestBudget.Counters(), count: 3)
+        for i in 0..<3 { _ = await pods[i].round(&counters[i], lastPods: nil) }
+        var shares: [Double] = []
+        for i in 0..<3 { shares.append(await pods[i].round(&counters[i], lastPods: 3).share) }
+        #expect(abs(shares.reduce(0, +) - 2) < 1e-9)
+        // The slots pace the pods; each pod's own bucket keeps the key's rate.
+        #expect(abs(pods[0].budget.currentRate - 2) < 1e-6)
+        // Pod c stops renewing; after its lease's 3 s the others split the key.
+        store.advance(4)
+        let a = await pods[0].round(&counters[0], lastPods: 3)
+        #expect(a.pods == 1)
+        let b = await pods[1].round(&counters[1], lastPods: 3)
+        #expect(b.pods == 2)
+        #expect(abs(b.share - 1) < 1e-9)
+    }
+
+    @Test("a 429 seen by one pod cuts every pod's share at once")
+    func throttleShared() async {
+        let store = MemoryStore()
+        let pods = ["a", "b"].map { Self.pod($0, store) }
+        var counters = Array(repeating: SharedRequestBudget.Counters(), count: 2)
+        for i in 0..<2 { _ = await pods[i].round(&counters[i], lastPods: nil) }
+        pods[0].budget.recordThrottle(retryAfter: nil)
+        let cut = await pods[0].round(&counters[0], lastPods: 2)
+        let other = await pods[1].round(&counters[1], lastPods: 2)
+        #expect(abs(cut.share + other.share - 1) < 1e-9)
+        #expect(abs(pods[1].budget.currentRate - 1) < 1e-6)
+        // The key's factor recovers slowly: 5 s after the cut, 0.6 of the rate, split by two.
+        store.advance(2.5)
+        _ = await pods[0].round(&counters[0], lastPods: 2)
+        store.advance(2.5)
+        _ = await pods[0].round(&counters[0], lastPods: 2)
+        let later = await pods[1].round(&counters[1], lastPods: 2)
+        #expect(abs(later.share - 2 * 0.6 / 2) < 1e-9)
+    }
+
+    @Test("a pod that cannot reach the store falls back to the key's rate over the pods it last saw")
+    func fallback() async {
+        let store = MemoryStore()
+        let pod = Self.pod("a", store)
+        var counters = SharedRequestBudget.Counters()
+        store.state.withLock { $0.unreachable = true }
+        let blind = await pod.round(&counters, lastPods: nil)
+        #expect(blind == .init(share: 2.0 / 3, pods: 3, reachedStore: false))
+        let seen = await pod.round(&counters, lastPods: 2)
+        #expect(seen == .init(share: 1, pods: 2, reachedStore: false))
+        #expect(abs(pod.budget.currentRate - 1) < 1e-6)
+    }
+
+    @Test("send slots are spaced across pods at the key's rate (less a margin); a create waits while the key is booked ahead")
+    func slots() async throws {
+        let store = MemoryStore()
+        let a = Self.pod("a", store)
+        let b = Self.pod("b", store)
+        #expect(Self.seconds(a.slotSpacing) == (1 / (2 * 0.97) * 1e6).rounded(.down) / 1e6)
+        let first = try #require(try await a.slotDelay(.existingTask))
+        let second = try #require(try await b.slotDelay(.existingTask))
+        #expect(first == .zero)
+        #expect(second == a.slotSpacing)
+        // A create may book within the 2 s horizon; polls may book beyond it, creates not.
+        #expect(try await a.slotDelay(.newTask) == a.slotSpacing * 2)
+        for _ in 0..<3 { _ = try await b.slotDelay(.existingTask) }
+        #expect(try await a.slotDelay(.newTask) == nil)
+        store.advance(3.1)
+        #expect(try await b.slotDelay(.newTask) == .zero)
+        // After a 429 the key's factor halves and so does the slot rate.
+        var counters = SharedRequestBudget.Counters()
+        a.budget.recordThrottle(retryAfter: nil)
+        _ = await a.round(&counters, lastPods: nil)
+        #expect(abs(Self.seconds(a.slotSpacing) - 1 / (2 * 0.5 * 0.97)) < 1e-5)
+    }
+
+    @Test("the store knows the key by a hash, never the key itself")
+    func keyHashed() {
+        let id = SharedRequestBudget.keyID("secret-key")
+        #expect(id.count == 32)
+        #expect(!id.contains("secret"))
+        #expect(id == SharedRequestBudget.keyID("secret-key"))
+        #expect(id != SharedRequestBudget.keyID("other-key"))
+    }
+
+    // MARK: PostgreSQL
+
+    @Test("PostgreSQL: leases of two pods, expiry, one cut per second for the key")
+    func postgresStore() async throws {
+        guard let url = ProcessInfo.processInfo.environment["OCR_TEST_POSTGRES_URL"], !url.isEmpty else {
+            Issue.record("OCR_TEST_POSTGRES_URL is not set (scripts/postgres start)")
+            return
+        }
+        var options = try PostgresLedgerOptions(url: url)
+        options.schema = "budget_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12))"
+        let store = try await PostgresRequestBudget(options: options)
+        let key = SharedRequestBudget.keyID("k")
+        _ = try await store.exchange(keyID: key, lease: Demand(pod: "a", polls: 1, creates: 0), ttl: .seconds(30), throttled: false)
+        let both = try await store.exchange(keyID: key, lease: Demand(pod: "b", polls: 0.5, creates: 2), ttl: .milliseconds(1), throttled: true)
+        #expect(both.leases == [Demand(pod: "a", polls: 1, creates: 0), Demand(pod: "b", polls: 0.5, creates: 2)])
+        #expect(both.rateFactor == 0.5)
+        // A second 429 within the cool-down does not cut again; b's lease has expired.
+        let again = try await store.exchange(keyID: key, lease: Demand(pod: "a", polls: 1, creates: 0), ttl: .seconds(30), throttled: true)
+        #expect(again.rateFactor == 0.5)
+        #expect(again.leases.map(\.pod) == ["a"])
+        // Send slots: the second is a spacing after the first; a create waits while busy.
+        let slotKey = SharedRequestBudget.keyID("slots")
+        let s1 = try #require(try await store.takeSlot(keyID: slotKey, spacingSeconds: 0.5, createHorizonSeconds: nil))
+        let s2 = try #require(try await store.takeSlot(keyID: slotKey, spacingSeconds: 0.5, createHorizonSeconds: nil))
+        #expect(s1 < 0.05)
+        #expect(abs(s2 - s1 - 0.5) < 0.05)
+        #expect(try await store.takeSlot(keyID: slotKey, spacingSeconds: 0.5, createHorizonSeconds: 0.9) == nil)
+        #expect(try await store.takeSlot(keyID: slotKey, spacingSeconds: 0.5, createHorizonSeconds: 2) != nil)
+        await store.close()
+    }
+}
