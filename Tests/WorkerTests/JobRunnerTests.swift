@@ -217,12 +217,12 @@ struct JobRunnerTests {
         _ = try await rig.ledger.accept(jobID: "job-1", fingerprint: Self.fingerprint, at: Date())
         _ = try await rig.ledger.claimCreate(jobID: "job-1", expectedCreateAttempts: 0, at: Date())
         let ledger = rig.ledger
-        let other = Task {
-            try await Task.sleep(for: .milliseconds(50))
-            _ = try await ledger.recordTask(jobID: "job-1", taskID: "theirs", at: Date())
+        // The other driver records its task while this one waits for the claim (its
+        // first wait), long before the claim could be taken over.
+        rig.timer.onWait { number in
+            if number == 1 { _ = try await ledger.recordTask(jobID: "job-1", taskID: "theirs", at: Date()) }
         }
         try await rig.runner.handle(Self.message(Self.job))
-        try await other.value
         #expect(rig.provider.createCalls.isEmpty)
         #expect(try rig.result().taskID == "theirs")
     }

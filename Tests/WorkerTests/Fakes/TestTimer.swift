@@ -13,6 +13,13 @@ final class TestTimer: JobTimer {
     let start = ContinuousClock.now
     let startDate = Date()
     private let state = Mutex(State())
+    private let hook = Mutex<(@Sendable (_ waitNumber: Int) async throws -> Void)?>(nil)
+
+    /// Runs `body` inside every later wait (numbered from 1), before the wait returns: lets
+    /// a test make something happen "while the job waits" without racing a real sleep.
+    func onWait(_ body: @escaping @Sendable (_ waitNumber: Int) async throws -> Void) {
+        hook.withLock { $0 = body }
+    }
 
     func now() -> JobMachine.Now {
         let offset = state.withLock { $0.offset }
@@ -21,11 +28,13 @@ final class TestTimer: JobTimer {
 
     func wait(until due: ContinuousClock.Instant) async throws {
         try Task.checkCancellation()
-        state.withLock { s in
+        let number = state.withLock { s -> Int in
             let target = due - start
             s.waits.append(max(.zero, target - s.offset))
             if target > s.offset { s.offset = target }
+            return s.waits.count
         }
+        if let body = hook.withLock({ $0 }) { try await body(number) }
         await Task.yield()
     }
 
