@@ -60,7 +60,7 @@ def wait_for(predicate, timeout, what):
 
 class Provider:
     def __init__(self, workdir, delay):
-        port_file = os.path.join(workdir, f"provider-{delay}.port")
+        port_file = os.path.join(workdir, f"provider-{delay}-{time.monotonic_ns()}.port")
         self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "instant_provider.py"), port_file, "--delay", str(delay)])
         wait_for(lambda: os.path.exists(port_file), 10, "the provider")
         self.port = int(open(port_file).read())

@@ -184,31 +184,55 @@ public final class JobRunner: MessageHandler {
             case .finish(let ending):
                 try finished(ending, machine: machine, context)
                 return
-            case .readLedger:
-                let jobID = context.job.jobID
-                let ledger = ports.ledger
-                event = .ledgerRead(try await retry.run("read ledger", context.logger) { try await ledger.record(jobID: jobID) })
             case .wait(let until):
                 try await ports.timer.wait(until: until)
                 event = .woke
-            case .create(let expected, let upload):
-                event = try await create(context, expectedCreateAttempts: expected, upload: upload)
-            case .poll(let taskID):
-                event = try await poll(taskID)
-            case .rehost(_, let fileURL):
-                event = try await rehost(fileURL, context)
-            case .settle(let settlement, let polls):
-                event = try await settle(settlement, pollsToRecord: polls, context)
-            case .publish(let record, let deadLetter):
-                try await publish(record, deadLetter: deadLetter, context)
-                event = .sent
-            case .markPublished:
-                let jobID = context.job.jobID
-                let ledger = ports.ledger
-                _ = try await retry.run("mark published", context.logger) { try await ledger.markPublished(jobID: jobID, at: Date()) }
-                event = .marked
+            case let effect:
+                event = try await inChildTask { [context] in try await self.perform(effect, context) }
             }
             step = machine.handle(event, at: ports.timer.now())
+        }
+    }
+
+    /// Runs `body` in a child task of its own. Why: a task keeps the memory its deepest
+    /// call chain needed until it ends (async frames come from a per-task stack
+    /// allocator), and a job's task lives for the job's whole life, mostly parked in a
+    /// wait. Running each I/O effect (HTTP, ledger, broker) in a short-lived child keeps
+    /// those deep frames out of the parked task: about 20 KB less per job in flight.
+    private func inChildTask(_ body: @escaping @Sendable () async throws -> JobEvent) async throws -> JobEvent {
+        try await withThrowingTaskGroup(of: JobEvent.self) { group in
+            group.addTask(operation: body)
+            guard let event = try await group.next() else { throw CancellationError() }
+            return event
+        }
+    }
+
+    /// Performs one I/O effect and says what happened.
+    private func perform(_ effect: JobEffect, _ context: JobContext) async throws -> JobEvent {
+        switch effect {
+        case .readLedger:
+            let jobID = context.job.jobID
+            let ledger = ports.ledger
+            return .ledgerRead(try await retry.run("read ledger", context.logger) { try await ledger.record(jobID: jobID) })
+        case .create(let expected, let upload):
+            return try await create(context, expectedCreateAttempts: expected, upload: upload)
+        case .poll(let taskID):
+            return try await poll(taskID)
+        case .rehost(_, let fileURL):
+            return try await rehost(fileURL, context)
+        case .settle(let settlement, let polls):
+            return try await settle(settlement, pollsToRecord: polls, context)
+        case .publish(let record, let deadLetter):
+            try await publish(record, deadLetter: deadLetter, context)
+            return .sent
+        case .markPublished:
+            let jobID = context.job.jobID
+            let ledger = ports.ledger
+            _ = try await retry.run("mark published", context.logger) { try await ledger.markPublished(jobID: jobID, at: Date()) }
+            return .marked
+        case .wait, .finish:
+            // Handled by the caller: waits park this job's own task; finish ends it.
+            throw LedgerError(code: .invalidTransition, message: "job engine: \(effect) is not an I/O effect")
         }
     }
 
