@@ -329,6 +329,10 @@ struct BrokerFaultTests {
         func stop() async {
             if script == "kafka-broker", let pid = try? pid() { kill(pid, SIGCONT) }
             _ = try? await Self.run(script, ["stop", name])
+            // scripts/postgres removes its state; the broker's (its log) stays only on request.
+            if script == "kafka-broker", ProcessInfo.processInfo.environment["OCR_TEST_KEEP"] == nil {
+                try? FileManager.default.removeItem(at: BrokerFaultTests.root.appendingPathComponent(".run/broker-\(name)"))
+            }
         }
 
         /// The broker's process id, from the script's state directory.
