@@ -118,6 +118,8 @@ extension WorkerConfiguration {
             throw ValidationFailure("OCR_TOPIC_PARTITIONS must be between 1 and \(Int32.max)")
         }
         let port = try settings.int("OCR_HTTP_PORT", default: 9464)
+        let unknownTopicSeconds = try settings.int("OCR_UNKNOWN_TOPIC_DEADLINE_SECONDS", default: 120)
+        guard unknownTopicSeconds > 0 else { throw ValidationFailure("OCR_UNKNOWN_TOPIC_DEADLINE_SECONDS must be positive") }
         self.init(
             kafka: settings.kafka(clientID: "ocr-worker-\(workerID)"),
             groupID: settings.groupID,
@@ -137,7 +139,8 @@ extension WorkerConfiguration {
                 createClaimTimeout: .seconds(try settings.int("OCR_CREATE_CLAIM_TIMEOUT_SECONDS", default: 30)),
                 maxConcurrentCreates: try settings.int("OCR_MAX_CONCURRENT_CREATES", default: 1),
                 maxRecordBytes: try settings.int("OCR_MAX_RECORD_BYTES", default: JobDecoder.defaultMaxValueBytes),
-                pollPlanning: try PollPlanSettings(settings, providerURL: provider.baseURL)),
+                pollPlanning: try PollPlanSettings(settings, providerURL: provider.baseURL),
+                unknownTopicDeadline: .seconds(unknownTopicSeconds)),
             consumption: ConsumptionSettings(
                 maxInFlight: maxInFlight,
                 drainTimeout: .seconds(try settings.int("OCR_DRAIN_TIMEOUT_SECONDS", default: 30))),

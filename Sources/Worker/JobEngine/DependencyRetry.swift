@@ -14,7 +14,8 @@ public import Logging
 ///   ``PermanentDependencyFailure``, so the caller can dead-letter a stub or report the
 ///   pod unhealthy instead of retrying forever;
 /// - an unknown topic, once it has lasted ``unknownTopicDeadline`` (a topic being created
-///   shows up within seconds; one deleted or misnamed never does).
+///   shows up within seconds; one deleted or misnamed never does). Sends take it from
+///   ``JobSettings/unknownTopicDeadline`` (`OCR_UNKNOWN_TOPIC_DEADLINE_SECONDS`).
 public struct DependencyRetry: Sendable {
     public var firstDelay: Duration
     public var maxDelay: Duration = .seconds(30)

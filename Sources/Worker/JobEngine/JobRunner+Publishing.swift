@@ -126,6 +126,8 @@ extension JobRunner {
 
     func send(_ record: KafkaProducerMessage, _ logger: Logger) async throws {
         let publisher = ports.publisher
+        var retry = self.retry
+        retry.unknownTopicDeadline = settings.unknownTopicDeadline
         do {
             try await retry.run("publish to \(record.topic)", logger) { try await publisher.publish(record) }
         } catch let failure as PermanentDependencyFailure {

@@ -38,6 +38,10 @@ public struct JobSettings: Sendable, Hashable {
     /// The largest job record value accepted; a larger one is dead-lettered (as a stub,
     /// without its value) unread. Keys and headers have fixed caps (JobDecoder).
     public var maxRecordBytes: Int
+    /// How long a send to a topic the broker does not know (deleted, misnamed, never
+    /// created with auto-creation off) is retried before it counts as permanent: the job
+    /// is then dead-lettered. A topic being created shows up within seconds.
+    public var unknownTopicDeadline: Duration
 
     public init(
         resultsTopic: String = "ocr.results",
@@ -54,9 +58,11 @@ public struct JobSettings: Sendable, Hashable {
         createClaimTimeout: Duration = .seconds(30),
         maxConcurrentCreates: Int = 1,
         maxRecordBytes: Int = JobDecoder.defaultMaxValueBytes,
-        pollPlanning: PollPlanSettings = PollPlanSettings()
+        pollPlanning: PollPlanSettings = PollPlanSettings(),
+        unknownTopicDeadline: Duration = .seconds(120)
     ) {
         self.pollPlanning = pollPlanning
+        self.unknownTopicDeadline = unknownTopicDeadline
         self.maxRecordBytes = maxRecordBytes
         self.resultsTopic = resultsTopic
         self.deadLetterTopic = deadLetterTopic

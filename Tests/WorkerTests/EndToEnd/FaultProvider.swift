@@ -68,6 +68,8 @@ final class FaultProvider: Sendable {
         var unauthorized = false
         var unauthorizedReplies = 0
         var probes = 0
+        /// Documents whose creates are held (not answered) until released.
+        var held: Set<String> = []
     }
 
     let apiKey: String
@@ -116,6 +118,12 @@ final class FaultProvider: Sendable {
     func documentURLOnPort80(_ name: String) -> String { "http://\(port80Host!)/docs/\(name)" }
 
     func script(_ document: String, _ script: Script) { state.withLock { $0.scripts[document] = script } }
+
+    /// Holds the document's create requests, unanswered, until ``release(_:)``: a test
+    /// acts between the provider's accept of a create and the worker's hearing of it
+    /// (the task is created once the hold is released).
+    func hold(_ document: String) { state.withLock { _ = $0.held.insert(document) } }
+    func release(_ document: String) { state.withLock { _ = $0.held.remove(document) } }
 
     /// Answer every API request with 401 (a revoked key) while `on`.
     func setUnauthorized(_ on: Bool) { state.withLock { $0.unauthorized = on } }
@@ -194,6 +202,7 @@ final class FaultProvider: Sendable {
             log(document, Event(kind: .create, arrivedAt: arrived, repliedAt: .now, status: fault, sourceField: form.field))
             return Self.error(fault, retryAfter: script.retryAfter)
         }
+        while state.withLock({ $0.held.contains(document) }) { try await Task.sleep(for: .milliseconds(20)) }
         if script.createDelay > .zero { try await Task.sleep(for: script.createDelay) }
         let taskID = state.withLock { s -> String in
             s.nextTask += 1

@@ -29,9 +29,10 @@ final class Pipeline: Sendable {
         return logger
     }()
 
-    init(name: String) async throws {
+    /// `bootstrap`: a broker of the test's own (``PrivateBroker``) instead of the shared one.
+    init(name: String, bootstrap: String? = nil) async throws {
         let env = ProcessInfo.processInfo.environment
-        guard let bootstrap = env["KAFKA_BOOTSTRAP"] else {
+        guard let bootstrap = bootstrap ?? env["KAFKA_BOOTSTRAP"] else {
             throw PipelineError("KAFKA_BOOTSTRAP is not set: run the tests with scripts/test")
         }
         self.bootstrap = bootstrap
@@ -59,8 +60,8 @@ final class Pipeline: Sendable {
 
     /// Runs `body` with a fresh pipeline and stops every process it started afterwards,
     /// whether the body succeeded or not.
-    static func with(name: String, _ body: (Pipeline) async throws -> Void) async throws {
-        let pipeline = try await Pipeline(name: name)
+    static func with(name: String, bootstrap: String? = nil, _ body: (Pipeline) async throws -> Void) async throws {
+        let pipeline = try await Pipeline(name: name, bootstrap: bootstrap)
         do {
             try await body(pipeline)
         } catch {
@@ -117,16 +118,22 @@ final class Pipeline: Sendable {
         return (process.terminationStatus, ContinuousClock.now - start)
     }
 
+    /// The process id of a running process this pipeline started.
+    func pid(of name: String) -> Int32? {
+        processes.withLock { $0[name].flatMap { $0.isRunning ? $0.processIdentifier : nil } }
+    }
+
     func log(of name: String) -> String {
         (try? String(contentsOf: work.appendingPathComponent("\(name).log"), encoding: .utf8)) ?? ""
     }
 
     // MARK: Jobs and results
 
-    func publish(_ jobs: [(key: String?, value: String?)]) async throws {
+    /// Publishes jobs in order; `partition` puts them all on one partition.
+    func publish(_ jobs: [(key: String?, value: String?)], partition: Int32? = nil) async throws {
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client()), logger: Self.logger)
         for job in jobs {
-            try await producer.send(KafkaProducerMessage(topic: jobsTopic, key: job.key, value: job.value))
+            try await producer.send(KafkaProducerMessage(topic: jobsTopic, partition: partition, key: job.key, value: job.value))
         }
         await producer.close()
     }
