@@ -227,6 +227,41 @@ struct JobRunnerTests {
         #expect(try rig.result().taskID == "theirs")
     }
 
+    @Test("a result the broker refuses as too large: a stub dead letter with result_too_large, the row marked published")
+    func resultTooLarge() async throws {
+        let rig = try await Rig(passThrough: true)
+        rig.publisher.refusals.withLock { $0["ocr.results"] = 10 }
+        try await rig.runner.handle(Self.message(Self.job))
+        #expect(rig.results.isEmpty)
+        let stub = try #require(rig.deadLetters.first)
+        #expect(rig.deadLetters.count == 1)
+        #expect(stub.value?.isEmpty != false, "a stub carries no value")
+        #expect(stub.headers.contains { $0.key == "ocr.error.code" && $0.value == Array("result_too_large".utf8) })
+        let row = try #require(try await rig.ledger.record(jobID: "job-1"))
+        #expect(row.publishedAt != nil)
+        #expect(rig.provider.createCalls.count == 1)
+    }
+
+    @Test("a results topic we may not write: the job is dead-lettered at once, not retried as a whole")
+    func resultsTopicUnwritable() async throws {
+        let rig = try await Rig(passThrough: true)
+        rig.publisher.refusals.withLock { $0["ocr.results"] = 29 }
+        try await rig.runner.handle(Self.message(Self.job))
+        #expect(rig.results.isEmpty)
+        #expect(rig.deadLetters.count == 1)
+        #expect(rig.provider.createCalls.count == 1, "the job is not driven again")
+        #expect(rig.timer.elapsed < .seconds(5), "only the first poll wait, no whole-job retries (1 + 2 + 3 + 4 s)")
+        #expect(rig.runner.health.fatalReason == nil)
+    }
+
+    @Test("neither the result nor the dead letter can be written: the pod reports fatal instead of stalling")
+    func nothingWritable() async throws {
+        let rig = try await Rig(passThrough: true)
+        rig.publisher.refusals.withLock { $0 = ["ocr.results": 29, "ocr.jobs.dlq": 29] }
+        await #expect(throws: PermanentDependencyFailure.self) { try await rig.runner.handle(Self.message(Self.job)) }
+        #expect(rig.runner.health.fatalReason != nil)
+    }
+
     @Test("a stale foreign claim (a crash's) is taken over after the claim timeout")
     func staleClaimTakenOver() async throws {
         let rig = try await Rig(passThrough: true)

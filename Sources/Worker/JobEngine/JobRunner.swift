@@ -93,6 +93,22 @@ public final class JobRunner: MessageHandler {
                 return
             } catch is CancellationError {
                 throw CancellationError()
+            } catch let failure as PermanentDependencyFailure {
+                // Retrying the job cannot help (a topic we may not write, a record the broker
+                // will never take): dead-letter it at once with the reason. If even the dead
+                // letter cannot be written, the pod cannot do its work: it reports fatal
+                // (/healthz fails, the process exits non-zero) instead of stalling silently.
+                try Task.checkCancellation()
+                logger.error("job cannot be published: dead-lettering it", metadata: [
+                    "error": "\(failure)", "partition": "\(message.partition)", "offset": "\(message.offset)",
+                ])
+                do {
+                    try await deadLetterInternal(message, error: failure)
+                } catch let again as PermanentDependencyFailure {
+                    health.markFatal("neither the result nor the dead letter can be published: \(again)")
+                    throw again
+                }
+                return
             } catch {
                 try Task.checkCancellation()
                 attempt += 1
@@ -415,9 +431,23 @@ public final class JobRunner: MessageHandler {
     /// Sends the row's stored result bytes, and the dead letter when `deadLetter` is set.
     private func publish(_ record: JobRecord, deadLetter failure: JobFailure?, _ context: JobContext) async throws {
         guard let bytes = record.resultMessage else { return }
-        try await send(
-            KafkaProducerMessage(topic: settings.resultsTopic, key: Array(record.jobID.utf8), value: bytes, headers: traceHeaders(context.message)),
-            context.logger)
+        do {
+            try await send(
+                KafkaProducerMessage(topic: settings.resultsTopic, key: Array(record.jobID.utf8), value: bytes, headers: traceHeaders(context.message)),
+                context.logger)
+        } catch let refused as PermanentDependencyFailure where refused.kind == .tooLarge {
+            // The result can never be published (the broker's message.max.bytes): a stub
+            // dead letter says so, and the machine goes on to mark the row published, so a
+            // redelivery does not run this again. Ops raise the limit and replay.
+            context.logger.error("result too large for the broker: dead-lettering a stub", metadata: ["result_bytes": "\(bytes.count)"])
+            let tooLarge = JobFailure(
+                .internal, code: "result_too_large",
+                message: "the job's result (\(bytes.count) bytes) is too large for the broker (message.max.bytes)", taskID: record.taskID)
+            try await deadLetterStub(
+                context.message, info: deadLetterInfo(context.message, record: record, failure: tooLarge),
+                reason: "the result was too large for the broker")
+            return
+        }
         if let failure {
             try await deadLetter(context.message, info: deadLetterInfo(context.message, record: record, failure: failure))
         }

@@ -10,8 +10,14 @@ final class RecordingPublisher: ResultPublisher {
     private let sent = Mutex<[KafkaProducerMessage]>([])
     /// Sends that fail before the broker takes them (an outage), counted down.
     let failures = Mutex(0)
+    /// librdkafka error codes the broker answers for every send to a topic (a permanent
+    /// refusal: 10 too large, 29 not authorized).
+    let refusals = Mutex<[String: Int32]>([:])
 
     func publish(_ message: KafkaProducerMessage) async throws {
+        if let code = refusals.withLock({ $0[message.topic] }) {
+            throw KafkaError(code: .init(rawValue: code), message: "refused", operation: "produce to \(message.topic)")
+        }
         if failures.withLock({ f -> Bool in
             guard f > 0 else { return false }
             f -= 1
