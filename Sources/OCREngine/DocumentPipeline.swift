@@ -238,7 +238,8 @@ struct DocumentPlanner {
 
     private func convertOffice(path: String, fileExtension: String) throws(OCRFailure) -> String {
         let sandbox = OfficeSandbox(
-            directory: job.workDirectory.appendingPathComponent("office"), limits: configuration.officeLimits)
+            directory: job.workDirectory.appendingPathComponent("office"), limits: configuration.officeLimits,
+            bwrap: configuration.bwrapPath)
         return try sandbox.convertToPDF(
             source: path, fileExtension: fileExtension, deadline: job.deadline, cancel: cancel)
     }

@@ -75,12 +75,15 @@ public struct EngineConfiguration: Sendable {
     public var pagesAhead: Int
     /// Limits of each sandboxed LibreOffice conversion.
     public var officeLimits: OfficeSandbox.Limits
+    /// The bubblewrap executable of the office sandbox (a name on PATH, or a path).
+    public var bwrapPath: String
 
     public init(
         workers: Int = ProcessInfo.processInfo.activeProcessorCount,
         dataPath: String = OCRLanguage.defaultDataPath, rasterDPI: Int = 300, maxImageSide: Int = 32512,
         maxRasterSide: Int = 12000, maxPages: Int = 500, cachedLanguageSets: Int = 2,
-        preparationWorkers: Int? = nil, pagesAhead: Int = 2, officeLimits: OfficeSandbox.Limits = .init()
+        preparationWorkers: Int? = nil, pagesAhead: Int = 2, officeLimits: OfficeSandbox.Limits = .init(),
+        bwrapPath: String = "bwrap"
     ) {
         self.workers = max(1, workers)
         self.dataPath = dataPath
@@ -92,6 +95,7 @@ public struct EngineConfiguration: Sendable {
         self.preparationWorkers = max(1, preparationWorkers ?? max(1, workers))
         self.pagesAhead = max(1, pagesAhead)
         self.officeLimits = officeLimits
+        self.bwrapPath = bwrapPath
     }
 }
 

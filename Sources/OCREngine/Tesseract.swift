@@ -24,12 +24,16 @@ public enum OCRFailure: Error, Sendable, Equatable, CustomStringConvertible {
     case timeout(String)
     /// The task was cancelled (server shutdown).
     case cancelled
+    /// A helper this server needs could not run at all (the office sandbox did not
+    /// start): the server's fault, not the document's (-1); worth an operator's attention.
+    case unavailable(String)
     /// Anything else (-1).
     case failed(String)
 
     public var description: String {
         switch self {
-        case .invalidDocument(let detail), .tooLarge(let detail), .timeout(let detail), .failed(let detail):
+        case .invalidDocument(let detail), .tooLarge(let detail), .timeout(let detail), .unavailable(let detail),
+            .failed(let detail):
             detail
         case .cancelled: "cancelled"
         }

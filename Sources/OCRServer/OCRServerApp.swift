@@ -25,7 +25,7 @@ public enum OCRServer {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: AccessLogMiddleware(logger: logger))
         router.get("/healthz") { _, _ in
-            core.json(["status": "ok"], status: .ok)
+            core.json(["status": "ok", "office_inputs": core.officeInputs.description], status: .ok)
         }
         router.get("/stats") { _, _ in
             await core.json(core.statsSnapshot(), status: .ok)
@@ -63,6 +63,8 @@ final class ServerCore: Sendable {
     /// Source downloads in flight at once, outside the engines.
     let downloads: ConcurrencyLimit
     let draining = Atomic<Bool>(false)
+    /// Whether office documents can be converted here, as the start-up probe found.
+    let officeInputs = OfficeInputsStatus()
     let uploadsDirectory: URL
     let resultsDirectory: URL
     let fileIO = FileIO()
@@ -77,7 +79,7 @@ final class ServerCore: Sendable {
             configuration: EngineConfiguration(
                 workers: configuration.workers, dataPath: configuration.tessdataPath,
                 rasterDPI: configuration.rasterDPI, maxImageSide: configuration.maxImageSide,
-                maxPages: configuration.maxPages),
+                maxPages: configuration.maxPages, bwrapPath: configuration.bwrapPath),
             logger: logger)
         downloads = ConcurrencyLimit(configuration.concurrentDownloads)
         fetcher = SourceFetcher(
@@ -396,6 +398,9 @@ final class ServerCore: Sendable {
             case .tooLarge(let detail): fail(id, .tooLarge, detail)
             case .timeout(let detail): fail(id, .processingTimeout, "\(detail) (limit \(Int(configuration.processingTimeout)) s)")
             case .cancelled: fail(id, .failed, "cancelled: the server is shutting down")
+            case .unavailable(let detail):
+                logger.error("task failed: the server could not run a helper", metadata: ["task_id": "\(id)", "reason": "\(detail)"])
+                fail(id, .failed, detail)
             case .failed(let detail): fail(id, .failed, detail)
             }
         } catch is CancellationError {
@@ -424,6 +429,28 @@ final class ServerCore: Sendable {
     static func seconds(since start: ContinuousClock.Instant) -> String {
         let elapsed = ContinuousClock.now - start
         return String(format: "%.2f", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+
+    // MARK: Start-up checks
+
+    /// Runs the office sandbox once with a trivial command (off the cooperative pool) and
+    /// records the outcome; warns when office inputs will fail, so an operator learns it
+    /// at start-up rather than from the first office task.
+    func checkOfficeSandbox() async {
+        let directory = configuration.dataDirectory.appendingPathComponent("sandbox-probe")
+        let bwrap = configuration.bwrapPath
+        let reason: String?
+        do {
+            reason = try await NIOThreadPool.singleton.runIfActive { OfficeSandbox(directory: directory, bwrap: bwrap).probe() }
+        } catch {
+            reason = "the sandbox probe did not run: \(error)"
+        }
+        if let reason {
+            officeInputs.set(.unavailable(reason))
+            logger.warning("office inputs unavailable: \(reason)")
+        } else {
+            officeInputs.set(.available)
+        }
     }
 
     // MARK: Sweeping
@@ -492,6 +519,7 @@ struct ProcessingService: Service {
     let core: ServerCore
 
     func run() async throws {
+        await core.checkOfficeSandbox()
         let interval = core.configuration.sweepInterval
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {

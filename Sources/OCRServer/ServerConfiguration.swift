@@ -50,6 +50,8 @@ public struct ServerConfiguration: Sendable {
     public var rasterDPI: Int
     /// How long shutdown waits for running tasks before cancelling them.
     public var drainTimeout: TimeInterval
+    /// The bubblewrap executable of the office sandbox (a name on PATH, or a path).
+    public var bwrapPath: String = "bwrap"
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, apiKeys: [String] = [],
