@@ -79,7 +79,8 @@ final class ServerCore: Sendable {
             configuration: EngineConfiguration(
                 workers: configuration.workers, dataPath: configuration.tessdataPath,
                 rasterDPI: configuration.rasterDPI, maxImageSide: configuration.maxImageSide,
-                maxPages: configuration.maxPages, bwrapPath: configuration.bwrapPath),
+                maxPages: configuration.maxPages, maxPagePixels: configuration.maxPagePixels,
+                maxDocumentPixels: configuration.maxDocumentPixels, bwrapPath: configuration.bwrapPath),
             logger: logger)
         downloads = ConcurrencyLimit(configuration.concurrentDownloads)
         fetcher = SourceFetcher(

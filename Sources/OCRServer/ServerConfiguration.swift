@@ -19,6 +19,11 @@ public struct ServerConfiguration: Sendable {
     public var maxImageSide: Int
     /// Most pages of one document; state -5 beyond.
     public var maxPages: Int
+    /// Most pixels of one page once decoded (images by their headers, PDF pages at the
+    /// resolution they are rasterised at), checked before decoding; state -5 beyond.
+    public var maxPagePixels: Int = EngineConfiguration.defaultMaxPagePixels
+    /// Most pixels of all pages of a document together; state -5 beyond.
+    public var maxDocumentPixels: Int = EngineConfiguration.defaultMaxDocumentPixels
     /// How long result links stay valid; results and task records are swept afterwards.
     public var resultLifetime: TimeInterval
     /// Processing deadline of a task once it has an engine; state -8 beyond.
