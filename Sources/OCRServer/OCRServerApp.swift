@@ -62,6 +62,8 @@ final class ServerCore: Sendable {
     let tracker = TaskTracker()
     /// Source downloads in flight at once, outside the engines.
     let downloads: ConcurrencyLimit
+    /// Uploads in progress per key.
+    let uploads: UploadGate
     let draining = Atomic<Bool>(false)
     /// Whether office documents can be converted here, as the start-up probe found.
     let officeInputs = OfficeInputsStatus()
@@ -83,6 +85,7 @@ final class ServerCore: Sendable {
                 maxDocumentPixels: configuration.maxDocumentPixels, bwrapPath: configuration.bwrapPath),
             logger: logger)
         downloads = ConcurrencyLimit(configuration.concurrentDownloads)
+        uploads = UploadGate(limitPerKey: configuration.maxUploadsPerKey)
         fetcher = SourceFetcher(
             allowPrivate: configuration.allowPrivateSources,
             allowAnyPort: configuration.allowAnyPort, maxBytes: configuration.maxDocumentBytes,
@@ -142,6 +145,7 @@ final class ServerCore: Sendable {
         snapshot.tasksStored = counts.stored
         snapshot.workers = configuration.workers
         snapshot.enginesBusy = await pool.busyCount()
+        snapshot.uploadsInProgress = uploads.total
         return snapshot
     }
 
@@ -156,14 +160,36 @@ final class ServerCore: Sendable {
         if draining.load(ordering: .relaxed) {
             return failure(.serviceUnavailable, "server is shutting down")
         }
-        if store.pendingCount >= configuration.maxPendingTasks {
-            return failure(.tooManyRequests, "too many tasks pending on this server", headers: [.retryAfter: "5"])
-        }
         let reader = FormReader(maxDocumentBytes: configuration.maxDocumentBytes)
         let tooLarge = "file too large: documents up to \(configuration.maxDocumentBytes / 1_048_576) MB are accepted"
         if let length = request.headers[.contentLength].flatMap({ Int64($0) }), length > reader.maxBodyBytes {
             return failure(.contentTooLarge, tooLarge, headers: [.connection: "close"])
         }
+        // Admission, O(1) (counters, never a scan): a pending place, in the server's and
+        // the key's limits, is reserved before the upload is read and handed to the task
+        // once stored; then an upload slot of the key.
+        switch store.reserve(
+            owner: key, maxPending: configuration.maxPendingTasks, maxPendingPerOwner: configuration.maxPendingTasksPerKey)
+        {
+        case .server?:
+            return failure(.tooManyRequests, "too many tasks pending on this server", headers: [.retryAfter: "5"])
+        case .owner?:
+            return failure(
+                .tooManyRequests,
+                "too many tasks pending for this API key (limit \(configuration.maxPendingTasksPerKey)); "
+                    + "retry when some have finished",
+                headers: [.retryAfter: "5"])
+        case nil:
+            break
+        }
+        var reserved = true
+        defer { if reserved { store.cancelReservation(owner: key) } }
+        guard uploads.tryEnter(key) else {
+            return failure(
+                .tooManyRequests, "too many uploads in progress for this API key (limit \(uploads.limitPerKey))",
+                headers: [.retryAfter: "1"])
+        }
+        defer { uploads.leave(key) }
 
         let id = UUID().uuidString.lowercased()
         let taskDirectory = uploadsDirectory.appendingPathComponent(id)
@@ -221,8 +247,9 @@ final class ServerCore: Sendable {
         }
 
         store.insert(
-            StoredTask(
-                id: id, owner: key, state: .queued, progress: 0, format: options.format, createdAt: Date()))
+            StoredTask(id: id, owner: key, state: .queued, progress: 0, format: options.format, createdAt: Date()),
+            reserved: true)
+        reserved = false
         stats.record { $0.tasksCreated += 1 }
         let sourceDescription: String
         let input: TaskInput

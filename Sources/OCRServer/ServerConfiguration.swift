@@ -36,6 +36,11 @@ public struct ServerConfiguration: Sendable {
     public var requestsPerSecond: Double?
     /// Tasks queued or running at once; 429 beyond.
     public var maxPendingTasks: Int
+    /// Tasks queued or running at once per API key (tasks being uploaded count); 429
+    /// beyond, so one key cannot fill the server's queue for every other key.
+    public var maxPendingTasksPerKey: Int = 500
+    /// Uploads one API key may have in progress at once; 429 beyond.
+    public var maxUploadsPerKey: Int = 8
     /// HMAC key of the result links. Random per process when not configured, which
     /// invalidates links at restart (as do the in-memory task records).
     public var signingSecret: [UInt8]

@@ -58,6 +58,10 @@ struct OCRServerCommand: AsyncParsableCommand {
     var maxPageMegapixels: Int?
     @Option(help: "Most megapixels of all pages of a document together (default 5000; env OCR_SERVER_MAX_DOCUMENT_MEGAPIXELS).")
     var maxDocumentMegapixels: Int?
+    @Option(help: "Tasks queued or running at once per API key; 429 beyond (default 500; env OCR_SERVER_MAX_PENDING_PER_KEY).")
+    var maxPendingPerKey: Int?
+    @Option(help: "Uploads in progress at once per API key; 429 beyond (default 8; env OCR_SERVER_MAX_UPLOADS_PER_KEY).")
+    var maxUploadsPerKey: Int?
     @Option(help: "Per-key requests per second; 0 = unlimited (env OCR_SERVER_RATE_LIMIT).") var rateLimit: Double?
     @Option(help: "Lifetime of result links and records in seconds (default 3600; env OCR_SERVER_RESULT_TTL).")
     var resultTtl: Double?
@@ -143,6 +147,12 @@ struct OCRServerCommand: AsyncParsableCommand {
         }
         if let megapixels = maxDocumentMegapixels ?? env("OCR_SERVER_MAX_DOCUMENT_MEGAPIXELS").flatMap(Int.init) {
             configuration.maxDocumentPixels = min(max(1, megapixels), 1_000_000_000) * 1_000_000
+        }
+        if let limit = maxPendingPerKey ?? env("OCR_SERVER_MAX_PENDING_PER_KEY").flatMap(Int.init) {
+            configuration.maxPendingTasksPerKey = max(1, limit)
+        }
+        if let limit = maxUploadsPerKey ?? env("OCR_SERVER_MAX_UPLOADS_PER_KEY").flatMap(Int.init) {
+            configuration.maxUploadsPerKey = max(1, limit)
         }
 
         let keyCount = keys.count
