@@ -162,19 +162,51 @@ struct DocumentPlanner {
     }
 
     private func planImage(path: String) throws(OCRFailure) -> [PageSource] {
-        guard let header = Leptonica.readHeader(path: path) else {
+        // Sizes come from the headers alone: nothing is decoded before the limits pass.
+        guard let geometry = ImageGeometry.read(path: path, maxPages: configuration.maxPages) else {
             throw .invalidDocument("not a readable image (damaged or unsupported encoding)")
         }
+        if geometry.pages.count > configuration.maxPages {
+            throw .tooLarge("document has more than \(configuration.maxPages) pages; the limit is \(configuration.maxPages)")
+        }
         let limit = configuration.maxImageSide
-        if header.width > limit || header.height > limit {
-            throw .tooLarge("image is \(header.width) x \(header.height) pixels; the limit is \(limit) x \(limit)")
+        var total = 0
+        for (index, page) in geometry.pages.enumerated() {
+            if page.width > limit || page.height > limit {
+                throw .tooLarge(
+                    "image\(Self.pageLabel(index, geometry.pages.count)) is \(page.width) x \(page.height) pixels; "
+                        + "the limit is \(limit) x \(limit)")
+            }
+            try checkPagePixels(page.decodedPixels, "image\(Self.pageLabel(index, geometry.pages.count))")
+            total += page.decodedPixels
         }
+        try checkDocumentPixels(total)
         let isTIFF = DocumentKind.isTIFF(path: path)
-        let count = isTIFF ? Leptonica.tiffPageCount(path: path) : 1
-        if count > configuration.maxPages {
-            throw .tooLarge("document has \(count) pages; the limit is \(configuration.maxPages)")
+        return geometry.pages.indices.map { .image(path: path, tiffIndex: isTIFF ? $0 : nil) }
+    }
+
+    private static func pageLabel(_ index: Int, _ count: Int) -> String { count > 1 ? " page \(index + 1)" : "" }
+
+    private static func megapixels(_ pixels: Int) -> String {
+        pixels >= 10_000_000 ? "\(pixels / 1_000_000)" : String(format: "%.1f", Double(pixels) / 1e6)
+    }
+
+    private func checkPagePixels(_ pixels: Int, _ what: String) throws(OCRFailure) {
+        let limit = configuration.maxPagePixels
+        if pixels > limit {
+            throw .tooLarge(
+                "\(what) is \(Self.megapixels(pixels)) megapixels once decoded; the limit is "
+                    + "\(Self.megapixels(limit)) megapixels per page")
         }
-        return (0..<count).map { .image(path: path, tiffIndex: isTIFF ? $0 : nil) }
+    }
+
+    private func checkDocumentPixels(_ pixels: Int) throws(OCRFailure) {
+        let limit = configuration.maxDocumentPixels
+        if pixels > limit {
+            throw .tooLarge(
+                "the document's pages are \(Self.megapixels(pixels)) megapixels together once decoded; the limit is "
+                    + "\(Self.megapixels(limit)) megapixels per document")
+        }
     }
 
     private func planPDF(path originalPath: String) throws(OCRFailure) -> [PageSource] {
@@ -220,25 +252,60 @@ struct DocumentPlanner {
         }
         let sizes = try Subprocess.run(
             "pdfinfo", ["-f", "1", "-l", String(count), path], deadline: job.deadline, cancel: cancel)
-        var largestSide: [Int: Double] = [:]
+        var pageSizes: [Int: (width: Double, height: Double)] = [:]
         for line in sizes.stdout.split(separator: "\n") where line.hasPrefix("Page") && line.contains(" size:") {
             // "Page    1 size: 612 x 792 pts (letter)"
             let parts = line.split(separator: " ", omittingEmptySubsequences: true)
             guard parts.count >= 6, let page = Int(parts[1]), let width = Double(parts[3]),
-                let height = Double(parts[5])
+                let height = Double(parts[5]), width.isFinite, height.isFinite
             else { continue }
-            largestSide[page] = max(width, height)
+            pageSizes[page] = (max(1, width), max(1, height))
         }
-        return (1...count).map { page in
-            let points = largestSide[page] ?? 842
-            let fitting = Int(Double(configuration.maxRasterSide) * 72 / max(points, 1))
-            return .pdf(path: path, page: page, dpi: max(36, min(configuration.rasterDPI, fitting)))
+        var pages: [PageSource] = []
+        var total = 0
+        for page in 1...count {
+            // A page pdfinfo gave no size for counts as A4.
+            let (width, height) = pageSizes[page] ?? (595, 842)
+            let dpi = Self.rasterDPI(
+                width: width, height: height, preferred: configuration.rasterDPI,
+                maxSide: configuration.maxRasterSide, maxPixels: configuration.maxPagePixels)
+            let pixels = Self.rasterPixels(width: width, height: height, dpi: dpi)
+            try checkPagePixels(pixels, "page \(page) of the PDF (\(Int(width)) x \(Int(height)) pt at \(dpi) dpi)")
+            total += pixels
+            pages.append(.pdf(path: path, page: page, dpi: dpi))
         }
+        try checkDocumentPixels(total)
+        return pages
+    }
+
+    /// The lowest resolution PDF pages are rasterised at: below it text is unreadable.
+    static let minimumRasterDPI = 36
+
+    /// The resolution a `width` x `height` pt page is rasterised at: `preferred`, lowered
+    /// so that neither side exceeds `maxSide` pixels and the page not `maxPixels`, never
+    /// below ``minimumRasterDPI`` (a page still over the limits there is refused).
+    static func rasterDPI(width: Double, height: Double, preferred: Int, maxSide: Int, maxPixels: Int) -> Int {
+        let sideFitting = Double(maxSide) * 72 / max(width, height)
+        let pixelFitting = (Double(maxPixels) / (width * height)).squareRoot() * 72
+        var dpi = max(minimumRasterDPI, min(preferred, Int(min(sideFitting, pixelFitting).rounded(.down))))
+        // Sides round up to whole pixels: step down until the rounded page fits too.
+        while dpi > minimumRasterDPI && rasterPixels(width: width, height: height, dpi: dpi) > maxPixels { dpi -= 1 }
+        return dpi
+    }
+
+    /// Pixels of a `width` x `height` pt page rasterised at `dpi`, as pdftoppm sizes it
+    /// (each side rounded up).
+    static func rasterPixels(width: Double, height: Double, dpi: Int) -> Int {
+        let scale = Double(dpi) / 72
+        let columns = min(Double(Int.max >> 33), (width * scale).rounded(.up))
+        let rows = min(Double(Int.max >> 33), (height * scale).rounded(.up))
+        return Int(columns) * Int(rows)
     }
 
     private func convertOffice(path: String, fileExtension: String) throws(OCRFailure) -> String {
         let sandbox = OfficeSandbox(
-            directory: job.workDirectory.appendingPathComponent("office"), limits: configuration.officeLimits)
+            directory: job.workDirectory.appendingPathComponent("office"), limits: configuration.officeLimits,
+            bwrap: configuration.bwrapPath)
         return try sandbox.convertToPDF(
             source: path, fileExtension: fileExtension, deadline: job.deadline, cancel: cancel)
     }

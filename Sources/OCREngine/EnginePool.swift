@@ -54,6 +54,12 @@ public struct OCROutcome: Sendable {
 }
 
 public struct EngineConfiguration: Sendable {
+    /// 100 megapixels: a 10000 x 10000 page, 400 MB once decoded at 32 bits per pixel; an
+    /// A4 page at 600 dpi is 35.
+    public static let defaultMaxPagePixels = 100_000_000
+    /// 5000 megapixels: 500 A4 pages at 300 dpi (8.7 megapixels each) fit.
+    public static let defaultMaxDocumentPixels = 5_000_000_000
+
     /// Engines (and threads) in the pool: tasks processed at once.
     public var workers: Int
     /// Directory of the `*.traineddata` files (and `pdf.ttf`).
@@ -66,6 +72,12 @@ public struct EngineConfiguration: Sendable {
     public var maxRasterSide: Int
     /// Most pages per document.
     public var maxPages: Int
+    /// Most pixels of one page once decoded or rasterised (a decompression bomb is small
+    /// on disk and huge in memory); checked from headers and PDF page sizes, before any
+    /// decoding. PDF pages over it are rasterised at a lower resolution first.
+    public var maxPagePixels: Int
+    /// Most pixels of all pages of a document together.
+    public var maxDocumentPixels: Int
     /// Language sets each engine keeps initialised (least recently used ones are freed).
     public var cachedLanguageSets: Int
     /// Documents prepared at once (decrypted, converted from office formats, counted)
@@ -75,12 +87,16 @@ public struct EngineConfiguration: Sendable {
     public var pagesAhead: Int
     /// Limits of each sandboxed LibreOffice conversion.
     public var officeLimits: OfficeSandbox.Limits
+    /// The bubblewrap executable of the office sandbox (a name on PATH, or a path).
+    public var bwrapPath: String
 
     public init(
         workers: Int = ProcessInfo.processInfo.activeProcessorCount,
         dataPath: String = OCRLanguage.defaultDataPath, rasterDPI: Int = 300, maxImageSide: Int = 32512,
-        maxRasterSide: Int = 12000, maxPages: Int = 500, cachedLanguageSets: Int = 2,
-        preparationWorkers: Int? = nil, pagesAhead: Int = 2, officeLimits: OfficeSandbox.Limits = .init()
+        maxRasterSide: Int = 12000, maxPages: Int = 500, maxPagePixels: Int = defaultMaxPagePixels,
+        maxDocumentPixels: Int = defaultMaxDocumentPixels, cachedLanguageSets: Int = 2,
+        preparationWorkers: Int? = nil, pagesAhead: Int = 2, officeLimits: OfficeSandbox.Limits = .init(),
+        bwrapPath: String = "bwrap"
     ) {
         self.workers = max(1, workers)
         self.dataPath = dataPath
@@ -88,10 +104,13 @@ public struct EngineConfiguration: Sendable {
         self.maxImageSide = maxImageSide
         self.maxRasterSide = maxRasterSide
         self.maxPages = maxPages
+        self.maxPagePixels = max(1, maxPagePixels)
+        self.maxDocumentPixels = max(1, maxDocumentPixels)
         self.cachedLanguageSets = max(1, cachedLanguageSets)
         self.preparationWorkers = max(1, preparationWorkers ?? max(1, workers))
         self.pagesAhead = max(1, pagesAhead)
         self.officeLimits = officeLimits
+        self.bwrapPath = bwrapPath
     }
 }
 

@@ -9,8 +9,10 @@ enum Subprocess {
         var stderr: String
     }
 
-    /// Finds an executable on PATH (or common system directories).
+    /// Finds an executable on PATH (or common system directories); a name with a slash is
+    /// a path, taken as it is when executable.
     static func which(_ name: String) -> String? {
+        if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
         let directories = path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/local/bin", "/bin"]
         for directory in directories where FileManager.default.isExecutableFile(atPath: directory + "/" + name) {

@@ -24,12 +24,16 @@ public enum OCRFailure: Error, Sendable, Equatable, CustomStringConvertible {
     case timeout(String)
     /// The task was cancelled (server shutdown).
     case cancelled
+    /// A helper this server needs could not run at all (the office sandbox did not
+    /// start): the server's fault, not the document's (-1); worth an operator's attention.
+    case unavailable(String)
     /// Anything else (-1).
     case failed(String)
 
     public var description: String {
         switch self {
-        case .invalidDocument(let detail), .tooLarge(let detail), .timeout(let detail), .failed(let detail):
+        case .invalidDocument(let detail), .tooLarge(let detail), .timeout(let detail), .unavailable(let detail),
+            .failed(let detail):
             detail
         case .cancelled: "cancelled"
         }
@@ -148,27 +152,6 @@ final class PDFRenderer {
 typealias PixPointer = UnsafeMutablePointer<Pix>
 
 enum Leptonica {
-    struct Header {
-        var format: Int32
-        var width: Int
-        var height: Int
-    }
-
-    static func readHeader(path: String) -> Header? {
-        var format: Int32 = 0, width: Int32 = 0, height: Int32 = 0, bps: Int32 = 0, spp: Int32 = 0, cmap: Int32 = 0
-        guard pixReadHeader(path, &format, &width, &height, &bps, &spp, &cmap) == 0 else { return nil }
-        return Header(format: format, width: Int(width), height: Int(height))
-    }
-
-    /// Number of images in a TIFF file (1 for anything else).
-    static func tiffPageCount(path: String) -> Int {
-        guard let file = fopen(path, "rb") else { return 1 }
-        defer { fclose(file) }
-        var count: Int32 = 0
-        guard tiffGetCount(file, &count) == 0, count > 0 else { return 1 }
-        return Int(count)
-    }
-
     /// Reads one image (page `index` of a TIFF), without a colormap. The caller destroys it.
     static func read(path: String, tiffIndex: Int?) -> PixPointer? {
         let pix: PixPointer?

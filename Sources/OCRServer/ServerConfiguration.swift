@@ -19,6 +19,11 @@ public struct ServerConfiguration: Sendable {
     public var maxImageSide: Int
     /// Most pages of one document; state -5 beyond.
     public var maxPages: Int
+    /// Most pixels of one page once decoded (images by their headers, PDF pages at the
+    /// resolution they are rasterised at), checked before decoding; state -5 beyond.
+    public var maxPagePixels: Int = EngineConfiguration.defaultMaxPagePixels
+    /// Most pixels of all pages of a document together; state -5 beyond.
+    public var maxDocumentPixels: Int = EngineConfiguration.defaultMaxDocumentPixels
     /// How long result links stay valid; results and task records are swept afterwards.
     public var resultLifetime: TimeInterval
     /// Processing deadline of a task once it has an engine; state -8 beyond.
@@ -31,6 +36,11 @@ public struct ServerConfiguration: Sendable {
     public var requestsPerSecond: Double?
     /// Tasks queued or running at once; 429 beyond.
     public var maxPendingTasks: Int
+    /// Tasks queued or running at once per API key (tasks being uploaded count); 429
+    /// beyond, so one key cannot fill the server's queue for every other key.
+    public var maxPendingTasksPerKey: Int = 500
+    /// Uploads one API key may have in progress at once; 429 beyond.
+    public var maxUploadsPerKey: Int = 8
     /// HMAC key of the result links. Random per process when not configured, which
     /// invalidates links at restart (as do the in-memory task records).
     public var signingSecret: [UInt8]
@@ -50,6 +60,8 @@ public struct ServerConfiguration: Sendable {
     public var rasterDPI: Int
     /// How long shutdown waits for running tasks before cancelling them.
     public var drainTimeout: TimeInterval
+    /// The bubblewrap executable of the office sandbox (a name on PATH, or a path).
+    public var bwrapPath: String = "bwrap"
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, apiKeys: [String] = [],

@@ -31,42 +31,95 @@ struct StoredTask: Sendable {
 
 /// All tasks, behind a lock: updated from request handlers, task runners and engine
 /// threads alike.
+///
+/// Admission is O(1): the store keeps counts of pending tasks (queued or running), in all
+/// and per key, updated as tasks are inserted and change state, and a request reserves
+/// its place (``reserve(owner:maxPending:maxPendingPerOwner:)``) before its upload is
+/// read, so tasks being uploaded count too and concurrent requests cannot overshoot.
 final class TaskStore: Sendable {
-    private let tasks = Mutex<[String: StoredTask]>([:])
+    private struct State {
+        var tasks: [String: StoredTask] = [:]
+        /// Pending tasks plus reservations, in all and per key index.
+        var pending = 0
+        var pendingByOwner: [Int: Int] = [:]
 
-    func insert(_ task: StoredTask) { tasks.withLock { $0[task.id] = task } }
-
-    func get(_ id: String) -> StoredTask? { tasks.withLock { $0[id] } }
-
-    func update(_ id: String, _ change: (inout StoredTask) -> Void) {
-        tasks.withLock { tasks in
-            guard var task = tasks[id] else { return }
-            change(&task)
-            tasks[id] = task
+        mutating func adjust(owner: Int, by delta: Int) {
+            pending += delta
+            let count = pendingByOwner[owner, default: 0] + delta
+            pendingByOwner[owner] = count > 0 ? count : nil
         }
     }
 
-    /// Tasks not yet finished.
-    var pendingCount: Int { tasks.withLock { $0.values.count { $0.state.isPending } } }
+    /// Why a reservation was refused.
+    enum Refusal: Equatable {
+        /// The server's own limit on pending tasks.
+        case server
+        /// The key's limit on pending tasks.
+        case owner
+    }
 
+    private let state = Mutex(State())
+
+    /// Takes a pending place for a task of `owner`, unless the server or the key is at its
+    /// limit. Every reservation ends in ``insert(_:reserved:)`` or ``cancelReservation(owner:)``.
+    func reserve(owner: Int, maxPending: Int, maxPendingPerOwner: Int) -> Refusal? {
+        state.withLock { state in
+            if state.pending >= maxPending { return .server }
+            if state.pendingByOwner[owner, default: 0] >= maxPendingPerOwner { return .owner }
+            state.adjust(owner: owner, by: 1)
+            return nil
+        }
+    }
+
+    func cancelReservation(owner: Int) { state.withLock { $0.adjust(owner: owner, by: -1) } }
+
+    /// Stores `task`; `reserved` when its pending place was taken by ``reserve(owner:maxPending:maxPendingPerOwner:)``.
+    func insert(_ task: StoredTask, reserved: Bool = false) {
+        state.withLock { state in
+            if let old = state.tasks[task.id], old.state.isPending { state.adjust(owner: old.owner, by: -1) }
+            if task.state.isPending && !reserved { state.adjust(owner: task.owner, by: 1) }
+            if !task.state.isPending && reserved { state.adjust(owner: task.owner, by: -1) }
+            state.tasks[task.id] = task
+        }
+    }
+
+    func get(_ id: String) -> StoredTask? { state.withLock { $0.tasks[id] } }
+
+    func update(_ id: String, _ change: (inout StoredTask) -> Void) {
+        state.withLock { state in
+            guard var task = state.tasks[id] else { return }
+            let wasPending = task.state.isPending
+            change(&task)
+            if wasPending != task.state.isPending { state.adjust(owner: task.owner, by: wasPending ? -1 : 1) }
+            state.tasks[id] = task
+        }
+    }
+
+    /// Tasks not yet finished (and places reserved for tasks being created).
+    var pendingCount: Int { state.withLock { $0.pending } }
+
+    /// Pending tasks (and reservations) of one key.
+    func pendingCount(owner: Int) -> Int { state.withLock { $0.pendingByOwner[owner, default: 0] } }
+
+    /// For `/stats` (a scan; never on the admission path).
     func counts() -> (queued: Int, running: Int, stored: Int) {
-        tasks.withLock { tasks in
+        state.withLock { state in
             (
-                tasks.values.count { $0.state == .queued }, tasks.values.count { $0.state.isRunning },
-                tasks.count
+                state.tasks.values.count { $0.state == .queued }, state.tasks.values.count { $0.state.isRunning },
+                state.tasks.count
             )
         }
     }
 
     /// Removes finished tasks whose links expired; returns them so their files go too.
     func removeExpired(now: Date, retention: TimeInterval) -> [StoredTask] {
-        tasks.withLock { tasks in
-            let expired = tasks.values.filter { task in
+        state.withLock { state in
+            let expired = state.tasks.values.filter { task in
                 guard task.state.isTerminal else { return false }
                 let end = task.expiresAt ?? (task.completedAt ?? task.createdAt).addingTimeInterval(retention)
                 return end <= now
             }
-            for task in expired { tasks[task.id] = nil }
+            for task in expired { state.tasks[task.id] = nil }
             return expired
         }
     }
@@ -88,6 +141,7 @@ final class ServerStats: Sendable {
         var tasksStored = 0
         var workers = 0
         var enginesBusy = 0
+        var uploadsInProgress = 0
 
         enum CodingKeys: String, CodingKey {
             case tasksCreated = "tasks_created"
@@ -103,6 +157,7 @@ final class ServerStats: Sendable {
             case tasksStored = "tasks_stored"
             case workers
             case enginesBusy = "engines_busy"
+            case uploadsInProgress = "uploads_in_progress"
         }
     }
 

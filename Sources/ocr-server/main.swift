@@ -54,6 +54,14 @@ struct OCRServerCommand: AsyncParsableCommand {
     var workers: Int?
     @Option(help: "Largest upload or download in MB (default 200).") var maxDocumentMb: Int = 200
     @Option(help: "Most pages per document.") var maxPages: Int = 500
+    @Option(help: "Most megapixels of one page once decoded, checked from headers before decoding (default 100; env OCR_SERVER_MAX_PAGE_MEGAPIXELS).")
+    var maxPageMegapixels: Int?
+    @Option(help: "Most megapixels of all pages of a document together (default 5000; env OCR_SERVER_MAX_DOCUMENT_MEGAPIXELS).")
+    var maxDocumentMegapixels: Int?
+    @Option(help: "Tasks queued or running at once per API key; 429 beyond (default 500; env OCR_SERVER_MAX_PENDING_PER_KEY).")
+    var maxPendingPerKey: Int?
+    @Option(help: "Uploads in progress at once per API key; 429 beyond (default 8; env OCR_SERVER_MAX_UPLOADS_PER_KEY).")
+    var maxUploadsPerKey: Int?
     @Option(help: "Per-key requests per second; 0 = unlimited (env OCR_SERVER_RATE_LIMIT).") var rateLimit: Double?
     @Option(help: "Lifetime of result links and records in seconds (default 3600; env OCR_SERVER_RESULT_TTL).")
     var resultTtl: Double?
@@ -117,7 +125,7 @@ struct OCRServerCommand: AsyncParsableCommand {
         let secret = signingSecret ?? env("OCR_SERVER_SIGNING_SECRET")
         if secret == nil { logger.info("no signing secret configured: result links end with this process") }
 
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             host: bindHost,
             port: port ?? env("OCR_SERVER_PORT").flatMap(Int.init) ?? 8080,
             apiKeys: keys,
@@ -134,9 +142,21 @@ struct OCRServerCommand: AsyncParsableCommand {
             allowPrivateSources: allowPrivateSources || flag("OCR_SERVER_ALLOW_PRIVATE_SOURCES"),
             allowAnyPort: allowAnyPort || flag("OCR_SERVER_ALLOW_ANY_PORT"),
             rasterDPI: dpi)
+        if let megapixels = maxPageMegapixels ?? env("OCR_SERVER_MAX_PAGE_MEGAPIXELS").flatMap(Int.init) {
+            configuration.maxPagePixels = min(max(1, megapixels), 1_000_000_000) * 1_000_000
+        }
+        if let megapixels = maxDocumentMegapixels ?? env("OCR_SERVER_MAX_DOCUMENT_MEGAPIXELS").flatMap(Int.init) {
+            configuration.maxDocumentPixels = min(max(1, megapixels), 1_000_000_000) * 1_000_000
+        }
+        if let limit = maxPendingPerKey ?? env("OCR_SERVER_MAX_PENDING_PER_KEY").flatMap(Int.init) {
+            configuration.maxPendingTasksPerKey = max(1, limit)
+        }
+        if let limit = maxUploadsPerKey ?? env("OCR_SERVER_MAX_UPLOADS_PER_KEY").flatMap(Int.init) {
+            configuration.maxUploadsPerKey = max(1, limit)
+        }
 
         let keyCount = keys.count
-        let app = try OCRServer.makeApplication(configuration: configuration, logger: logger) { port in
+        let app = try OCRServer.makeApplication(configuration: configuration, logger: logger) { [configuration] port in
             logger.info(
                 "listening",
                 metadata: [

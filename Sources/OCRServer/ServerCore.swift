@@ -1,0 +1,271 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import OCREngine
+import OCRTaskAPI
+import Synchronization
+
+/// The state behind the routes (tasks, keys, limits, engines) and the processing of tasks;
+/// the controllers (``TasksController``, ``ResultsController``, ``HealthController``) answer
+/// requests with it.
+final class ServerCore: Sendable {
+    let configuration: ServerConfiguration
+    let logger: Logger
+    let keys: APIKeyRing
+    let limiter: RateLimiter?
+    let signer: ResultSigner
+    let store = TaskStore()
+    let stats = ServerStats()
+    let pool: OCREnginePool
+    let fetcher: SourceFetcher
+    let tracker = TaskTracker()
+    /// Source downloads in flight at once, outside the engines.
+    let downloads: ConcurrencyLimit
+    /// Uploads in progress per key.
+    let uploads: UploadGate
+    let draining = Atomic<Bool>(false)
+    /// Whether office documents can be converted here, as the start-up probe found.
+    let officeInputs = OfficeInputsStatus()
+    let uploadsDirectory: URL
+    let resultsDirectory: URL
+    let fileIO = FileIO()
+
+    init(configuration: ServerConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        keys = APIKeyRing(keys: configuration.apiKeys)
+        limiter = configuration.requestsPerSecond.flatMap { $0 > 0 ? RateLimiter(rate: $0) : nil }
+        signer = ResultSigner(secret: configuration.signingSecret)
+        pool = OCREnginePool(
+            configuration: EngineConfiguration(
+                workers: configuration.workers, dataPath: configuration.tessdataPath,
+                rasterDPI: configuration.rasterDPI, maxImageSide: configuration.maxImageSide,
+                maxPages: configuration.maxPages, maxPagePixels: configuration.maxPagePixels,
+                maxDocumentPixels: configuration.maxDocumentPixels, bwrapPath: configuration.bwrapPath),
+            logger: logger)
+        downloads = ConcurrencyLimit(configuration.concurrentDownloads)
+        uploads = UploadGate(limitPerKey: configuration.maxUploadsPerKey)
+        fetcher = SourceFetcher(
+            allowPrivate: configuration.allowPrivateSources,
+            allowAnyPort: configuration.allowAnyPort, maxBytes: configuration.maxDocumentBytes,
+            timeout: configuration.downloadTimeout)
+        uploadsDirectory = configuration.dataDirectory.appendingPathComponent("tasks")
+        resultsDirectory = configuration.dataDirectory.appendingPathComponent("results")
+        // Scratch of a previous run is unreachable (records live in memory): start clean.
+        try? FileManager.default.removeItem(at: uploadsDirectory)
+        // Uploads and results are other people's documents: only this user may read them.
+        for directory in [configuration.dataDirectory, uploadsDirectory, resultsDirectory] {
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory.path)
+        }
+    }
+
+    // MARK: Keys
+
+    /// Checks `X-API-KEY` and the per-key rate; the key's index.
+    func authorize(_ request: Request) throws(PicWishError) -> Int {
+        let presented = request.headers.first { $0.name.canonicalName == TaskAPI.apiKeyHeader.lowercased() }?.value
+        guard let key = keys.match(presented) else {
+            throw PicWishError(.unauthorized, "invalid or missing X-API-KEY")
+        }
+        if let limiter, let wait = limiter.acquire(key: key) {
+            let seconds = max(1, Int(wait.rounded(.up)))
+            throw PicWishError(
+                .tooManyRequests, "request rate over the limit for this key", headers: [.retryAfter: String(seconds)])
+        }
+        return key
+    }
+
+    func statsSnapshot() async -> ServerStats.Snapshot {
+        var snapshot = stats.snapshot
+        let counts = store.counts()
+        snapshot.tasksQueued = counts.queued
+        snapshot.tasksRunning = counts.running
+        snapshot.tasksStored = counts.stored
+        snapshot.workers = configuration.workers
+        snapshot.enginesBusy = await pool.busyCount()
+        snapshot.uploadsInProgress = uploads.total
+        return snapshot
+    }
+
+    // MARK: Processing
+
+    enum TaskInput: Sendable {
+        case file(URL)
+        case url(DocumentURL)
+    }
+
+    struct TaskInputJob: Sendable {
+        var id: String
+        var input: TaskInput
+        var selection: LanguageSelection
+        var password: String?
+        var format: OutputFormat
+        var directory: URL
+    }
+
+    func run(_ job: TaskInputJob) async {
+        let id = job.id
+        let cancel = CancelFlag()
+        let started = ContinuousClock.now
+        do {
+            guard let format = ResultFormat(rawValue: job.format.rawValue) else {
+                throw OCRFailure.failed("unsupported format")
+            }
+            let name = "\(id).\(job.format.rawValue)"
+            let output = resultsDirectory.appendingPathComponent(name)
+            func ocrJob(_ document: URL) -> OCRJob {
+                OCRJob(
+                    input: document, languages: job.selection, password: job.password, format: format,
+                    output: output, workDirectory: job.directory.appendingPathComponent("work"),
+                    deadline: .now + .milliseconds(Int64(configuration.processingTimeout * 1000)))
+            }
+            // Download and preparation (decrypting, office conversion, counting pages) run
+            // before an engine is taken, with their own limits: a slow source never holds
+            // an engine. The task stays queued (state 0) until it has one.
+            let document: URL
+            switch job.input {
+            case .file(let url):
+                document = url
+            case .url(let url):
+                document = job.directory.appendingPathComponent("download")
+                _ = try await downloads.withPermit { try await fetcher.download(url, to: document) }
+            }
+            let prepared = try await pool.prepare(ocrJob(document), cancel: cancel)
+            try await pool.withSlot { slot in
+                store.update(id) {
+                    $0.state = .preparing
+                    $0.processedAt = Date()
+                }
+                let store = store
+                // The processing deadline starts when the engine does.
+                let outcome = try await pool.process(prepared, ocrJob(document), in: slot, cancel: cancel) { phase in
+                    store.update(id) { task in
+                        switch phase {
+                        case .waiting:
+                            task.state = .waiting
+                        case .processing(let done, let total):
+                            task.state = .processing
+                            task.progress = min(99, total == 0 ? 0 : done * 100 / total)
+                        }
+                    }
+                }
+                try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: output.path)
+                let now = Date()
+                store.update(id) {
+                    $0.state = .success
+                    $0.progress = 100
+                    $0.completedAt = now
+                    $0.resultName = name
+                    $0.expiresAt = now.addingTimeInterval(configuration.resultLifetime)
+                    $0.detail = nil
+                }
+                stats.record {
+                    $0.tasksSucceeded += 1
+                    $0.pagesProcessed += outcome.pageCount
+                }
+                logger.info(
+                    "task succeeded",
+                    metadata: [
+                        "task_id": "\(id)", "pages": "\(outcome.pageCount)", "bytes": "\(outcome.outputBytes)",
+                        "seconds": "\(Self.seconds(since: started))",
+                    ])
+            }
+        } catch let failure as FetchFailure {
+            switch failure {
+            case .download(let detail): fail(id, .sourceDownloadFailed, detail)
+            case .tooLarge(let detail): fail(id, .tooLarge, detail)
+            }
+        } catch let failure as OCRFailure {
+            switch failure {
+            case .invalidDocument(let detail): fail(id, .invalidFile, detail)
+            case .tooLarge(let detail): fail(id, .tooLarge, detail)
+            case .timeout(let detail): fail(id, .processingTimeout, "\(detail) (limit \(Int(configuration.processingTimeout)) s)")
+            case .cancelled: fail(id, .failed, "cancelled: the server is shutting down")
+            case .unavailable(let detail):
+                logger.error("task failed: the server could not run a helper", metadata: ["task_id": "\(id)", "reason": "\(detail)"])
+                fail(id, .failed, detail)
+            case .failed(let detail): fail(id, .failed, detail)
+            }
+        } catch is CancellationError {
+            fail(id, .failed, "cancelled: the server is shutting down")
+        } catch {
+            fail(id, .failed, "processing failed: \(error)")
+        }
+        try? FileManager.default.removeItem(at: job.directory)
+    }
+
+    private func fail(_ id: String, _ state: TaskState, _ detail: String) {
+        let now = Date()
+        store.update(id) {
+            $0.state = state
+            $0.completedAt = now
+            $0.detail = detail
+            $0.expiresAt = now.addingTimeInterval(configuration.resultLifetime)
+        }
+        stats.record {
+            $0.tasksFailed += 1
+            $0.failuresByState[String(state.rawValue), default: 0] += 1
+        }
+        logger.info("task failed", metadata: ["task_id": "\(id)", "state": "\(state.rawValue)", "detail": "\(detail)"])
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> String {
+        let elapsed = ContinuousClock.now - start
+        return String(format: "%.2f", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+
+    // MARK: Start-up checks
+
+    /// Runs the office sandbox once with a trivial command (off the cooperative pool) and
+    /// records the outcome; warns when office inputs will fail, so an operator learns it
+    /// at start-up rather than from the first office task.
+    func checkOfficeSandbox() async {
+        let directory = configuration.dataDirectory.appendingPathComponent("sandbox-probe")
+        let bwrap = configuration.bwrapPath
+        let reason: String?
+        do {
+            reason = try await NIOThreadPool.singleton.runIfActive { OfficeSandbox(directory: directory, bwrap: bwrap).probe() }
+        } catch {
+            reason = "the sandbox probe did not run: \(error)"
+        }
+        if let reason {
+            officeInputs.set(.unavailable(reason))
+            logger.warning("office inputs unavailable: \(reason)")
+        } else {
+            officeInputs.set(.available)
+        }
+    }
+
+    // MARK: Sweeping
+
+    /// Deletes expired task records and their results, and result files nobody refers to
+    /// any more (left by an earlier run) once they are older than the link lifetime.
+    func sweep(now: Date = Date()) {
+        let expired = store.removeExpired(now: now, retention: configuration.resultLifetime)
+        for task in expired {
+            if let name = task.resultName {
+                try? FileManager.default.removeItem(at: resultsDirectory.appendingPathComponent(name))
+            }
+        }
+        let cutoff = now.addingTimeInterval(-configuration.resultLifetime)
+        if let names = try? FileManager.default.contentsOfDirectory(atPath: resultsDirectory.path) {
+            for name in names {
+                let path = resultsDirectory.appendingPathComponent(name).path
+                let id = String(name.split(separator: ".").first ?? "")
+                guard store.get(id) == nil,
+                    let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                    modified < cutoff
+                else { continue }
+                try? FileManager.default.removeItem(atPath: path)
+            }
+        }
+        if !expired.isEmpty {
+            stats.record { $0.tasksSwept += expired.count }
+            logger.info("swept expired tasks", metadata: ["count": "\(expired.count)"])
+        }
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import Hummingbird
+import OCREngine
+import OCRTaskAPI
+
+/// The task resource: create (`POST /api/tasks/document/ocr`, a multipart form) and query
+/// (`GET /api/tasks/document/ocr/{task_id}`), both behind `X-API-KEY`. Refusals are thrown
+/// as ``PicWishError``.
+struct TasksController: Sendable {
+    let core: ServerCore
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.post(RouterPath(TaskAPI.createPath)) { request, context in
+            try await create(request, context: context)
+        }
+        router.get("/api/tasks/document/ocr/:task_id") { request, context in
+            try query(request, context: context)
+        }
+    }
+
+    // MARK: Create
+
+    func create(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let key = try core.authorize(request)
+        if core.draining.load(ordering: .relaxed) {
+            throw PicWishError(.serviceUnavailable, "server is shutting down")
+        }
+        let reader = FormReader(maxDocumentBytes: core.configuration.maxDocumentBytes)
+        let tooLarge = "file too large: documents up to \(core.configuration.maxDocumentBytes / 1_048_576) MB are accepted"
+        if let length = request.headers[.contentLength].flatMap({ Int64($0) }), length > reader.maxBodyBytes {
+            throw PicWishError(.contentTooLarge, tooLarge, headers: [.connection: "close"])
+        }
+        // Admission, O(1) (counters, never a scan): a pending place, in the server's and
+        // the key's limits, is reserved before the upload is read and handed to the task
+        // once stored; then an upload slot of the key.
+        switch core.store.reserve(
+            owner: key, maxPending: core.configuration.maxPendingTasks, maxPendingPerOwner: core.configuration.maxPendingTasksPerKey)
+        {
+        case .server?:
+            throw PicWishError(.tooManyRequests, "too many tasks pending on this server", headers: [.retryAfter: "5"])
+        case .owner?:
+            throw PicWishError(
+                .tooManyRequests,
+                "too many tasks pending for this API key (limit \(core.configuration.maxPendingTasksPerKey)); "
+                    + "retry when some have finished",
+                headers: [.retryAfter: "5"])
+        case nil:
+            break
+        }
+        var reserved = true
+        defer { if reserved { core.store.cancelReservation(owner: key) } }
+        guard core.uploads.tryEnter(key) else {
+            throw PicWishError(
+                .tooManyRequests, "too many uploads in progress for this API key (limit \(core.uploads.limitPerKey))",
+                headers: [.retryAfter: "1"])
+        }
+        defer { core.uploads.leave(key) }
+
+        let id = UUID().uuidString.lowercased()
+        let taskDirectory = core.uploadsDirectory.appendingPathComponent(id)
+        func discard() { try? FileManager.default.removeItem(at: taskDirectory) }
+        let form: ReceivedForm
+        do {
+            try FileManager.default.createDirectory(
+                at: taskDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            form = try await reader.read(
+                contentType: request.headers[.contentType], body: request.body,
+                destination: taskDirectory.appendingPathComponent("upload"))
+        } catch FormError.tooLarge(let detail) {
+            discard()
+            core.logger.info("upload rejected: too large", metadata: ["detail": "\(detail)"])
+            throw PicWishError(.contentTooLarge, tooLarge, headers: [.connection: "close"])
+        } catch FormError.invalid(let detail) {
+            discard()
+            throw PicWishError(.badRequest, detail)
+        } catch {
+            discard()
+            throw PicWishError(.badRequest, "could not read the request body")
+        }
+
+        // Validation, as the real API does it (OCRTaskAPI holds the shared rules).
+        let source: SourceFields.Kind
+        let options: TaskOptions
+        let selection: LanguageSelection
+        do {
+            source = try SourceFields.resolve(
+                imageURL: form.fields[TaskAPI.Field.imageURL], fileFieldNames: form.fileFieldNames)
+            options = try TaskOptions(
+                language: form.fields[TaskAPI.Field.language], password: form.fields[TaskAPI.Field.password],
+                format: form.fields[TaskAPI.Field.format])
+            if let format = form.fields[TaskAPI.Field.format], !format.isEmpty, OutputFormat(rawValue: format) == nil {
+                // The real API is case-sensitive here: "PDF" is not a format.
+                throw TaskRequestError(
+                    code: .invalidFormat, field: TaskAPI.Field.format, reason: "must be one of txt, pdf, docx, xlsx, pptx")
+            }
+            if case .url(let url) = source, !core.configuration.allowAnyPort,
+                let violation = url.imageURLViolation(allowingNonPublicHosts: true)
+            {
+                throw violation
+            }
+            if case .file = source, form.fileBytes == 0 {
+                throw TaskRequestError(code: .invalidFile, field: TaskAPI.Field.imageFile, reason: "the uploaded file is empty")
+            }
+            switch LanguageSelection.resolve(names: options.languages.names, dataPath: core.configuration.tessdataPath) {
+            case .success(let resolved): selection = resolved
+            case .failure(let problem):
+                throw TaskRequestError(code: .invalidLanguage, field: TaskAPI.Field.language, reason: problem.description)
+            }
+        } catch {
+            discard()
+            throw PicWishError(.badRequest, (error as? TaskRequestError)?.description ?? "invalid request")
+        }
+
+        core.store.insert(
+            StoredTask(id: id, owner: key, state: .queued, progress: 0, format: options.format, createdAt: Date()),
+            reserved: true)
+        reserved = false
+        core.stats.record { $0.tasksCreated += 1 }
+        let sourceDescription: String
+        let input: ServerCore.TaskInput
+        switch source {
+        case .url(let url):
+            input = .url(url)
+            sourceDescription = url.description
+        case .file(let field):
+            input = .file(taskDirectory.appendingPathComponent("upload"))
+            sourceDescription = "\(field) (\(form.fileBytes) bytes)"
+        }
+        core.logger.info(
+            "task created",
+            metadata: [
+                "task_id": "\(id)", "format": "\(options.format.rawValue)", "languages": "\(selection)",
+                "source": "\(sourceDescription)", "key": "\(key)",
+            ])
+        let job = ServerCore.TaskInputJob(
+            id: id, input: input, selection: selection, password: options.password, format: options.format,
+            directory: taskDirectory)
+        core.tracker.start(id: id) { await core.run(job) }
+        return JSONReply.response(APIReply.success(CreatedTask(taskID: id)), status: .ok)
+    }
+
+    // MARK: Query
+
+    func query(_ request: Request, context: BasicRequestContext) throws -> Response {
+        let key = try core.authorize(request)
+        guard let id = context.parameters.get("task_id"), let task = core.store.get(id), task.owner == key else {
+            throw PicWishError(.notFound, "task not found")
+        }
+        let base = baseURL(for: request)
+        let record = task.record { name, expires in
+            base + core.signer.link(name: name, expires: Int64(expires.timeIntervalSince1970))
+        }
+        return JSONReply.response(APIReply.success(record), status: .ok)
+    }
+
+    /// Where result links point: the configured public URL, else the host the client used.
+    func baseURL(for request: Request) -> String {
+        if let configured = core.configuration.publicBaseURL, !configured.isEmpty {
+            return configured.hasSuffix("/") ? String(configured.dropLast()) : configured
+        }
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]")
+        if let authority = request.head.authority, !authority.isEmpty, authority.allSatisfy(allowed.contains) {
+            return "http://" + authority
+        }
+        return "http://\(core.configuration.host):\(core.configuration.port)"
+    }
+}
