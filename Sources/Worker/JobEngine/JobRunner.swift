@@ -183,30 +183,52 @@ public final class JobRunner: MessageHandler {
     // MARK: Performing effects
 
     private func drive(_ record: JobRecord, _ context: JobContext) async throws {
-        var context = context
         var rules = self.rules
         if settings.pollPlanning.enabled {
             rules.pollPlanner = durationModel.planner(for: DurationKey(provider: settings.pollPlanning.provider, format: context.job.format.rawValue))
         }
-        var machine = JobMachine(
+        let machine = JobMachine(
             record: record, deadline: context.job.deadline?.date, resultContentType: context.job.format.contentType,
             rules: rules, now: ports.timer.now())
-        var step = machine.start(at: ports.timer.now())
+        let drive = Drive(machine: machine, context: context)
+        var event: JobEvent? = nil
         while true {
-            for note in step.notes { self.note(note, context) }
-            if let id = machine.taskID { context.logger[metadataKey: "task_id"] = "\(id)" }
-            let event: JobEvent
-            switch step.effect {
-            case .finish(let ending):
-                try finished(ending, machine: machine, context)
+            switch try advance(drive, with: event) {
+            case .finished:
                 return
             case .wait(let until):
                 try await ports.timer.wait(until: until)
                 event = .woke
-            case let effect:
-                event = try await inChildTask { [context] in try await self.perform(effect, context) }
+            case .create(let effect, let context):
+                // Jobs queue for the create permit here, in their own small frame, not
+                // inside the child task that runs the create.
+                event = try await createGate.withPermit {
+                    try await inChildTask { try await self.perform(effect, context) }
+                }
+            case .perform(let effect, let context):
+                event = try await inChildTask { try await self.perform(effect, context) }
             }
-            step = machine.handle(event, at: ports.timer.now())
+        }
+    }
+
+    /// Feeds `event` (nil: start) to the machine and handles what needs no I/O: notes,
+    /// the log's task id, the finish. Synchronous, so none of its temporaries live in the
+    /// job's async frame.
+    private func advance(_ drive: Drive, with event: JobEvent?) throws -> Drive.Next {
+        let now = ports.timer.now()
+        let step = event.map { drive.machine.handle($0, at: now) } ?? drive.machine.start(at: now)
+        for note in step.notes { self.note(note, drive.context) }
+        if let id = drive.machine.taskID { drive.context.logger[metadataKey: "task_id"] = "\(id)" }
+        switch step.effect {
+        case .finish(let ending):
+            try finished(ending, machine: drive.machine, drive.context)
+            return .finished
+        case .wait(let until):
+            return .wait(until)
+        case .create:
+            return .create(step.effect, drive.context)
+        default:
+            return .perform(step.effect, drive.context)
         }
     }
 
@@ -215,11 +237,11 @@ public final class JobRunner: MessageHandler {
     /// allocator), and a job's task lives for the job's whole life, mostly parked in a
     /// wait. Running each I/O effect (HTTP, ledger, broker) in a short-lived child keeps
     /// those deep frames out of the parked task: about 20 KB less per job in flight.
-    private func inChildTask(_ body: @escaping @Sendable () async throws -> JobEvent) async throws -> JobEvent {
-        try await withThrowingTaskGroup(of: JobEvent.self) { group in
+    private func inChildTask<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
             group.addTask(operation: body)
-            guard let event = try await group.next() else { throw CancellationError() }
-            return event
+            guard let value = try await group.next() else { throw CancellationError() }
+            return value
         }
     }
 
@@ -287,52 +309,50 @@ public final class JobRunner: MessageHandler {
         let retry = self.retry
         let renewEvery = settings.createClaimTimeout / 3
         let claimTimeout = settings.createClaimTimeout
-        // The permit is awaited cancellably; once held, the claim, the create and the
+        // The caller holds the create permit (``drive``); the claim, the create and the
         // write run shielded and the permit goes back when they are done.
-        let (claimed, outcome) = try await createGate.withPermit {
-            let shielded = Task { () -> (claimed: Int?, outcome: Result<(JobRecord, CreateTaskResult), any Error>) in
-                let creating: JobRecord
-                do {
-                    // Exactly one racer (another pod holding a duplicate) wins the claim.
-                    creating = try await ledger.claimCreate(jobID: job.jobID, expectedCreateAttempts: expectedCreateAttempts, at: Date())
-                } catch {
-                    return (nil, .failure(error))
-                }
-                // Keep the claim alive while the create runs (an upload can be long), and
-                // while its task id is being written, so nobody mistakes it for a crash's.
-                let renewal = Task {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: renewEvery)
-                        if Task.isCancelled { return }
-                        do {
-                            try await ledger.renewCreateClaim(jobID: job.jobID, createAttempts: creating.createAttempts, at: Date())
-                        } catch let error as LedgerError where error.code == .invalidTransition {
-                            return
-                        } catch {
-                            logger.warning("could not renew the create claim; trying again", metadata: ["error": "\(error)"])
-                        }
+        let shielded = Task { () -> (claimed: Int?, outcome: Result<(JobRecord, CreateTaskResult), any Error>) in
+            let creating: JobRecord
+            do {
+                // Exactly one racer (another pod holding a duplicate) wins the claim.
+                creating = try await ledger.claimCreate(jobID: job.jobID, expectedCreateAttempts: expectedCreateAttempts, at: Date())
+            } catch {
+                return (nil, .failure(error))
+            }
+            // Keep the claim alive while the create runs (an upload can be long), and
+            // while its task id is being written, so nobody mistakes it for a crash's.
+            let renewal = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: renewEvery)
+                    if Task.isCancelled { return }
+                    do {
+                        try await ledger.renewCreateClaim(jobID: job.jobID, createAttempts: creating.createAttempts, at: Date())
+                    } catch let error as LedgerError where error.code == .invalidTransition {
+                        return
+                    } catch {
+                        logger.warning("could not renew the create claim; trying again", metadata: ["error": "\(error)"])
                     }
-                }
-                defer { renewal.cancel() }
-                let created: CreateTaskResult
-                do {
-                    created = try await provider.createTask(
-                        source: .url(job.source.url.absoluteString), options: job.options, sourcePolicy: upload ? .upload : nil)
-                } catch {
-                    return (creating.createAttempts, .failure(error))
-                }
-                do {
-                    let submitted = try await retry.untilStored("record the task id", logger, giveUpAfter: claimTimeout * 4) {
-                        try await ledger.recordTask(jobID: job.jobID, taskID: created.taskID, at: Date())
-                    }
-                    logger.info("task created", metadata: ["task_id": "\(created.taskID)", "source_mode": "\(created.sourceMode)"])
-                    return (creating.createAttempts, .success((submitted, created)))
-                } catch {
-                    return (creating.createAttempts, .failure(error))
                 }
             }
-            return await shielded.value
+            defer { renewal.cancel() }
+            let created: CreateTaskResult
+            do {
+                created = try await provider.createTask(
+                    source: .url(job.source.url.absoluteString), options: job.options, sourcePolicy: upload ? .upload : nil)
+            } catch {
+                return (creating.createAttempts, .failure(error))
+            }
+            do {
+                let submitted = try await retry.untilStored("record the task id", logger, giveUpAfter: claimTimeout * 4) {
+                    try await ledger.recordTask(jobID: job.jobID, taskID: created.taskID, at: Date())
+                }
+                logger.info("task created", metadata: ["task_id": "\(created.taskID)", "source_mode": "\(created.sourceMode)"])
+                return (creating.createAttempts, .success((submitted, created)))
+            } catch {
+                return (creating.createAttempts, .failure(error))
+            }
         }
+        let (claimed, outcome) = await shielded.value
         switch outcome {
         case .success(let (submitted, created)):
             ports.gate.recordSuccess()
