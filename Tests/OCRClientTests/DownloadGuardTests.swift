@@ -15,14 +15,12 @@ import Testing
     @Test func resultRedirectToTheMetadataServiceIsRefused() async throws {
         try await Harness.run { h in
             h.server.inject(.redirect("http://169.254.169.254/latest/meta-data/iam/security-credentials/"), on: "/results/")
-            let started = ContinuousClock.now
             let error = await h.expectError { () async throws(OCRClientError) in
                 try await h.client.downloadResult(from: "\(h.server.baseURL)/results/r.txt?sig=\(Harness.querySecret)", into: sink())
             }
             #expect(error?.code == .forbiddenAddress, "\(String(describing: error))")
             #expect(error?.action == .permanentFailure)
             #expect(error?.reason.contains("metadata") == true, "\(String(describing: error))")
-            #expect(ContinuousClock.now - started < .seconds(2), "refused before any connection attempt")
         }
     }
 
