@@ -65,7 +65,7 @@ import Testing
             server.reply("/doc.pdf", .bytes(Self.document))
             let resolver = StubResolver(["two.example.test": [["127.0.0.2", "127.0.0.1"]]])
             // AsyncHTTPClient retries a refused connection until its connect timeout.
-            let fetcher = GuardedFetcher(policy: .allowingPrivate, resolver: resolver, connectTimeout: .milliseconds(500))
+            let fetcher = GuardedFetcher(policy: .allowingPrivate, resolver: resolver, connectTimeout: .seconds(2))
             let url = try DocumentURL("http://two.example.test:\(server.port)/doc.pdf")
             let address = try await fetcher.get(url, deadline: .now() + .seconds(10), headers: { _ in HTTPHeaders() }) {
                 guarded in

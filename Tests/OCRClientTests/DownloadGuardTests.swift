@@ -72,7 +72,7 @@ import Testing
     @Test func resultOverTheSizeLimitFailsWithAReason() async throws {
         // A generous read timeout: under a loaded parallel run the fake server can be slower
         // than the harness's 2 s, and this test is about the size limit.
-        try await Harness.run(configure: { $0.maxResultBytes = 100_000; $0.readTimeout = .seconds(20) }) { h in
+        try await Harness.run(configure: { $0.maxResultBytes = 100_000 }) { h in
             h.server.addGenerated("/results/big.txt", size: 300_000)
             let error = await h.expectError { () async throws(OCRClientError) in
                 try await h.client.downloadResult(from: "\(h.server.baseURL)/results/big.txt", into: sink())

@@ -23,8 +23,10 @@ struct Harness: Sendable {
         let logs = LogStore()
         let server = try await FakeOCRServer.start(apiKey: apiKey)
         var configuration = OCRClientConfiguration(
-            baseURL: server.baseURL, apiKey: apiKey, connectTimeout: .seconds(2), readTimeout: .seconds(2),
-            requestTimeout: .seconds(5), transferTimeout: .seconds(120), retry: .none,
+            // Generous: a loaded CI machine (parallel suites on 2 cores) missed 2 s reads of
+            // this loopback server. Tests about timeouts set their own.
+            baseURL: server.baseURL, apiKey: apiKey, connectTimeout: .seconds(10), readTimeout: .seconds(20),
+            requestTimeout: .seconds(30), transferTimeout: .seconds(120), retry: .none,
             budget: .init(requestsPerSecond: 100, burst: 100))
         configure(&configuration)
         let client = try OCRClient(configuration: configuration, logger: logs.logger(), resolver: resolver)
