@@ -124,65 +124,86 @@ public final class JobRunner: MessageHandler {
         }
     }
 
-    struct JobContext: Sendable {
-        var job: Job
-        var message: KafkaConsumerMessage
-        var logger: Logger
-        var traceparent: String? { message.headers.last(named: "traceparent")?.stringValue }
+    /// Runs one delivery of a job. What stays in this task's frames while the job is
+    /// parked is small on purpose (see ``Drive``): the context is a reference and a
+    /// logger, the ledger calls that open the job run in a child task, and the drive
+    /// loop keeps one reference to the job's ``Drive``.
+    private func handleOnce(_ message: KafkaConsumerMessage) async throws {
+        let context: JobContext
+        switch decode(message) {
+        case .success(let decoded):
+            context = decoded
+        case .failure(let rejection):
+            try await reject(message, rejection: rejection, logger: logger(for: message))
+            return
+        }
+
+        // One driver per job id in this pod; duplicates wait, then drive or republish
+        // from what the first one left.
+        while !(await claims.claim(context.job.jobID)) {
+            try Task.checkCancellation()
+        }
+        defer { claims.release(context.job.jobID) }
+
+        guard let drive = try await inChildTask({ try await self.open(context) }).map({ makeDrive($0, context) }) else { return }
+        try await run(drive)
     }
 
-    private func handleOnce(_ message: KafkaConsumerMessage) async throws {
+    /// The logger of one record's job: the record's coordinates, then its job id.
+    private func logger(for message: KafkaConsumerMessage) -> Logger {
         var logger = self.logger
         logger[metadataKey: "topic"] = "\(message.topic)"
         logger[metadataKey: "partition"] = "\(message.partition)"
         logger[metadataKey: "offset"] = "\(message.offset)"
-        let job: Job
-        do {
-            // Caps first: a record too large is rejected unread, never decoded.
+        return logger
+    }
+
+    /// Checks a record's envelope and decodes its job. Caps first: a record too large is
+    /// rejected unread, never decoded.
+    private func decode(_ message: KafkaConsumerMessage) -> Result<JobContext, JobRejection> {
+        do throws(JobRejection) {
             try decoder.checkEnvelope(
                 keyBytes: message.key?.count ?? 0, headerCount: message.headers.count,
                 headerBytes: JobDecoder.headerBytes(message.headers.map { ($0.key, $0.value) }))
-            job = try decoder.decode(message.value)
+            let job = try decoder.decode(message.value)
+            var logger = logger(for: message)
+            logger[metadataKey: "job_id"] = "\(job.jobID)"
+            return .success(JobContext(job: job, message: message, logger: logger))
         } catch {
-            try await reject(message, rejection: error, logger: logger)
-            return
+            return .failure(error)
         }
-        logger[metadataKey: "job_id"] = "\(job.jobID)"
-        let context = JobContext(job: job, message: message, logger: logger)
+    }
+
+    /// Accepts the job's ledger row (or reopens it for a dead-letter replay) and says
+    /// whether this delivery drives it: the record to start the machine from, or nil.
+    private func open(_ context: JobContext) async throws -> JobRecord? {
+        let job = context.job
         let ledger = ports.ledger
-
-        // One driver per job id in this pod; duplicates wait, then drive or republish
-        // from what the first one left.
-        while !(await claims.claim(job.jobID)) {
-            try Task.checkCancellation()
-        }
-        defer { claims.release(job.jobID) }
-
-        let (accepted, isNew) = try await retry.run("accept job", logger) {
+        let (accepted, isNew) = try await retry.run("accept job", context.logger) {
             try await ledger.accept(jobID: job.jobID, fingerprint: job.fingerprint, at: Date())
         }
-        var record = accepted
-        let isReplay = message.headers.last(named: Self.replayHeader)?.stringValue == "true"
-        switch JobMachine.opening(record: record, isNew: isNew, fingerprint: job.fingerprint, isReplay: isReplay) {
+        let isReplay = context.message.headers.last(named: Self.replayHeader)?.stringValue == "true"
+        switch JobMachine.opening(record: accepted, isNew: isNew, fingerprint: job.fingerprint, isReplay: isReplay) {
         case .deferToFirstPayload:
             // The first payload's record is still uncommitted until its result is
             // published, so its own delivery drives the job; this one must not.
-            note(.otherPayload(firstFingerprint: record.fingerprint), context)
-            return
+            note(.otherPayload(firstFingerprint: accepted.fingerprint), context)
+            return nil
         case .reopenForReplay:
-            logger.info("dead-letter replay: giving the failed job a new try")
-            record = try await retry.run("reopen job", logger) {
+            context.logger.info("dead-letter replay: giving the failed job a new try")
+            return try await retry.run("reopen job", context.logger) {
                 try await ledger.reopen(jobID: job.jobID, fingerprint: job.fingerprint, at: Date())
             }
         case .drive:
-            if !isNew, record.state.isSettled { metrics.redelivered() }
+            if !isNew, accepted.state.isSettled { metrics.redelivered() }
+            return accepted
         }
-        try await drive(record, context)
     }
 
     // MARK: Performing effects
 
-    private func drive(_ record: JobRecord, _ context: JobContext) async throws {
+    /// The job's machine, started from its ledger record, with its context.
+    private func makeDrive(_ record: JobRecord, _ context: JobContext) -> Drive {
         var rules = self.rules
         if settings.pollPlanning.enabled {
             rules.pollPlanner = durationModel.planner(for: DurationKey(provider: settings.pollPlanning.provider, format: context.job.format.rawValue))
@@ -190,45 +211,51 @@ public final class JobRunner: MessageHandler {
         let machine = JobMachine(
             record: record, deadline: context.job.deadline?.date, resultContentType: context.job.format.contentType,
             rules: rules, now: ports.timer.now())
-        let drive = Drive(machine: machine, context: context)
-        var event: JobEvent? = nil
+        return Drive(machine: machine, context: context)
+    }
+
+    /// Steps the machine until it finishes: waits park this task, I/O effects run in
+    /// child tasks. The loop's frame holds the ``Drive`` and a closure, nothing bigger.
+    private func run(_ drive: Drive) async throws {
         while true {
-            switch try advance(drive, with: event) {
+            switch try advance(drive) {
             case .finished:
                 return
             case .wait(let until):
                 try await ports.timer.wait(until: until)
-                event = .woke
-            case .create(let effect, let context):
+                drive.event = .woke
+            case .create(let effect):
                 // Jobs queue for the create permit here, in their own small frame, not
                 // inside the child task that runs the create.
-                event = try await createGate.withPermit {
-                    try await inChildTask { try await self.perform(effect, context) }
-                }
-            case .perform(let effect, let context):
-                event = try await inChildTask { try await self.perform(effect, context) }
+                drive.event = try await createGate.withPermit { try await inChildTask(effect) }
+            case .perform(let effect):
+                drive.event = try await inChildTask(effect)
             }
         }
     }
 
-    /// Feeds `event` (nil: start) to the machine and handles what needs no I/O: notes,
-    /// the log's task id, the finish. Synchronous, so none of its temporaries live in the
-    /// job's async frame.
-    private func advance(_ drive: Drive, with event: JobEvent?) throws -> Drive.Next {
+    /// Feeds the pending event (none: start) to the machine and handles what needs no
+    /// I/O: notes, the log's task id, the finish. Synchronous, so none of its
+    /// temporaries live in the job's async frames; an effect leaves as a closure that
+    /// holds what it needs.
+    private func advance(_ drive: Drive) throws -> Drive.Next {
         let now = ports.timer.now()
-        let step = event.map { drive.machine.handle($0, at: now) } ?? drive.machine.start(at: now)
+        let step = drive.event.map { drive.machine.handle($0, at: now) } ?? drive.machine.start(at: now)
+        drive.event = nil
         for note in step.notes { self.note(note, drive.context) }
         if let id = drive.machine.taskID { drive.context.logger[metadataKey: "task_id"] = "\(id)" }
-        switch step.effect {
+        let effect = step.effect
+        let context = drive.context
+        switch effect {
         case .finish(let ending):
-            try finished(ending, machine: drive.machine, drive.context)
+            try finished(ending, machine: drive.machine, context)
             return .finished
         case .wait(let until):
             return .wait(until)
         case .create:
-            return .create(step.effect, drive.context)
+            return .create { try await self.perform(effect, context) }
         default:
-            return .perform(step.effect, drive.context)
+            return .perform { try await self.perform(effect, context) }
         }
     }
 
