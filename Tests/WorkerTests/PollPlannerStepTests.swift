@@ -86,6 +86,11 @@ struct PollPlannerStepTests {
         let upper = 16 * 1.01 + 0.05
         let conditional = (distribution.cdf(pollAt) - distribution.cdf(12)) / (distribution.cdf(upper) - distribution.cdf(12))
         #expect(abs(conditional - planner.settings.doneProbability) < 0.01)
+        // A done probability of its own for polls inside the interval: later, by its odds.
+        var patient = planner
+        patient.settings.progressBoundDoneProbability = 0.9
+        let later = 9 + patient.nextPoll(elapsed: .seconds(9), history: history, progress: 50).delay.inSeconds
+        #expect(abs((distribution.cdf(later) - distribution.cdf(12)) / (distribution.cdf(upper) - distribution.cdf(12)) - 0.9) < 0.01)
         // Without the bound the same task is placed by the fit's whole tail (cut by the lag bound).
         var plain = planner
         plain.progressStepSize = nil

@@ -33,7 +33,7 @@ import OCRTaskAPI
 /// | creating | createInterrupted | row `submitted` meanwhile | polling, `wait(first)` then `poll` |
 /// | creating | createInterrupted | otherwise (claim lost, ledger down) | awaitingClaim, `wait(retry delay)` then `readLedger` |
 /// | polling | (before a poll) | task older than the task timeout | recreate |
-/// | polling | polled | state 0, 2, 3, 4 (pending) | polling, `wait(rules.pollPlanner's delay; without one, backoff by polls and progress)` |
+/// | polling | polled | state 0, 2, 3, 4 (pending) | polling, `wait(rules.pollPlanner's delay; without one, backoff by polls and progress; at least the reply's Retry-After)` |
 /// | polling | polled | state 1 with a file | rehosting, `rehost` (pass-through: settling, success) |
 /// | polling | polled | state 1 without a file | recreate |
 /// | polling | polled | state -1, -2, -8 | recreate |

@@ -98,7 +98,8 @@ public struct PollPlanner: Sendable, Hashable {
             target = ProgressSample(elapsed: elapsed, progress: progress).linearCompletion.inSeconds * (1 + settings.progressMargin)
             basis = .progress
         } else if let bound = stepBound(age: age, history: history, progress: progress) {
-            target = distribution.conditionalQuantile(settings.doneProbability, after: bound.lowerBound, notAfter: bound.upperBound)
+            let p = settings.progressBoundDoneProbability ?? settings.doneProbability
+            target = distribution.conditionalQuantile(p, after: bound.lowerBound, notAfter: bound.upperBound)
             basis = .progressBound
         } else {
             target = distribution.conditionalQuantile(settings.doneProbability, after: age)
