@@ -85,6 +85,12 @@ public final class OCRClient: Sendable {
     /// Reads a task. The record's ``TaskRecord/state`` decides what comes next
     /// (``OutcomePolicy/action(for:)-(TaskState)``); a state is never an error here.
     public func queryTask(_ taskID: String) async throws(OCRClientError) -> TaskRecord {
+        try await queryTaskReply(taskID).record
+    }
+
+    /// Reads a task, with the `Retry-After` of the successful reply
+    /// (``QueriedTask/pollRetryAfter(_:now:)``): what the poll planner needs.
+    public func queryTaskReply(_ taskID: String) async throws(OCRClientError) -> QueriedTask {
         guard !taskID.isEmpty, taskID.count <= 256 else {
             throw OCRClientError(code: .invalidRequest, field: "task_id", reason: "task id is empty or too long")
         }
@@ -94,7 +100,8 @@ public final class OCRClient: Sendable {
             request.method = .GET
             addCommonHeaders(&request, withKey: true)
             let reply = try await exchange(request, endpoint: .query, taskID: taskID, attempt: attempt)
-            return try decodeReply(reply, as: TaskRecord.self, endpoint: .query, taskID: taskID)
+            let record = try decodeReply(reply, as: TaskRecord.self, endpoint: .query, taskID: taskID)
+            return QueriedTask(record: record, retryAfter: QueriedTask.pollRetryAfter(reply.headers.first(name: "Retry-After")))
         }
     }
 

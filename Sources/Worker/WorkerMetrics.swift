@@ -42,6 +42,22 @@ public struct WorkerMetrics: Sendable {
             .record(duration)
     }
     func recreate() { Counter(label: "ocr_task_recreates_total").increment() }
+
+    /// A poll placed by the poll planner, by the rule that placed it (`cold_start`,
+    /// `duration_model`, `progress`, `progress_bound`, `lag_bound`, `retry_after`).
+    func pollPlanned(_ basis: String) {
+        Counter(label: "ocr_poll_plan_decisions_total", dimensions: [("basis", basis)]).increment()
+    }
+    /// Polls a task found done took, the one that found it included.
+    func taskPolled(polls: Int) {
+        Recorder(label: "ocr_poll_plan_polls_per_task", aggregate: true).record(polls)
+    }
+    /// Keys the duration model learned, past their cold start, and placing polls by the mixture.
+    func pollPlanModels(_ summary: DurationModel.Summary) {
+        Gauge(label: "ocr_poll_plan_models", dimensions: [("state", "learning")]).record(summary.keys - summary.warm)
+        Gauge(label: "ocr_poll_plan_models", dimensions: [("state", "warm")]).record(summary.warm)
+        Gauge(label: "ocr_poll_plan_models", dimensions: [("state", "mixture")]).record(summary.mixtures)
+    }
     /// A `creating` claim abandoned by a crash was taken over: the provider may hold a
     /// second task for the job (the one duplicate window docs/architecture.md names).
     func createClaimTakenOver() { Counter(label: "ocr_create_claims_taken_over_total").increment() }

@@ -7,7 +7,8 @@
 //   start <task> <format> [<size-bucket>]      -> <first-poll-delay-seconds> <basis>
 //   pending <task> <elapsed> [<progress>]      -> <next-poll-delay-seconds> <basis>
 //   done <task> <elapsed> [<provider-duration>] -> ok
-// Options: --cold-start N, --done-probability P, --max-lag-fraction F, --max-lag-seconds S.
+// Options: --cold-start N, --done-probability P, --max-lag-fraction F, --max-lag-seconds S,
+// --bound-done-probability P, --mixture-advantage NATS.
 import Foundation
 import Worker
 
@@ -20,6 +21,8 @@ while let name = arguments.popFirst() {
     case "--done-probability": settings.doneProbability = number
     case "--max-lag-fraction": settings.maxLagFraction = number
     case "--max-lag-seconds": settings.maxLag = .milliseconds(Int64(number * 1000))
+    case "--bound-done-probability": settings.progressBoundDoneProbability = number
+    case "--mixture-advantage": settings.mixtureAdvantage = number
     default: fatalError("unknown option \(name)")
     }
 }

@@ -42,6 +42,8 @@ final class FakeOCRServer: Sendable {
         case redirect(String)
         /// 200 announcing `bytes`, one sent every `interval`.
         case trickle(bytes: Int, interval: TimeAmount)
+        /// The normal reply to a task query, with these extra headers.
+        case queryHeaders([(String, String)])
     }
 
     struct State {

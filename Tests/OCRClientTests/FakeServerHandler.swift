@@ -77,6 +77,9 @@ final class FakeServerHandler: ChannelInboundHandler {
                 return
             case .redirect(let location):
                 return send(context, status: 302, body: ByteBuffer(), extra: [("Location", location)])
+            case .queryHeaders(let extra):
+                let taskID = String(path.dropFirst(TaskAPI.createPath.count + 1))
+                return query(context, taskID: taskID, headers: extra)
             case .trickle(let bytes, let interval):
                 let headers = HTTPHeaders([("Content-Length", "\(bytes)"), ("Connection", "close")])
                 context.writeAndFlush(
@@ -141,7 +144,7 @@ final class FakeServerHandler: ChannelInboundHandler {
         send(context, status: 200, json: encode(APIReply.success(CreatedTask(taskID: id))))
     }
 
-    private func query(_ context: ChannelHandlerContext, taskID: String) {
+    private func query(_ context: ChannelHandlerContext, taskID: String, headers extra: [(String, String)] = []) {
         let state = server.state.withLock { $0.taskStates[taskID] ?? $0.defaultState }
         let record = TaskRecord(
             taskID: taskID, state: state, progress: state == .success ? 100 : (state.isPending ? 40 : 0),
@@ -149,7 +152,7 @@ final class FakeServerHandler: ChannelInboundHandler {
             createdAt: UnixTimestamp(seconds: 1_700_000_000),
             completedAt: state.isTerminal ? UnixTimestamp(seconds: 1_700_000_009) : nil,
             stateDetail: state.name)
-        send(context, status: 200, json: encode(APIReply.success(record)))
+        send(context, status: 200, json: encode(APIReply.success(record)), headers: extra)
     }
 
     private func envelope(status: Int, message: String? = nil) -> String {

@@ -226,7 +226,10 @@ struct PollPlannerTests {
             if case .taskTimed(let timing) = note { return timing }
             return nil
         }
-        #expect(timing == [CompletedTaskTiming(key: Self.key, notDoneAt: .seconds(9), doneAt: .seconds(12), providerDuration: nil, lastProgress: nil)])
+        #expect(timing == [CompletedTaskTiming(key: Self.key, notDoneAt: .seconds(9), doneAt: .seconds(12), providerDuration: nil, lastProgress: nil, polls: 2)])
+        // Every wait the planner placed is noted with its rule, for the decisions metric.
+        #expect(created.notes == [.pollPlanned(.durationModel)])
+        #expect(pending.notes.count == 1)
     }
 
     @Test("a fresh task's whole-second created_at does not age its clock; a resumed task's still does")

@@ -20,8 +20,8 @@ public enum JobEvent: Sendable {
     /// `.create`: our own side failed (the claim was refused because another driver won
     /// it, or the ledger was down); `record` is the row read back afterwards.
     case createInterrupted(claimed: Int?, record: JobRecord?)
-    /// `.poll` answered.
-    case polled(TaskRecord)
+    /// `.poll` answered; `retryAfter`: the successful reply's `Retry-After`, if any.
+    case polled(TaskRecord, retryAfter: Duration? = nil)
     /// `.poll` failed.
     case pollFailed(OCRClientError)
     /// `.rehost` stored the result file.

@@ -33,7 +33,7 @@ import OCRTaskAPI
 /// | creating | createInterrupted | row `submitted` meanwhile | polling, `wait(first)` then `poll` |
 /// | creating | createInterrupted | otherwise (claim lost, ledger down) | awaitingClaim, `wait(retry delay)` then `readLedger` |
 /// | polling | (before a poll) | task older than the task timeout | recreate |
-/// | polling | polled | state 0, 2, 3, 4 (pending) | polling, `wait(rules.pollPlanner's delay; without one, backoff by polls and progress)` |
+/// | polling | polled | state 0, 2, 3, 4 (pending) | polling, `wait(rules.pollPlanner's delay; without one, backoff by polls and progress; at least the reply's Retry-After)` |
 /// | polling | polled | state 1 with a file | rehosting, `rehost` (pass-through: settling, success) |
 /// | polling | polled | state 1 without a file | recreate |
 /// | polling | polled | state -1, -2, -8 | recreate |
@@ -205,7 +205,7 @@ public struct JobMachine: Sendable {
             ownClaim = submitted.createAttempts
             follow(id, now)
             phase = .polling
-            return Step(effect: .wait(until: now.instant + firstPollDelay), notes: [])
+            return firstPoll(now)
         case (.creating, .createFailed(let error, let claimed, let fresh)):
             if let claimed { ownClaim = claimed }
             if let fresh { record = fresh }
@@ -229,13 +229,13 @@ public struct JobMachine: Sendable {
             if record.state == .submitted, let id = record.taskID {
                 follow(id, now)
                 phase = .polling
-                return Step(effect: .wait(until: now.instant + firstPollDelay), notes: [])
+                return firstPoll(now)
             }
             phase = .awaitingClaim
             return Step(effect: .wait(until: now.instant + rules.dependencyRetryDelay), notes: [])
 
-        case (.polling, .polled(let task)):
-            return polled(task, now)
+        case (.polling, .polled(let task, let retryAfter)):
+            return polled(task, retryAfter: retryAfter, now)
         case (.polling, .pollFailed(let error)):
             switch error.action {
             case .recreateTask:
@@ -341,7 +341,7 @@ public struct JobMachine: Sendable {
         }
     }
 
-    private mutating func polled(_ task: TaskRecord, _ now: Now) -> Step {
+    private mutating func polled(_ task: TaskRecord, retryAfter: Duration?, _ now: Now) -> Step {
         polls += 1
         unrecordedPolls += 1
         lastTask = task
@@ -351,13 +351,13 @@ public struct JobMachine: Sendable {
         switch action {
         case .keepPolling, .retryLater:
             let elapsed = now.instant - taskStartedAt
-            let delay: Duration
             if let planner = rules.pollPlanner {
                 pollHistory.recordPending(at: elapsed, progress: task.progress)
-                delay = planner.nextPoll(elapsed: elapsed, history: pollHistory, progress: task.progress).delay
-            } else {
-                delay = rules.pollBackoff.delay(afterPolls: polls, progress: task.progress, elapsed: elapsed)
+                let decision = planner.nextPoll(elapsed: elapsed, history: pollHistory, progress: task.progress, retryAfter: retryAfter)
+                return Step(effect: .wait(until: now.instant + decision.delay), notes: [.pollPlanned(decision.basis)])
             }
+            // Without the planner a Retry-After still postpones the poll.
+            let delay = max(rules.pollBackoff.delay(afterPolls: polls, progress: task.progress, elapsed: elapsed), retryAfter ?? .zero)
             return Step(effect: .wait(until: now.instant + delay), notes: [])
         default:
             notes.append(.taskEnded(seconds: (now.instant - taskStartedAt).seconds, state: task.state.rawValue))
@@ -471,8 +471,12 @@ public struct JobMachine: Sendable {
     }
 
     /// The wait between a create and the task's first poll.
-    private var firstPollDelay: Duration {
-        rules.pollPlanner?.nextPoll(elapsed: .zero, history: TaskPollHistory(), progress: nil).delay ?? rules.pollBackoff.first
+    private func firstPoll(_ now: Now) -> Step {
+        guard let planner = rules.pollPlanner else {
+            return Step(effect: .wait(until: now.instant + rules.pollBackoff.first), notes: [])
+        }
+        let decision = planner.nextPoll(elapsed: .zero, history: TaskPollHistory(), progress: nil)
+        return Step(effect: .wait(until: now.instant + decision.delay), notes: [.pollPlanned(decision.basis)])
     }
 
     /// Dates the task's start back to the provider's `created_at` when that is earlier:

@@ -21,6 +21,8 @@ public enum JobNote: Sendable, Hashable {
     case taskEnded(seconds: Double, state: Int)
     /// A task was found done: its timing, for the duration model that plans polls.
     case taskTimed(CompletedTaskTiming)
+    /// The poll planner placed the next poll by this rule (counted per rule).
+    case pollPlanned(PollDecision.Basis)
     /// The result store failed while rehosting: fetched again later.
     case resultStoreFailed
     /// Two payloads share a job id: the first one wins.

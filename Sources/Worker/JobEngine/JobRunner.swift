@@ -401,9 +401,9 @@ public final class JobRunner: MessageHandler {
     private func poll(_ taskID: String) async throws -> JobEvent {
         try await ports.gate.waitUntilUsable()
         do {
-            let task = try await ports.provider.queryTask(taskID)
+            let reply = try await ports.provider.queryTaskReply(taskID)
             ports.gate.recordSuccess()
-            return .polled(task)
+            return .polled(reply.record, retryAfter: reply.retryAfter)
         } catch {
             try Task.checkCancellation()
             ports.gate.record(error)
@@ -524,6 +524,10 @@ public final class JobRunner: MessageHandler {
             metrics.taskEnded(after: .seconds(seconds), state: "\(state)")
         case .taskTimed(let timing):
             durationModel.record(timing)
+            metrics.taskPolled(polls: timing.polls)
+            metrics.pollPlanModels(durationModel.summary)
+        case .pollPlanned(let basis):
+            metrics.pollPlanned(basis.label)
         case .resultStoreFailed:
             logger.warning("result store failed; fetching the result again later")
         case .otherPayload(let first):

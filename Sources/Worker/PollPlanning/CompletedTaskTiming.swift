@@ -14,13 +14,22 @@ public struct CompletedTaskTiming: Sendable, Hashable {
     public var providerDuration: Duration?
     /// The last usable `progress` seen while the task was pending.
     public var lastProgress: ProgressSample?
+    /// The step that progress stood at, and when the polls saw it.
+    public var progressStep: ProgressStep?
+    /// Polls of the task, the one that found it done included (zero: not counted).
+    public var polls: Int
 
-    public init(key: DurationKey, notDoneAt: Duration, doneAt: Duration, providerDuration: Duration?, lastProgress: ProgressSample?) {
+    public init(
+        key: DurationKey, notDoneAt: Duration, doneAt: Duration, providerDuration: Duration?, lastProgress: ProgressSample?,
+        progressStep: ProgressStep? = nil, polls: Int = 0
+    ) {
         self.key = key
         self.notDoneAt = notDoneAt
         self.doneAt = doneAt
         self.providerDuration = providerDuration
         self.lastProgress = lastProgress
+        self.progressStep = progressStep
+        self.polls = polls
     }
 
     /// Whether any poll found the task pending (``notDoneAt`` is zero exactly when none did).

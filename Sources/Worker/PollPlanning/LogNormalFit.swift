@@ -43,6 +43,18 @@ public struct LogNormalFit: Sendable, Hashable {
         return StandardNormal.cdf((log(t) - meanLog) / sigma)
     }
 
+    /// The fit as the planner reads it.
+    public var distribution: DurationDistribution {
+        DurationDistribution([.init(weight: 1, meanLog: meanLog, sigma: sigma)])
+    }
+
+    /// The density of a log duration `x` under the fit (the mixture's rival, compared in
+    /// ``DurationFit``).
+    public func logDensity(ofLog x: Double) -> Double {
+        let z = (x - meanLog) / sigma
+        return -0.5 * z * z - log(sigma) - 0.5 * log(2 * Double.pi)
+    }
+
     /// The elapsed time by which a task is done with probability `p`.
     public func elapsed(atProbability p: Double) -> Duration {
         .fromSeconds(exp(meanLog + sigma * StandardNormal.quantile(p)))

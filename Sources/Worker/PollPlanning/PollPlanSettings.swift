@@ -27,14 +27,25 @@ public struct PollPlanSettings: Sendable, Hashable {
     public var progressTolerance: Double
     /// Share of completed tasks that must have reported a usable progress.
     public var progressMinimumUsableShare: Double
-    /// A poll placed by progress goes this share after the predicted end.
+    /// A poll placed by progress goes this share after the predicted end; a progress
+    /// step's upper bound is widened by it too.
     public var progressMargin: Double
+    /// ``doneProbability`` for a poll placed inside a progress step's interval
+    /// (``PollDecision/Basis/progressBound``); nil: the same.
+    public var progressBoundDoneProbability: Double?
+    /// Weighted share of completed tasks whose progress step bound held, needed before
+    /// step-wise progress bounds the remaining time (``ProgressTrust/stepSize(_:)``).
+    public var progressBoundHitRate: Double
+    /// Nats per task by which the two-component mixture must out-predict the single
+    /// log-normal before it places polls (``DurationFit``).
+    public var mixtureAdvantage: Double
 
     public init(
         enabled: Bool = true, provider: String = "default", coldStartTasks: Int = 20, doneProbability: Double = 0.58,
         maxLagFraction: Double = 0.5, maxLag: Duration = .seconds(15), minimumGap: Duration = .milliseconds(250),
         modelWeight: Double = 0.05, progressTolerance: Double = 0.05, progressMinimumUsableShare: Double = 0.8,
-        progressMargin: Double = 0.01
+        progressMargin: Double = 0.01, progressBoundHitRate: Double = 0.9, mixtureAdvantage: Double = 0.1,
+        progressBoundDoneProbability: Double? = nil
     ) {
         self.enabled = enabled
         self.provider = provider
@@ -47,5 +58,8 @@ public struct PollPlanSettings: Sendable, Hashable {
         self.progressTolerance = progressTolerance
         self.progressMinimumUsableShare = progressMinimumUsableShare
         self.progressMargin = max(0, progressMargin)
+        self.progressBoundHitRate = min(max(progressBoundHitRate, 0), 1)
+        self.mixtureAdvantage = mixtureAdvantage
+        self.progressBoundDoneProbability = progressBoundDoneProbability.map { min(max($0, 0.01), 0.99) }
     }
 }

@@ -1,28 +1,51 @@
 import Foundation
 
 /// Whether a provider's `progress` predicts when its tasks end, learned from completed
-/// tasks.
+/// tasks, in two strengths.
 ///
-/// For each completed task, the last usable progress (1...99) gives the duration the task
-/// would have if progress grew linearly from its create (``ProgressSample/linearCompletion``);
-/// its error is the log distance from that prediction to the interval the duration is
-/// known to lie in (zero inside it). A task found done at its first poll showed no
-/// progress at all and says nothing either way: it is not counted. Progress that grows linearly predicts within a few
-/// percent; progress that moves in steps is off by up to a step's share (25 % steps: up to
-/// a factor 2); progress that stays 0 until done gives no prediction at all, which counts
-/// as a miss. Progress is trusted once ``PollPlanSettings/coldStartTasks`` tasks were seen,
-/// most of them had a usable progress, and the weighted mean error is within the tolerance.
+/// **Linear prediction** (``isPredictive(_:)``). For each completed task, the last usable
+/// progress (1...99) gives the duration the task would have if progress grew linearly
+/// from its create (``ProgressSample/linearCompletion``); its error is the log distance
+/// from that prediction to the interval the duration is known to lie in (zero inside it).
+/// Progress that grows linearly predicts within a few percent; progress that moves in
+/// steps is off by up to a step's share (25 % steps: up to a factor 2); progress that
+/// stays 0 until done gives no prediction at all, which counts as a miss. Trusted once
+/// ``PollPlanSettings/coldStartTasks`` tasks were seen, most of them had a usable
+/// progress, and the weighted mean error is within the tolerance.
+///
+/// **A bound** (``stepSize(_:)``). Progress that moves in steps still bounds the duration
+/// (``ProgressStep``: at least the step's share of the time is done, less than the next
+/// step's). The step is the greatest common divisor of the usable progress values seen
+/// (25 for 25/50/75; 1 for linear progress): a wrong guess can only be too large, which
+/// loosens the bound. For each completed task whose polls saw a step, the bound is
+/// checked against the interval the duration is known to lie in (within the tolerance);
+/// it is trusted when it held for ``PollPlanSettings/progressBoundHitRate`` of them (the
+/// weighted share), besides the same count and usable-share rules. Progress that
+/// stays 0 until done shows no step and is never trusted; progress unrelated to the time
+/// breaks the bound often and is not either.
+///
+/// A task found done at its first poll showed no progress at all and says nothing either
+/// way: it is not counted.
 public struct ProgressTrust: Sendable, Hashable {
     public private(set) var count = 0
     /// Weighted share of completed tasks that reported a usable progress.
     public private(set) var usableShare = 0.0
     /// Weighted mean of |log(predicted / interval)| over tasks with a usable progress.
     public private(set) var meanError = 0.0
+    /// Greatest common divisor of the usable progress values seen (0: none seen).
+    public private(set) var step = 0
+    /// Weighted share of tasks with a step whose step bound held.
+    public private(set) var boundHitRate = 0.0
     private var usableCount = 0
+    private var stepCount = 0
     public let weight: Double
+    /// How far outside the known interval a prediction or bound may be (log): see
+    /// ``PollPlanSettings/progressTolerance``.
+    public let tolerance: Double
 
-    public init(weight: Double = 0.05) {
+    public init(weight: Double = 0.05, tolerance: Double = 0.05) {
         self.weight = min(max(weight, 0.001), 1)
+        self.tolerance = max(0, tolerance)
     }
 
     public mutating func add(_ timing: CompletedTaskTiming) {
@@ -42,11 +65,35 @@ public struct ProgressTrust: Sendable, Hashable {
         if predicted < bounds.lowerBound { error = log(bounds.lowerBound / predicted) }
         let usableAlpha = max(weight, 1 / Double(usableCount))
         meanError += usableAlpha * (error - meanError)
+
+        guard let seen = timing.progressStep else { return }
+        step = Self.gcd(step, seen.progress)
+        stepCount += 1
+        let bound = seen.durationBounds(step: step)
+        let slack = exp(tolerance)
+        let held = bounds.upperBound * slack >= bound.lowerBound && bounds.lowerBound <= bound.upperBound * slack
+        let stepAlpha = max(weight, 1 / Double(stepCount))
+        boundHitRate += stepAlpha * ((held ? 1 : 0) - boundHitRate)
     }
 
     /// Whether the planner may place polls by the linear reading of `progress`.
     public func isPredictive(_ settings: PollPlanSettings) -> Bool {
         count >= settings.coldStartTasks && usableCount >= settings.coldStartTasks / 2
             && usableShare >= settings.progressMinimumUsableShare && meanError <= settings.progressTolerance
+    }
+
+    /// The step size when the step bound is trusted (``ProgressStep/durationBounds(step:)``);
+    /// nil: progress bounds nothing.
+    public func stepSize(_ settings: PollPlanSettings) -> Int? {
+        guard count >= settings.coldStartTasks, stepCount >= settings.coldStartTasks / 2, step > 0,
+            usableShare >= settings.progressMinimumUsableShare, boundHitRate >= settings.progressBoundHitRate
+        else { return nil }
+        return step
+    }
+
+    static func gcd(_ a: Int, _ b: Int) -> Int {
+        var (x, y) = (abs(a), abs(b))
+        while y != 0 { (x, y) = (y, x % y) }
+        return x
     }
 }
