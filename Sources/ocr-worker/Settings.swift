@@ -100,6 +100,12 @@ struct Settings: Sendable {
 
         var kafkaProperties: [String: String] = [:]
         for name in names where name.hasPrefix("OCR_KAFKA_") && name != "OCR_KAFKA_BOOTSTRAP" {
+            // The library looks a name up upper-cased, with every character but letters
+            // and digits as `_`: any other spelling would never be found, and the property
+            // would be dropped without a word.
+            guard name.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber || $0 == "_") }) else {
+                throw ValidationFailure("\(name): write librdkafka properties as OCR_KAFKA_ and the name in capitals, dots as _")
+            }
             guard let value = text(name) else { continue }
             kafkaProperties[name.dropFirst("OCR_KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")] = value
         }

@@ -82,6 +82,26 @@ struct SettingsTests {
         #expect(!outcome.all.contains("s3cret-typo"))
     }
 
+    @Test("librdkafka properties pass through from every layer; a name the lookup cannot find is an error")
+    func kafkaPassThrough() async throws {
+        let cli = try WorkerCLI()
+        let file = try WorkerCLI.file(["OCR_KAFKA_SASL_MECHANISM=PLAIN", "OCR_KAFKA_CLIENT_RACK=file-rack"])
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let outcome = try await cli.run(
+            ["check", "--config", file, "--kafka-property", "client.rack=flag-rack"],
+            environment: ["OCR_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "OCR_PROVIDER_API_KEY": "k", Self.stopBeforeConnecting: "0"])
+        let lines = outcome.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        for line in [
+            "OCR_KAFKA_SASL_MECHANISM=PLAIN", "OCR_KAFKA_SECURITY_PROTOCOL=SASL_SSL", "OCR_KAFKA_CLIENT_RACK=file-rack",
+            "--kafka-property client.rack=flag-rack",
+        ] {
+            #expect(lines.contains(line), "\(line)")
+        }
+        let lowerCase = try await cli.run(["check"], environment: ["OCR_KAFKA_sasl_mechanism": "PLAIN"])
+        #expect(lowerCase.status != 0)
+        #expect(lowerCase.stderr.contains("OCR_KAFKA_sasl_mechanism: write librdkafka properties as OCR_KAFKA_"))
+    }
+
     @Test("secrets from every layer are redacted in the printed configuration and never in errors")
     func secretsNeverPrinted() async throws {
         let cli = try WorkerCLI()
