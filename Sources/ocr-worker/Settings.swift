@@ -69,7 +69,12 @@ struct Settings: Sendable {
         file: String?, environment: [String: String] = ProcessInfo.processInfo.environment, flags: [String: String?],
         kafkaFlags: [String]
     ) async throws {
-        let secrets = SecretsSpecifier<String, String>.dynamic { name, _ in Settings.isSecret(name) }
+        // By name, and by value: a URL that carries a password or a secret query parameter
+        // (a ledger URL with its password in it) is secret as a whole, so the library's
+        // access log (CONFIG_ACCESS_LOG_FILE) never shows it.
+        let secrets = SecretsSpecifier<String, String>.dynamic { name, value in
+            Settings.isSecret(name) || ConfigurationRedaction.redactingURLSecrets(value) != value
+        }
         let flagged = flags.compactMapValues { $0 }.filter { !$0.value.isEmpty }
         let exported = environment.filter { ($0.key.hasPrefix("OCR_") || $0.key.hasPrefix("AWS_")) && !$0.value.isEmpty }
         var providers: [any ConfigProvider] = [

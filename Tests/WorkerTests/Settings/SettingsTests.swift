@@ -102,6 +102,29 @@ struct SettingsTests {
         #expect(lowerCase.stderr.contains("OCR_KAFKA_sasl_mechanism: write librdkafka properties as OCR_KAFKA_"))
     }
 
+    @Test("swift-configuration's access log (CONFIG_ACCESS_LOG_FILE) redacts secrets, URL passwords included")
+    func accessLogRedacts() async throws {
+        let cli = try WorkerCLI()
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("ocr-access-\(UUID().uuidString).log").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let file = try WorkerCLI.file(["OCR_KAFKA_SASL_PASSWORD=sasl-file-VALUE"])
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let outcome = try await cli.run(
+            ["check", "--config", file],
+            environment: [
+                "CONFIG_ACCESS_LOG_FILE": log, "OCR_PROVIDER_API_KEY": "api-key-VALUE",
+                "OCR_LEDGER_URL": "postgres://ocr:url-password-VALUE@db.internal/ocr", Self.stopBeforeConnecting: "0",
+            ])
+        #expect(outcome.status != 0)
+        let text = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(text.contains("OCR_PROVIDER_API_KEY"))
+        #expect(text.contains("<REDACTED>"))
+        for secret in ["api-key-VALUE", "url-password-VALUE", "sasl-file-VALUE"] {
+            #expect(!text.contains(secret), "\(secret) in the access log")
+            #expect(!outcome.all.contains(secret), "\(secret) printed")
+        }
+    }
+
     @Test("secrets from every layer are redacted in the printed configuration and never in errors")
     func secretsNeverPrinted() async throws {
         let cli = try WorkerCLI()
