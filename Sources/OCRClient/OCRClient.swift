@@ -244,7 +244,7 @@ public final class OCRClient: Sendable {
     ) async throws(OCRClientError) -> T {
         let policy = configuration.retry
         let clock = budget.clock
-        let start = clock.now()
+        let start = budget.now()
         var attempt = 0
         while true {
             attempt += 1
@@ -257,7 +257,7 @@ public final class OCRClient: Sendable {
                 else { throw error }
                 if endpoint == .create, error.isAmbiguous, !policy.retryAmbiguousCreates { throw error }
                 let delay = policy.delay(beforeRetry: attempt, retryAfter: retryAfter)
-                guard clock.now() - start + delay <= policy.maxTotalTime else { throw error }
+                guard budget.now() - start + delay <= policy.maxTotalTime else { throw error }
                 logger.notice(
                     "provider call failed, retrying",
                     metadata: [

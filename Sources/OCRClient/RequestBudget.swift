@@ -37,12 +37,31 @@ public final class RequestBudget: Sendable {
         }
     }
 
-    public let clock: any BudgetClock
+    /// The budget's time source, for its waits and for the waits of the client's retries
+    /// and the shared budget's slots: `ContinuousClock` in production, a manual clock in
+    /// tests.
+    public let clock: any Clock<Duration>
+    /// Time on ``clock`` since the budget was made: the monotonic `now` ``TokenBucket``
+    /// takes.
+    private let elapsed: @Sendable () -> Duration
     private let state: Mutex<State>
 
-    public init(configuration: TokenBucket.Configuration = .init(), clock: any BudgetClock = SystemBudgetClock()) {
+    public init(configuration: TokenBucket.Configuration = .init(), clock: any Clock<Duration> = ContinuousClock()) {
         self.clock = clock
-        state = Mutex(State(bucket: TokenBucket(configuration: configuration, now: clock.now())))
+        let elapsed = Self.elapsedReader(clock)
+        self.elapsed = elapsed
+        state = Mutex(State(bucket: TokenBucket(configuration: configuration, now: elapsed())))
+    }
+
+    /// Time on ``clock`` since the budget was made (monotonic, from zero).
+    public func now() -> Duration { elapsed() }
+
+    /// Reads elapsed time on `clock`. Instants of an `any Clock` cannot be subtracted (each
+    /// clock has its own `Instant` type), so the existential is opened once, here, and the
+    /// origin kept in the clock's own type.
+    private static func elapsedReader<C: Clock<Duration>>(_ clock: C) -> @Sendable () -> Duration {
+        let origin = clock.now
+        return { origin.duration(to: clock.now) }
     }
 
     /// Waits for a token, then for the slot gate when one is set (``setSlotGate(_:)``).
@@ -66,7 +85,7 @@ public final class RequestBudget: Sendable {
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let now = clock.now()
+                let now = now()
                 enum Next { case go, cancelled, wait(startDispatcher: Bool) }
                 let next: Next = state.withLock { state in
                     if case .cancelled = state.slots[id] {
@@ -111,7 +130,7 @@ public final class RequestBudget: Sendable {
 
     /// Reports a 429: cuts the rate and honours `Retry-After`.
     public func recordThrottle(retryAfter: Duration?) {
-        let now = clock.now()
+        let now = now()
         state.withLock {
             $0.bucket.recordThrottle(now: now, retryAfter: retryAfter)
             $0.throttles += 1
@@ -124,7 +143,7 @@ public final class RequestBudget: Sendable {
     /// Sets the rate this budget recovers up to: its share of a key shared by several
     /// pods (``SharedRequestBudget``). See ``TokenBucket/setCeiling(_:now:)``.
     public func setCeiling(_ requestsPerSecond: Double) {
-        let now = clock.now()
+        let now = now()
         state.withLock { $0.bucket.setCeiling(requestsPerSecond, now: now) }
     }
 
@@ -133,13 +152,13 @@ public final class RequestBudget: Sendable {
 
     /// Reports a `Retry-After` on another status (503): pauses without cutting the rate.
     public func pause(for delay: Duration) {
-        let now = clock.now()
+        let now = now()
         state.withLock { $0.bucket.pause(until: now + delay) }
     }
 
     /// The current rate in requests per second.
     public var currentRate: Double {
-        let now = clock.now()
+        let now = now()
         return state.withLock { state in
             state.bucket.refill(now: now)
             return state.bucket.rate
@@ -155,7 +174,7 @@ public final class RequestBudget: Sendable {
     /// Hands tokens to waiters in order until none wait; sleeps on the clock in between.
     private func dispatch() async {
         while true {
-            let now = clock.now()
+            let now = now()
             var ready: [CheckedContinuation<Void, any Error>] = []
             let delay: Duration? = state.withLock { state in
                 while let first = state.queue.first, state.bucket.tryTake(now: now) {

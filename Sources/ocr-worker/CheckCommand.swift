@@ -14,7 +14,7 @@ struct CheckCommand: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
-        let settings = try common.settings()
+        let settings = try await common.settings()
         var logger = Logger(label: "ocr-worker.check")
         logger.logLevel = .critical
         print("configuration:")

@@ -26,7 +26,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
     }
 
     static func read(_ common: CommonOptions) async throws -> (Settings, [KafkaConsumerMessage]) {
-        let settings = try common.settings()
+        let settings = try await common.settings()
         var logger = Logger(label: "ocr-worker.dlq")
         logger.logLevel = .warning
         let reader = TopicReader(client: settings.kafka(clientID: "ocr-worker-dlq"), topic: settings.deadLetterTopic, logger: logger)

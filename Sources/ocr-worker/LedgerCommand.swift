@@ -14,7 +14,7 @@ struct LedgerCommand: AsyncParsableCommand {
         @Argument var jobID: String
 
         func run() async throws {
-            let settings = try common.settings(["OCR_LEDGER_URL": ledger])
+            let settings = try await common.settings(["OCR_LEDGER_URL": ledger])
             let store = try await LedgerCommand.open(settings)
             defer { Task { await store.close() } }
             guard let r = try await store.record(jobID: jobID) else { throw ValidationError("no job \(jobID) in the ledger") }
@@ -36,7 +36,7 @@ struct LedgerCommand: AsyncParsableCommand {
         @Option(help: "Ledger URL. Env: OCR_LEDGER_URL") var ledger: String?
 
         func run() async throws {
-            let settings = try common.settings(["OCR_LEDGER_URL": ledger])
+            let settings = try await common.settings(["OCR_LEDGER_URL": ledger])
             let store = try await LedgerCommand.open(settings)
             defer { Task { await store.close() } }
             let counts = try await store.countByState()
@@ -45,7 +45,7 @@ struct LedgerCommand: AsyncParsableCommand {
     }
 
     static func open(_ settings: Settings) async throws -> any JobLedger {
-        guard let url = settings["OCR_LEDGER_URL"] else { throw ValidationError("no ledger: pass --ledger or set OCR_LEDGER_URL") }
+        guard let url = settings.ledgerURL else { throw ValidationError("no ledger: pass --ledger or set OCR_LEDGER_URL") }
         var logger = Logger(label: "ocr-worker.ledger")
         logger.logLevel = .warning
         return try await makeLedger(url: url, logger: logger)

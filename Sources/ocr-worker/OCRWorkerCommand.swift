@@ -33,13 +33,13 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Dead-letter topic. Env: OCR_DLQ_TOPIC")
     var dlqTopic: String?
 
-    func settings(_ more: [String: String?] = [:]) throws -> Settings {
+    func settings(_ more: [String: String?] = [:]) async throws -> Settings {
         var flags: [String: String?] = [
             "OCR_KAFKA_BOOTSTRAP": bootstrap, "OCR_JOBS_TOPIC": jobsTopic, "OCR_RESULTS_TOPIC": resultsTopic,
             "OCR_DLQ_TOPIC": dlqTopic,
         ]
         flags.merge(more) { _, new in new }
-        return try Settings(file: config, flags: flags, kafkaFlags: kafkaProperties)
+        return try await Settings(file: config, flags: flags, kafkaFlags: kafkaProperties)
     }
 }
 

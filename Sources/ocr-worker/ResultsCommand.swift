@@ -16,7 +16,7 @@ struct ResultsCommand: AsyncParsableCommand {
     @Flag(help: "Print the raw JSON of each result instead of the table.") var json = false
 
     func run() async throws {
-        let settings = try common.settings()
+        let settings = try await common.settings()
         var logger = Logger(label: "ocr-worker.results")
         logger.logLevel = .warning
         let reader = TopicReader(client: settings.kafka(clientID: "ocr-worker-results"), topic: settings.resultsTopic, logger: logger)

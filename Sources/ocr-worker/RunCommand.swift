@@ -30,7 +30,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Log level (trace, debug, info, notice, warning, error). Env: OCR_LOG_LEVEL") var logLevel: String?
 
     func run() async throws {
-        let settings = try common.settings([
+        let settings = try await common.settings([
             "OCR_GROUP_ID": group, "OCR_PROVIDER_URL": providerURL, "OCR_PROVIDER_RPS": providerRPS, "OCR_LEDGER_URL": ledger,
             "OCR_RESULT_STORE_URL": resultStore, "OCR_PASS_THROUGH": passThrough ? "true" : nil,
             "OCR_MAX_IN_FLIGHT": maxInFlight, "OCR_HTTP_PORT": httpPort, "OCR_WORKER_ID": workerID,
@@ -106,47 +106,43 @@ extension WorkerConfiguration {
             provider.sourcePolicy = p
         }
         provider.allowNonPublicImageURLs = try settings.bool("OCR_ALLOW_PRIVATE_SOURCES", default: false)
-        let maxResultBytes = try settings.int("OCR_RESULT_MAX_BYTES", default: 1 << 30)
-        guard maxResultBytes > 0 else { throw ValidationFailure("OCR_RESULT_MAX_BYTES must be positive") }
+        let maxResultBytes = try settings.int("OCR_RESULT_MAX_BYTES", default: 1 << 30, in: 1...Int(Int32.max))
         provider.maxResultBytes = Int64(maxResultBytes)
-        let resultDownloadSeconds = try settings.int("OCR_RESULT_DOWNLOAD_TIMEOUT_SECONDS", default: 900)
-        guard resultDownloadSeconds > 0 else { throw ValidationFailure("OCR_RESULT_DOWNLOAD_TIMEOUT_SECONDS must be positive") }
-        provider.resultDownloadTimeout = .seconds(resultDownloadSeconds)
+        provider.resultDownloadTimeout = try settings.seconds("OCR_RESULT_DOWNLOAD_TIMEOUT_SECONDS", default: 900, in: 1...Int(Int32.max))
         guard !provider.apiKey.isEmpty else { throw ValidationFailure("OCR_PROVIDER_API_KEY is not set") }
         let maxInFlight = try settings.int("OCR_MAX_IN_FLIGHT", default: 64)
-        guard let partitions = Int32(exactly: try settings.int("OCR_TOPIC_PARTITIONS", default: 6)), partitions > 0 else {
-            throw ValidationFailure("OCR_TOPIC_PARTITIONS must be between 1 and \(Int32.max)")
-        }
-        let port = try settings.int("OCR_HTTP_PORT", default: 9464)
-        let unknownTopicSeconds = try settings.int("OCR_UNKNOWN_TOPIC_DEADLINE_SECONDS", default: 120)
-        guard unknownTopicSeconds > 0 else { throw ValidationFailure("OCR_UNKNOWN_TOPIC_DEADLINE_SECONDS must be positive") }
+        // In 1...Int32.max, so the conversion cannot fail.
+        let partitions = Int32(try settings.int("OCR_TOPIC_PARTITIONS", default: 6, in: 1...Int(Int32.max)))
+        // Negative: no operations endpoints.
+        let port = try settings.int("OCR_HTTP_PORT", default: 9464, in: Int(Int32.min)...65535)
+        let unknownTopicDeadline = try settings.seconds("OCR_UNKNOWN_TOPIC_DEADLINE_SECONDS", default: 120, in: 1...Int(Int32.max))
         self.init(
             kafka: settings.kafka(clientID: "ocr-worker-\(workerID)"),
             groupID: settings.groupID,
             jobsTopic: settings.jobsTopic,
             createTopics: try settings.bool("OCR_CREATE_TOPICS", default: false),
             topicPartitions: partitions,
-            consumerSessionTimeout: .seconds(try settings.int("OCR_SESSION_TIMEOUT_SECONDS", default: 45)),
+            consumerSessionTimeout: try settings.seconds("OCR_SESSION_TIMEOUT_SECONDS", default: 45),
             provider: provider,
-            ledgerURL: settings.string("OCR_LEDGER_URL", default: "sqlite:///var/lib/ocr-worker/ledger.db"),
+            ledgerURL: settings.ledgerURL ?? "sqlite:///var/lib/ocr-worker/ledger.db",
             resultStoreURL: settings.string("OCR_RESULT_STORE_URL", default: "file:///var/lib/ocr-worker/results"),
             processing: JobSettings(
                 resultsTopic: settings.resultsTopic, deadLetterTopic: settings.deadLetterTopic, consumerGroup: settings.groupID,
                 workerID: workerID, workerVersion: OCRWorkerCommand.version,
                 maxRecreates: try settings.int("OCR_MAX_RECREATES", default: 2),
-                taskTimeout: .seconds(try settings.int("OCR_TASK_TIMEOUT_SECONDS", default: 1800)),
+                taskTimeout: try settings.seconds("OCR_TASK_TIMEOUT_SECONDS", default: 1800),
                 passThrough: try settings.bool("OCR_PASS_THROUGH", default: false),
-                createClaimTimeout: .seconds(try settings.int("OCR_CREATE_CLAIM_TIMEOUT_SECONDS", default: 30)),
+                createClaimTimeout: try settings.seconds("OCR_CREATE_CLAIM_TIMEOUT_SECONDS", default: 30),
                 maxConcurrentCreates: try settings.int("OCR_MAX_CONCURRENT_CREATES", default: 1),
                 maxRecordBytes: try settings.int("OCR_MAX_RECORD_BYTES", default: JobDecoder.defaultMaxValueBytes),
                 pollPlanning: try PollPlanSettings(settings, providerURL: provider.baseURL),
-                unknownTopicDeadline: .seconds(unknownTopicSeconds)),
+                unknownTopicDeadline: unknownTopicDeadline),
             consumption: ConsumptionSettings(
                 maxInFlight: maxInFlight,
-                drainTimeout: .seconds(try settings.int("OCR_DRAIN_TIMEOUT_SECONDS", default: 30))),
+                drainTimeout: try settings.seconds("OCR_DRAIN_TIMEOUT_SECONDS", default: 30)),
             httpPort: port < 0 ? nil : port,
             httpHost: settings.string("OCR_HTTP_HOST", default: "0.0.0.0"),
-            stallLimit: .seconds(try settings.int("OCR_STALL_LIMIT_SECONDS", default: 7200)))
+            stallLimit: try settings.seconds("OCR_STALL_LIMIT_SECONDS", default: 7200))
     }
 }
 

@@ -1,107 +1,191 @@
+import Configuration
 import Foundation
 import Kafka
 import Ledger
 
-/// Configuration values by name, merged in this order (later wins): built-in defaults,
-/// the optional file (`--config`, or `OCR_CONFIG`), the environment, command-line flags.
+/// Configuration values by name, looked up through a swift-configuration `ConfigReader`
+/// over one provider per layer; the first layer that has a value wins: command-line
+/// flags, then the environment (`OCR_*`, `AWS_*`), then the optional file (`--config`, or
+/// `OCR_CONFIG`), then the default the read names.
 ///
 /// The file holds `NAME=value` lines with the same names as the environment variables
-/// (`#` starts a comment). librdkafka properties pass through unchanged as
-/// `OCR_KAFKA_<PROPERTY>` (dots as `_`, e.g. `OCR_KAFKA_SECURITY_PROTOCOL=SASL_SSL`) or
-/// `--kafka-property security.protocol=SASL_SSL`.
+/// (`#` starts a comment); the library's `.env` reader (`EnvironmentVariablesProvider`)
+/// reads it, after ``SettingsFile`` has refused lines without `=`. librdkafka properties
+/// pass through unchanged as `OCR_KAFKA_<PROPERTY>` (dots as `_`, e.g.
+/// `OCR_KAFKA_SECURITY_PROTOCOL=SASL_SSL`) or `--kafka-property security.protocol=SASL_SSL`.
 ///
-/// Secrets: every name ``secretNames`` lists is read somewhere (the API key by the
+/// Flags are kept as the text the user typed, under their variable names, in an
+/// `EnvironmentVariablesProvider` too, so a flag is converted by exactly the rules its
+/// variable is (an in-memory provider holds typed values and would refuse the text "64"
+/// for an integer read).
+///
+/// An empty value is unset: empty flags and environment variables are left out of their
+/// layer, and an empty value in the file (the last layer) reads as the default.
+///
+/// Reads are typed and strict: a value that is set but does not convert, or is out of the
+/// read's range, throws a ``ValidationFailure`` naming the setting (never a secret's
+/// value); it never falls back to the default, as the library's non-`required` reads
+/// would.
+///
+/// Secrets: ``isSecret(_:)`` decides, for every provider (`SecretsSpecifier`) and every
+/// read (`isSecret:`), so the library's access logs redact them; and every value printed
+/// or put in an error goes through ``printable(_:_:)``. The API key is read by the
 /// provider client, `AWS_*` by the S3 store through ``dependencyEnvironment``,
-/// `OCR_LEDGER_PASSWORD` folded into the ledger URL here), and every printed value goes
-/// through ``ConfigurationRedaction`` (names that look secret, URL passwords, secret
-/// query parameters).
-struct Settings {
-    private(set) var values: [String: String]
-    private(set) var kafkaProperties: [String: String] = [:]
+/// `OCR_LEDGER_PASSWORD` is folded into ``ledgerURL`` here.
+struct Settings: Sendable {
+    private let reader: ConfigReader
+    /// Every name set in some layer (flags, environment, file), for printing and for the
+    /// families read by prefix (`OCR_KAFKA_*`, `AWS_*`).
+    private let names: Set<String>
+    /// `OCR_LEDGER_URL` with `OCR_LEDGER_PASSWORD` (say, from a Kubernetes secret) folded
+    /// in, so every command that opens the ledger uses it. Read the ledger URL only here.
+    let ledgerURL: String?
+    /// librdkafka properties: `OCR_KAFKA_*` (but the bootstrap servers), then the
+    /// `--kafka-property` flags over them.
+    let kafkaProperties: [String: String]
+    /// The `--kafka-property` flags (printed separately; the `OCR_KAFKA_*` ones are among
+    /// the named settings).
+    private let kafkaFlagProperties: [String: String]
     private let environment: [String: String]
-    /// The `--kafka-property` flags (printed separately; the `OCR_KAFKA_*` ones are in
-    /// ``values``).
-    private var kafkaFlagProperties: [String: String] = [:]
 
-    /// Names whose values are secrets: never printed. (``ConfigurationRedaction`` also
-    /// finds them by name; the list documents the ones the worker reads.)
+    /// Names whose values are secrets that the worker reads. ``isSecret(_:)`` also takes
+    /// every name ``ConfigurationRedaction`` finds secret.
     static let secretNames: Set<String> = [
         "OCR_PROVIDER_API_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "OCR_LEDGER_PASSWORD",
     ]
 
-    init(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment, flags: [String: String?], kafkaFlags: [String]) throws {
-        var values: [String: String] = [:]
-        if let path = file ?? environment["OCR_CONFIG"] {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+    /// Whether the value of `name` is a secret: never printed, logged or put in an error.
+    static func isSecret(_ name: String) -> Bool {
+        secretNames.contains(name) || ConfigurationRedaction.isSecret(name: name)
+    }
+
+    /// `value` as it may be printed: a secret's placeholder, or the value with URL
+    /// passwords and secret query parameters hidden.
+    static func printable(_ name: String, _ value: String) -> String {
+        isSecret(name) ? ConfigurationRedaction.placeholder : ConfigurationRedaction.redactingURLSecrets(value)
+    }
+
+    init(
+        file: String?, environment: [String: String] = ProcessInfo.processInfo.environment, flags: [String: String?],
+        kafkaFlags: [String]
+    ) async throws {
+        // By name, and by value: a URL that carries a password or a secret query parameter
+        // (a ledger URL with its password in it) is secret as a whole, so the library's
+        // access log (CONFIG_ACCESS_LOG_FILE) never shows it.
+        let secrets = SecretsSpecifier<String, String>.dynamic { name, value in
+            Settings.isSecret(name) || ConfigurationRedaction.redactingURLSecrets(value) != value
+        }
+        let flagged = flags.compactMapValues { $0 }.filter { !$0.value.isEmpty }
+        let exported = environment.filter { ($0.key.hasPrefix("OCR_") || $0.key.hasPrefix("AWS_")) && !$0.value.isEmpty }
+        var providers: [any ConfigProvider] = [
+            EnvironmentVariablesProvider(environmentVariables: flagged, secretsSpecifier: secrets),
+            EnvironmentVariablesProvider(environmentVariables: exported, secretsSpecifier: secrets),
+        ]
+        var names = Set(flagged.keys).union(exported.keys)
+        if let path = file ?? exported["OCR_CONFIG"] {
+            names.formUnion(try SettingsFile.names(atPath: path))
+            do {
+                providers.append(try await EnvironmentVariablesProvider(environmentFilePath: .init(path), secretsSpecifier: secrets))
+            } catch {
                 throw ValidationFailure("cannot read the configuration file \(path)")
             }
-            for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                let line = raw.trimmingCharacters(in: .whitespaces)
-                if line.isEmpty || line.hasPrefix("#") { continue }
-                guard let eq = line.firstIndex(of: "=") else {
-                    throw ValidationFailure("\(path):\(number + 1): expected NAME=value")
-                }
-                values[String(line[..<eq]).trimmingCharacters(in: .whitespaces)] =
-                    String(line[line.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
-            }
         }
-        for (k, v) in environment where k.hasPrefix("OCR_") || k.hasPrefix("AWS_") { values[k] = v }
-        for case (let k, let v?) in flags { values[k] = v }
-        // OCR_LEDGER_PASSWORD (say, from a Kubernetes secret) goes into the ledger URL, so
-        // every command that opens the ledger uses it.
-        if let password = values["OCR_LEDGER_PASSWORD"], !password.isEmpty {
-            let url = values["OCR_LEDGER_URL"] ?? ""
+        let reader = ConfigReader(providers: providers)
+        let text = { (name: String) in Self.text(reader, name) }
+
+        if let password = text("OCR_LEDGER_PASSWORD") {
             do {
-                values["OCR_LEDGER_URL"] = try LedgerConfiguration.url(url, withPassword: password)
+                ledgerURL = try LedgerConfiguration.url(text("OCR_LEDGER_URL") ?? "", withPassword: password)
             } catch {
                 throw ValidationFailure("OCR_LEDGER_PASSWORD: \(error)")
             }
+        } else {
+            ledgerURL = text("OCR_LEDGER_URL")
         }
-        self.environment = environment
-        self.values = values
-        for (k, v) in values where k.hasPrefix("OCR_KAFKA_") && k != "OCR_KAFKA_BOOTSTRAP" {
-            kafkaProperties[k.dropFirst("OCR_KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")] = v
+
+        var kafkaProperties: [String: String] = [:]
+        for name in names where name.hasPrefix("OCR_KAFKA_") && name != "OCR_KAFKA_BOOTSTRAP" {
+            // The library looks a name up upper-cased, with every character but letters
+            // and digits as `_`: any other spelling would never be found, and the property
+            // would be dropped without a word.
+            guard name.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber || $0 == "_") }) else {
+                throw ValidationFailure("\(name): write librdkafka properties as OCR_KAFKA_ and the name in capitals, dots as _")
+            }
+            guard let value = text(name) else { continue }
+            kafkaProperties[name.dropFirst("OCR_KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")] = value
         }
+        var kafkaFlagProperties: [String: String] = [:]
         for flag in kafkaFlags {
             guard let eq = flag.firstIndex(of: "=") else {
                 // The flag may be a secret without its `=`: never echo it.
                 throw ValidationFailure("--kafka-property needs name=value")
             }
-            kafkaProperties[String(flag[..<eq])] = String(flag[flag.index(after: eq)...])
             kafkaFlagProperties[String(flag[..<eq])] = String(flag[flag.index(after: eq)...])
         }
+        kafkaProperties.merge(kafkaFlagProperties) { _, flag in flag }
+
+        self.reader = reader
+        self.names = names
+        self.environment = environment
+        self.kafkaProperties = kafkaProperties
+        self.kafkaFlagProperties = kafkaFlagProperties
     }
 
-    subscript(name: String) -> String? { values[name].flatMap { $0.isEmpty ? nil : $0 } }
+    /// The value of `name` from the first layer that has one, as text; `nil` when unset or
+    /// empty.
+    private static func text(_ reader: ConfigReader, _ name: String) -> String? {
+        reader.string(forKey: ConfigKey([name]), isSecret: isSecret(name)).flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    subscript(name: String) -> String? { Self.text(reader, name) }
 
     func string(_ name: String, default value: String) -> String { self[name] ?? value }
 
-    /// A whole number within `Int32`'s range (every count, port and number of seconds the
-    /// worker takes fits, and callers may convert to `Int32` or multiply without
-    /// overflowing).
-    func int(_ name: String, default value: Int) throws -> Int {
+    /// The range every whole number the worker takes fits: callers may convert to `Int32`
+    /// or multiply without overflowing.
+    static let int32Range = Int(Int32.min)...Int(Int32.max)
+
+    /// A whole number within `range` (at most `Int32`'s).
+    func int(_ name: String, default value: Int, in range: ClosedRange<Int> = int32Range) throws -> Int {
         guard let text = self[name] else { return value }
-        guard let n = Int(text), let bounded = Int32(exactly: n) else {
+        let number = try? reader.requiredInt(forKey: ConfigKey([name]), isSecret: Self.isSecret(name))
+        guard let number, range.contains(number) else {
             throw ValidationFailure(
-                "\(name) must be a whole number between \(Int32.min) and \(Int32.max), got \(ConfigurationRedaction.redact(name: name, value: text))")
+                "\(name) must be a whole number between \(range.lowerBound) and \(range.upperBound), got \(Self.printable(name, text))")
         }
-        return Int(bounded)
+        return number
+    }
+
+    /// A whole number of seconds within `range` (at most `Int32`'s), through the library's
+    /// `Duration` conversion.
+    func seconds(_ name: String, default value: Int, in range: ClosedRange<Int> = 0...Int(Int32.max)) throws -> Duration {
+        guard let text = self[name] else { return .seconds(value) }
+        let duration = try? reader.requiredInt(forKey: ConfigKey([name]), as: Duration.self, isSecret: Self.isSecret(name))
+        guard let duration, range.contains(Int(duration.components.seconds)) else {
+            throw ValidationFailure(
+                "\(name) must be a whole number of seconds between \(range.lowerBound) and \(range.upperBound), got \(Self.printable(name, text))")
+        }
+        return duration
     }
 
     func double(_ name: String, default value: Double) throws -> Double {
         guard let text = self[name] else { return value }
-        guard let n = Double(text), n.isFinite else {
-            throw ValidationFailure("\(name) must be a finite number, got \(ConfigurationRedaction.redact(name: name, value: text))")
+        let number = try? reader.requiredDouble(forKey: ConfigKey([name]), isSecret: Self.isSecret(name))
+        guard let number, number.isFinite else {
+            throw ValidationFailure("\(name) must be a finite number, got \(Self.printable(name, text))")
         }
-        return n
+        return number
     }
 
+    /// `true`, `false`, `yes`, `no`, `1`, `0` (the library's), and `on` and `off`, which the
+    /// worker took before it read settings through the library.
     func bool(_ name: String, default value: Bool) throws -> Bool {
-        guard let text = self[name]?.lowercased() else { return value }
-        switch text {
-        case "1", "true", "yes", "on": return true
-        case "0", "false", "no", "off": return false
-        default: throw ValidationFailure("\(name) must be true or false, got \(text)")
+        guard let text = self[name] else { return value }
+        if let flag = try? reader.requiredBool(forKey: ConfigKey([name]), isSecret: Self.isSecret(name)) { return flag }
+        switch text.lowercased() {
+        case "on": return true
+        case "off": return false
+        default: throw ValidationFailure("\(name) must be true or false, got \(Self.printable(name, text))")
         }
     }
 
@@ -111,13 +195,17 @@ struct Settings {
             clientID: clientID, properties: kafkaProperties)
     }
 
-    /// Every value, secrets replaced, for `check` and start-up logs: the settings by name,
-    /// then the `--kafka-property` flags as `--kafka-property name`.
+    /// Every value set, secrets replaced, for `check` and start-up logs: the settings by
+    /// name (the ledger URL with its folded password hidden), then the `--kafka-property`
+    /// flags as `--kafka-property name`.
     var redacted: [(String, String)] {
-        let named = ConfigurationRedaction.redact(values).map { name, value in
-            (name, Self.secretNames.contains(name) ? ConfigurationRedaction.placeholder : value)
+        let named: [(String, String)] = names.sorted().compactMap { name in
+            guard let value = name == "OCR_LEDGER_URL" ? ledgerURL : self[name] else { return nil }
+            return (name, Self.printable(name, value))
         }
-        let flagged = ConfigurationRedaction.redact(kafkaFlagProperties).map { ("--kafka-property \($0.name)", $0.value) }
+        let flagged = kafkaFlagProperties.sorted { $0.key < $1.key }.map {
+            ("--kafka-property \($0.key)", Self.printable($0.key, $0.value))
+        }
         return named + flagged
     }
 
@@ -126,12 +214,9 @@ struct Settings {
     /// secret kept in the file is read too.
     var dependencyEnvironment: [String: String] {
         var out = environment
-        for (name, value) in values where name.hasPrefix("AWS_") || name == "PGPASSWORD" { out[name] = value }
+        for name in names where name.hasPrefix("AWS_") || name == "PGPASSWORD" {
+            if let value = self[name] { out[name] = value }
+        }
         return out
     }
-}
-
-struct ValidationFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }

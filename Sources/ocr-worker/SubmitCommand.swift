@@ -30,7 +30,7 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(help: "Ledger URL, to show the job's progress while waiting. Env: OCR_LEDGER_URL") var ledger: String?
 
     func run() async throws {
-        let settings = try common.settings(["OCR_LEDGER_URL": ledger])
+        let settings = try await common.settings(["OCR_LEDGER_URL": ledger])
         var logger = Logger(label: "ocr-worker.submit")
         logger.logLevel = .warning
         guard (url == nil) != (file == nil) else { throw ValidationError("give exactly one of --url and --file") }
@@ -63,7 +63,7 @@ struct SubmitCommand: AsyncParsableCommand {
         guard wait || file != nil else { return }
 
         var progress: (any JobLedger)?
-        if let url = settings["OCR_LEDGER_URL"] { progress = try await makeLedger(url: url, logger: logger) }
+        if let url = settings.ledgerURL { progress = try await makeLedger(url: url, logger: logger) }
         let watcher = progress.map { ledger in
             Task {
                 var last: JobState?

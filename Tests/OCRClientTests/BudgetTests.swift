@@ -41,7 +41,7 @@ import Testing
     }
 
     @Test func pollsOvertakeQueuedCreatesDeterministically() async throws {
-        let clock = ManualBudgetClock()
+        let clock = ManualClock()
         let budget = RequestBudget(configuration: .init(requestsPerSecond: 1, burst: 1), clock: clock)
         try await budget.acquire(.newTask)  // the one token there is
         let order = LogStore()  // an ordered, thread-safe list of strings
@@ -72,7 +72,7 @@ import Testing
     }
 
     @Test func cancelledWaiterLeavesTheQueue() async throws {
-        let clock = ManualBudgetClock()
+        let clock = ManualClock()
         let budget = RequestBudget(configuration: .init(requestsPerSecond: 1, burst: 1), clock: clock)
         try await budget.acquire(.newTask)
         let waiter = Task { try await budget.acquire(.newTask) }
