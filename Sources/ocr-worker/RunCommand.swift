@@ -157,7 +157,10 @@ extension PollPlanSettings {
             coldStartTasks: try settings.int("OCR_POLL_PLAN_COLD_START_TASKS", default: defaults.coldStartTasks),
             doneProbability: try settings.double("OCR_POLL_PLAN_DONE_PROBABILITY", default: defaults.doneProbability),
             maxLagFraction: try settings.double("OCR_POLL_PLAN_MAX_LAG_FRACTION", default: defaults.maxLagFraction),
-            maxLag: .milliseconds(Int64(min(max(try settings.double("OCR_POLL_PLAN_MAX_LAG_SECONDS", default: defaults.maxLag.inWholeSeconds), 0.01), 86_400) * 1000)))
+            maxLag: .milliseconds(Int64(min(max(try settings.double("OCR_POLL_PLAN_MAX_LAG_SECONDS", default: defaults.maxLag.inWholeSeconds), 0.01), 86_400) * 1000)),
+            // Unset: polls inside a progress step's interval use the done probability.
+            progressBoundDoneProbability: settings["OCR_POLL_PLAN_STEP_DONE_PROBABILITY"] == nil
+                ? nil : try settings.double("OCR_POLL_PLAN_STEP_DONE_PROBABILITY", default: defaults.doneProbability))
     }
 }
 
