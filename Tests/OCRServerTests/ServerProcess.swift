@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -16,6 +17,15 @@ final class ServerProcess: Sendable {
     private let pid: Int32
     /// The exit status, delivered once by the termination handler.
     private let exits: AsyncStream<Int32>
+    /// Set by the termination handler: a process still running when the test lets go of
+    /// it (a failed test) is killed then, so no server outlives its test.
+    private let exited: ExitFlag
+
+    private final class ExitFlag: Sendable {
+        private let value = Atomic<Bool>(false)
+        func set() { value.store(true, ordering: .releasing) }
+        var isSet: Bool { value.load(ordering: .acquiring) }
+    }
 
     var base: String { "http://127.0.0.1:\(port)" }
 
@@ -33,12 +43,17 @@ final class ServerProcess: Sendable {
         return listener.port
     }
 
-    private init(port: Int, dataDirectory: URL, logFile: URL, pid: Int32, exits: AsyncStream<Int32>) {
+    private init(port: Int, dataDirectory: URL, logFile: URL, pid: Int32, exits: AsyncStream<Int32>, exited: ExitFlag) {
         self.port = port
         self.dataDirectory = dataDirectory
         self.logFile = logFile
         self.pid = pid
         self.exits = exits
+        self.exited = exited
+    }
+
+    deinit {
+        if !exited.isSet { kill(pid, SIGKILL) }
     }
 
     /// Starts the server and waits (up to 90 s) until `/readyz` answers 200.
@@ -60,14 +75,17 @@ final class ServerProcess: Sendable {
         process.standardOutput = handle
         process.standardError = handle
         let (exits, continuation) = AsyncStream.makeStream(of: Int32.self)
+        let exited = ExitFlag()
         process.terminationHandler = { finished in
+            exited.set()
             continuation.yield(finished.terminationStatus)
             continuation.finish()
             try? handle.close()
         }
         try process.run()
         let server = ServerProcess(
-            port: port, dataDirectory: dataDirectory, logFile: logFile, pid: process.processIdentifier, exits: exits)
+            port: port, dataDirectory: dataDirectory, logFile: logFile, pid: process.processIdentifier, exits: exits,
+            exited: exited)
         do {
             try await server.waitUntil(seconds: 90, "ocr-server ready") { try await server.get("/readyz").status == 200 }
         } catch {
