@@ -119,7 +119,9 @@ final class SQLiteTaskRepository: TaskRepository {
             try pool.read { db in
                 let rows = try Row.fetchAll(
                     db, sql: "SELECT \(Self.columns) FROM tasks WHERE \(Self.pendingCondition) ORDER BY created_at")
-                return try rows.map(Self.task(from:))
+                // A damaged row can be neither run nor answered: it is left out rather than
+                // keeping the server from starting (a query of it is an error).
+                return rows.compactMap { try? Self.task(from: $0) }
             }
         }
     }

@@ -19,6 +19,7 @@ protocol TaskRepository: Sendable {
         -> (before: StoredTask, after: StoredTask)?
 
     /// Every queued or running task, oldest first (start-up: counters and re-queueing).
+    /// Records that do not read back are left out, so one damaged row cannot stop a start.
     func pendingTasks() throws(TaskRepositoryError) -> [StoredTask]
 
     /// Tasks by state, for `/stats` (may scan; never on the admission path).

@@ -167,6 +167,9 @@ struct TasksController: Sendable {
         let stored: StoredTask?
         do { stored = try core.store.get(id) } catch {
             core.logger.error("task query failed: the task store failed", metadata: ["task_id": "\(id)", "reason": "\(error)"])
+            // A damaged record will not heal: the caller re-creates on 404. A store that is
+            // unavailable may come back: retry.
+            if case .corruptRecord = error { throw PicWishError(.notFound, "task not found") }
             throw PicWishError(.serviceUnavailable, "the server could not read the task; retry", headers: [.retryAfter: "5"])
         }
         guard let task = stored, task.owner == core.keys.ownerID(of: key) else {

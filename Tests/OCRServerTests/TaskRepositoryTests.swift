@@ -128,7 +128,8 @@ import Testing
     }
 
     /// A row written by something else (text where a number belongs, an unknown format, a
-    /// time far out of range) is an error naming the task, not a trap; other rows still read.
+    /// time far out of range) is an error naming the task, not a trap; other rows still read,
+    /// and the start-up scan of pending tasks leaves the damaged ones out.
     @Test func damagedRowsAreErrors() throws {
         let directory = try Self.scratch()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -150,5 +151,6 @@ import Testing
             #expect(throws: TaskRepositoryError.self, "\(id)") { try repository.task(id: id) }
         }
         #expect(try repository.task(id: "good") == Self.task("good"))
+        #expect(try repository.pendingTasks().map(\.id) == ["good"], "damaged rows never stop a start")
     }
 }
