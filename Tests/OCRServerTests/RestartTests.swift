@@ -116,8 +116,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
         let port = try ServerProcess.freePort()
-        let long = try await Self.longPDF(copies: 3, in: root)
-        let drainTimeout = 2.0
+        // 16 pages: far more than a 1 s drain lets an engine finish, on any machine.
+        let long = try await Self.longPDF(copies: 8, in: root)
+        let drainTimeout = 1.0
         let arguments = ["--workers", "1", "--drain-timeout-seconds", "\(Int(drainTimeout))"]
 
         let first = try await ServerProcess.start(dataDirectory: data, port: port, extraArguments: arguments)
@@ -140,7 +141,7 @@ import Testing
         #expect(record["state"] as? Int == 1, "\(record)")
         let file = try #require(record["file"] as? String)
         let text = try await again.send(.GET, file, key: .some(nil)).text
-        #expect(text.components(separatedBy: "\u{0C}").count == 6, "all six pages after the restart")
+        #expect(text.components(separatedBy: "\u{0C}").count == 16, "all 16 pages after the restart")
         second.signal(SIGTERM)
         #expect(try await second.waitForExit(seconds: 60) == 0)
     }
