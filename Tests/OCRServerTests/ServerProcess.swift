@@ -112,7 +112,7 @@ final class ServerProcess: Sendable {
         }
     }
 
-    /// A request without a key; nil status 0 when the connection fails.
+    /// A GET without a key; throws when the connection fails.
     func get(_ path: String) async throws -> Reply {
         try await API(base: base, key: nil).send(.GET, path, key: .some(nil))
     }
