@@ -145,4 +145,35 @@ import Testing
         second.signal(SIGTERM)
         #expect(try await second.waitForExit(seconds: 60) == 0)
     }
+
+    /// No drain at all (SIGKILL mid-task): the task is still recorded as running, and the
+    /// next start queues it again from its kept source and runs it to the end.
+    @Test func aKilledServerResumesItsRunningTask() async throws {
+        let root = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("data")
+        let port = try ServerProcess.freePort()
+        let long = try await Self.longPDF(copies: 3, in: root)
+        let arguments = ["--workers", "1"]
+
+        let first = try await ServerProcess.start(dataDirectory: data, port: port, extraArguments: arguments)
+        let api = API(base: first.base)
+        let id = try await api.createTask([.file("image_file", "long.pdf", long), .field("format", "txt")])
+        try await first.waitUntil(seconds: 240, "the task processing pages") {
+            (try await api.query(id).data["state"] as? Int ?? 0) == 4
+        }
+        first.signal(SIGKILL)
+        _ = try await first.waitForExit(seconds: 30)
+        #expect(try await Self.storedState(id, data: data) == "4", "killed mid-task: still recorded as processing")
+
+        let second = try await ServerProcess.start(dataDirectory: data, port: port, extraArguments: arguments)
+        let again = API(base: second.base)
+        let record = try await again.waitTerminal(id, seconds: 300)
+        #expect(record["state"] as? Int == 1, "\(record)")
+        let file = try #require(record["file"] as? String)
+        let text = try await again.send(.GET, file, key: .some(nil)).text
+        #expect(text.components(separatedBy: "\u{0C}").count == 6, "all six pages after the restart")
+        second.signal(SIGTERM)
+        #expect(try await second.waitForExit(seconds: 60) == 0)
+    }
 }
