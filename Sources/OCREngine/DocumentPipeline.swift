@@ -214,7 +214,7 @@ struct DocumentPlanner {
         // Encrypted PDFs are decrypted by qpdf with the password in a private file, so the
         // password never appears on a command line.
         let encrypted = try Subprocess.run(
-            "qpdf", ["--is-encrypted", path], deadline: job.deadline, cancel: cancel)
+            "qpdf", ["--is-encrypted", path], deadline: job.deadline, cancel: cancel, limits: configuration.helperLimits)
         if encrypted.status == 0 {
             let passwordFile = job.workDirectory.appendingPathComponent("password").path
             let created = FileManager.default.createFile(
@@ -224,7 +224,7 @@ struct DocumentPlanner {
             let decrypted = job.workDirectory.appendingPathComponent("decrypted.pdf").path
             let result = try Subprocess.run(
                 "qpdf", ["--password-file=" + passwordFile, "--decrypt", path, decrypted],
-                deadline: job.deadline, cancel: cancel)
+                deadline: job.deadline, cancel: cancel, limits: configuration.helperLimits)
             if result.status != 0 && result.status != 3 {
                 if result.stderr.localizedCaseInsensitiveContains("password") {
                     throw .invalidDocument(
@@ -237,7 +237,8 @@ struct DocumentPlanner {
             path = decrypted
         }
 
-        let info = try Subprocess.run("pdfinfo", [path], deadline: job.deadline, cancel: cancel)
+        let info = try Subprocess.run(
+            "pdfinfo", [path], deadline: job.deadline, cancel: cancel, limits: configuration.helperLimits)
         guard info.status == 0 else {
             if info.stderr.contains("Incorrect password") {
                 throw .invalidDocument("the PDF is password-protected and the password is missing or wrong")
@@ -251,7 +252,8 @@ struct DocumentPlanner {
             throw .tooLarge("document has \(count) pages; the limit is \(configuration.maxPages)")
         }
         let sizes = try Subprocess.run(
-            "pdfinfo", ["-f", "1", "-l", String(count), path], deadline: job.deadline, cancel: cancel)
+            "pdfinfo", ["-f", "1", "-l", String(count), path], deadline: job.deadline, cancel: cancel,
+            limits: configuration.helperLimits)
         var pageSizes: [Int: (width: Double, height: Double)] = [:]
         for line in sizes.stdout.split(separator: "\n") where line.hasPrefix("Page") && line.contains(" size:") {
             // "Page    1 size: 612 x 792 pts (letter)"
@@ -393,6 +395,7 @@ struct DocumentRecognizer {
 /// Renders and decodes pages for the engine, on the feed's producer thread.
 struct PageLoader {
     let job: OCRJob
+    let limits: HelperLimits
     let cancel: CancelFlag
 
     /// Runs until every page is handed over, the first failure, or the consumer stops.
@@ -424,7 +427,7 @@ struct PageLoader {
             let result = try Subprocess.run(
                 "pdftoppm",
                 ["-r", String(dpi), "-f", String(number), "-l", String(number), "-singlefile", path, base],
-                deadline: job.deadline, cancel: cancel)
+                deadline: job.deadline, cancel: cancel, limits: limits)
             let raster = base + ".ppm"
             guard result.status == 0, let pix = Leptonica.read(path: raster, tiffIndex: nil) else {
                 try? FileManager.default.removeItem(atPath: raster)

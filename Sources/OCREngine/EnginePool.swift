@@ -89,6 +89,8 @@ public struct EngineConfiguration: Sendable {
     public var officeLimits: OfficeSandbox.Limits
     /// The bubblewrap executable of the office sandbox (a name on PATH, or a path).
     public var bwrapPath: String
+    /// Limits of every other helper run (pdftoppm, pdfinfo, qpdf).
+    public var helperLimits: HelperLimits
 
     public init(
         workers: Int = ProcessInfo.processInfo.activeProcessorCount,
@@ -96,7 +98,7 @@ public struct EngineConfiguration: Sendable {
         maxRasterSide: Int = 12000, maxPages: Int = 500, maxPagePixels: Int = defaultMaxPagePixels,
         maxDocumentPixels: Int = defaultMaxDocumentPixels, cachedLanguageSets: Int = 2,
         preparationWorkers: Int? = nil, pagesAhead: Int = 2, officeLimits: OfficeSandbox.Limits = .init(),
-        bwrapPath: String = "bwrap"
+        bwrapPath: String = "bwrap", helperLimits: HelperLimits = .init()
     ) {
         self.workers = max(1, workers)
         self.dataPath = dataPath
@@ -111,6 +113,7 @@ public struct EngineConfiguration: Sendable {
         self.pagesAhead = max(1, pagesAhead)
         self.officeLimits = officeLimits
         self.bwrapPath = bwrapPath
+        self.helperLimits = helperLimits
     }
 }
 
@@ -235,7 +238,7 @@ public final class OCREnginePool: Sendable {
             return try await withTaskCancellationHandler {
                 try await threadPool.runIfActive {
                     let feed = PageFeed(capacity: configuration.pagesAhead)
-                    let loader = PageLoader(job: job, cancel: feed.producerCancel)
+                    let loader = PageLoader(job: job, limits: configuration.helperLimits, cancel: feed.producerCancel)
                     let pages = document.pages
                     let producer = Thread { loader.produce(pages, into: feed) }
                     producer.name = "ocr-pages"

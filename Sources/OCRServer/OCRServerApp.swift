@@ -1,5 +1,6 @@
-public import Hummingbird
+import Hummingbird
 public import Logging
+public import ServiceLifecycle
 
 /// ocr-server: the PicWish document OCR task API on Tesseract (docs/architecture.md, "The OCR task API").
 ///
@@ -7,13 +8,14 @@ public import Logging
 /// - `POST /api/tasks/document/ocr`: create a task (multipart form, `X-API-KEY`).
 /// - `GET /api/tasks/document/ocr/{task_id}`: query it (`X-API-KEY`).
 /// - `GET /results/{name}?expires=...&signature=...`: the result file (signed link, no key).
-/// - `GET /healthz`: liveness; `GET /stats`: counters (JSON).
+/// - `GET /healthz`: liveness; `GET /readyz`: readiness (503 while draining);
+///   `GET /stats`: counters (JSON).
 public enum OCRServer {
-    /// Builds the application; run it with a `ServiceGroup` (or `runService()`).
+    /// Builds the server; run it in a `ServiceGroup` (SIGTERM there starts the drain).
     public static func makeApplication(
         configuration: ServerConfiguration, logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) throws -> some ApplicationProtocol {
+    ) throws -> some Service {
         let core = try ServerCore(configuration: configuration, logger: logger)
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: AccessLogMiddleware(logger: logger))
@@ -21,11 +23,11 @@ public enum OCRServer {
         HealthController(core: core).addRoutes(to: router)
         TasksController(core: core).addRoutes(to: router)
         ResultsController(core: core).addRoutes(to: router)
-        return Application(
+        let application = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "ocr-server"),
-            services: [ProcessingService(core: core)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
+        return OCRServerService(application: application, processing: ProcessingService(core: core), logger: logger)
     }
 }

@@ -9,10 +9,17 @@ import Synchronization
 /// key matched shows in the timing.
 struct APIKeyRing: Sendable {
     private let digests: [[UInt8]]
+    private let ownerIDs: [String]
 
     init(keys: [String]) {
         digests = keys.filter { !$0.isEmpty }.map { Array(SHA256.hash(data: Data($0.utf8))) }
+        ownerIDs = digests.map { $0.map { String(format: "%02x", $0) }.joined() }
     }
+
+    /// What task records name as the owner of key `index` (see ``match(_:)``): the key's
+    /// hex SHA-256, the same whatever the order of the configured keys, so a restart with
+    /// keys added, removed or reordered keeps every task with the key that created it.
+    func ownerID(of index: Int) -> String { ownerIDs.indices.contains(index) ? ownerIDs[index] : "" }
 
     /// The index of the matching key, or `nil`.
     func match(_ presented: String?) -> Int? {

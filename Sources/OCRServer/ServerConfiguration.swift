@@ -41,9 +41,12 @@ public struct ServerConfiguration: Sendable {
     public var maxPendingTasksPerKey: Int = 500
     /// Uploads one API key may have in progress at once; 429 beyond.
     public var maxUploadsPerKey: Int = 8
-    /// HMAC key of the result links. Random per process when not configured, which
-    /// invalidates links at restart (as do the in-memory task records).
-    public var signingSecret: [UInt8]
+    /// HMAC key of the result links. When `nil`, the key is the file `signing-key` in the
+    /// data directory (32 random bytes, created 0600 on first start), so links made
+    /// before a restart still verify after it.
+    public var signingSecret: [UInt8]?
+    /// Where task records are kept (default: a SQLite file in the data directory).
+    public var taskDatabase: TaskDatabase = .dataDirectory
     /// Base of the result links (`https://ocr.example.com`); when `nil`, the `Host` header
     /// of the query request is used.
     public var publicBaseURL: String?
@@ -58,7 +61,8 @@ public struct ServerConfiguration: Sendable {
     public var tessdataPath: String
     /// Resolution PDF pages are rasterised at.
     public var rasterDPI: Int
-    /// How long shutdown waits for running tasks before cancelling them.
+    /// How long shutdown waits for running tasks before handing them back (they stay
+    /// queued in the task store and run at the next start).
     public var drainTimeout: TimeInterval
     /// The bubblewrap executable of the office sandbox (a name on PATH, or a path).
     public var bwrapPath: String = "bwrap"
@@ -88,14 +92,15 @@ public struct ServerConfiguration: Sendable {
         self.concurrentDownloads = max(1, concurrentDownloads)
         self.requestsPerSecond = requestsPerSecond
         self.maxPendingTasks = maxPendingTasks
-        self.signingSecret = signingSecret ?? (0..<32).map { _ in UInt8.random(in: 0...255) }
+        self.signingSecret = signingSecret
         self.publicBaseURL = publicBaseURL
         self.allowPrivateSources = allowPrivateSources
         self.allowAnyPort = allowAnyPort
         self.sweepInterval = sweepInterval
         self.tessdataPath = tessdataPath ?? OCRLanguage.defaultDataPath
         self.rasterDPI = rasterDPI
-        self.drainTimeout = drainTimeout
+        // Up to a day; not a number (a bad flag) means the default.
+        self.drainTimeout = drainTimeout.isFinite ? min(max(0, drainTimeout), 86_400) : 30
     }
 }
 

@@ -16,7 +16,10 @@ final class ServerCore: Sendable {
     let keys: APIKeyRing
     let limiter: RateLimiter?
     let signer: ResultSigner
-    let store = TaskStore()
+    let store: TaskStore
+    /// Tasks queued or running when the previous process stopped, found at start-up;
+    /// ``resumeUnfinished()`` runs them again (or fails those whose source is gone).
+    let unfinishedAtStart: [StoredTask]
     let stats = ServerStats()
     let pool: OCREnginePool
     let fetcher: SourceFetcher
@@ -25,6 +28,8 @@ final class ServerCore: Sendable {
     let downloads: ConcurrencyLimit
     /// Uploads in progress per key.
     let uploads: UploadGate
+    /// Set on SIGTERM: creates answer 503, `/readyz` says not ready, and tasks that have
+    /// not started are handed back (left queued for the next start).
     let draining = Atomic<Bool>(false)
     /// Whether office documents can be converted here, as the start-up probe found.
     let officeInputs = OfficeInputsStatus()
@@ -35,9 +40,31 @@ final class ServerCore: Sendable {
     init(configuration: ServerConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
+        uploadsDirectory = configuration.dataDirectory.appendingPathComponent("tasks")
+        resultsDirectory = configuration.dataDirectory.appendingPathComponent("results")
+        // Uploads, results, task records and the signing key are other people's documents
+        // and our secrets: only this user may read them (0700 directories, 0600 files).
+        for directory in [configuration.dataDirectory, uploadsDirectory, resultsDirectory] {
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory.path)
+        }
         keys = APIKeyRing(keys: configuration.apiKeys)
         limiter = configuration.requestsPerSecond.flatMap { $0 > 0 ? RateLimiter(rate: $0) : nil }
-        signer = ResultSigner(secret: configuration.signingSecret)
+        let secret =
+            try configuration.signingSecret
+            ?? SigningKeyFile.loadOrCreate(
+                at: configuration.dataDirectory.appendingPathComponent("signing-key").path,
+                narrowed: { path in logger.warning("the signing key file was readable by others: narrowed to 0600", metadata: ["path": "\(path)"]) })
+        signer = ResultSigner(secret: secret)
+        let repository: any TaskRepository =
+            if let path = configuration.taskDatabase.path(dataDirectory: configuration.dataDirectory) {
+                try SQLiteTaskRepository(path: path)
+            } else {
+                InMemoryTaskRepository()
+            }
+        store = try TaskStore(repository: repository)
+        unfinishedAtStart = try store.pendingTasks()
         pool = OCREnginePool(
             configuration: EngineConfiguration(
                 workers: configuration.workers, dataPath: configuration.tessdataPath,
@@ -51,15 +78,11 @@ final class ServerCore: Sendable {
             allowPrivate: configuration.allowPrivateSources,
             allowAnyPort: configuration.allowAnyPort, maxBytes: configuration.maxDocumentBytes,
             timeout: configuration.downloadTimeout)
-        uploadsDirectory = configuration.dataDirectory.appendingPathComponent("tasks")
-        resultsDirectory = configuration.dataDirectory.appendingPathComponent("results")
-        // Scratch of a previous run is unreachable (records live in memory): start clean.
-        try? FileManager.default.removeItem(at: uploadsDirectory)
-        // Uploads and results are other people's documents: only this user may read them.
-        for directory in [configuration.dataDirectory, uploadsDirectory, resultsDirectory] {
-            try FileManager.default.createDirectory(
-                at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory.path)
+        // Task directories of tasks that are no longer pending (or unknown) are leftovers of
+        // an earlier run; those of unfinished tasks hold their sources for the re-run.
+        let keep = Set(unfinishedAtStart.map(\.id))
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: uploadsDirectory.path)) ?? [] where !keep.contains(name) {
+            try? FileManager.default.removeItem(at: uploadsDirectory.appendingPathComponent(name))
         }
     }
 
@@ -81,7 +104,11 @@ final class ServerCore: Sendable {
 
     func statsSnapshot() async -> ServerStats.Snapshot {
         var snapshot = stats.snapshot
-        let counts = store.counts()
+        let counts: TaskStateCounts
+        do { counts = try store.counts() } catch {
+            logger.error("stats: the task store failed", metadata: ["reason": "\(error)"])
+            counts = TaskStateCounts()
+        }
         snapshot.tasksQueued = counts.queued
         snapshot.tasksRunning = counts.running
         snapshot.tasksStored = counts.stored
@@ -107,6 +134,12 @@ final class ServerCore: Sendable {
         var directory: URL
     }
 
+    /// Thrown inside ``run(_:)`` when the server is draining and the task has not taken an
+    /// engine yet: it is handed back, not failed.
+    private struct HandedBack: Error {}
+
+    private var isDraining: Bool { draining.load(ordering: .relaxed) }
+
     func run(_ job: TaskInputJob) async {
         let id = job.id
         let cancel = CancelFlag()
@@ -123,6 +156,7 @@ final class ServerCore: Sendable {
                     output: output, workDirectory: job.directory.appendingPathComponent("work"),
                     deadline: .now + .milliseconds(Int64(configuration.processingTimeout * 1000)))
             }
+            if isDraining { throw HandedBack() }
             // Download and preparation (decrypting, office conversion, counting pages) run
             // before an engine is taken, with their own limits: a slow source never holds
             // an engine. The task stays queued (state 0) until it has one.
@@ -136,14 +170,16 @@ final class ServerCore: Sendable {
             }
             let prepared = try await pool.prepare(ocrJob(document), cancel: cancel)
             try await pool.withSlot { slot in
-                store.update(id) {
+                // A task that gets an engine after SIGTERM does not start: the drain waits
+                // only for tasks already running.
+                if isDraining { throw HandedBack() }
+                record(id) {
                     $0.state = .preparing
                     $0.processedAt = Date()
                 }
-                let store = store
                 // The processing deadline starts when the engine does.
                 let outcome = try await pool.process(prepared, ocrJob(document), in: slot, cancel: cancel) { phase in
-                    store.update(id) { task in
+                    self.record(id) { task in
                         switch phase {
                         case .waiting:
                             task.state = .waiting
@@ -155,7 +191,7 @@ final class ServerCore: Sendable {
                 }
                 try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: output.path)
                 let now = Date()
-                store.update(id) {
+                record(id) {
                     $0.state = .success
                     $0.progress = 100
                     $0.completedAt = now
@@ -174,7 +210,10 @@ final class ServerCore: Sendable {
                         "seconds": "\(Self.seconds(since: started))",
                     ])
             }
+        } catch is HandedBack {
+            return handBack(job)
         } catch let failure as FetchFailure {
+            if isDraining && Task.isCancelled { return handBack(job) }
             switch failure {
             case .download(let detail): fail(id, .sourceDownloadFailed, detail)
             case .tooLarge(let detail): fail(id, .tooLarge, detail)
@@ -184,23 +223,48 @@ final class ServerCore: Sendable {
             case .invalidDocument(let detail): fail(id, .invalidFile, detail)
             case .tooLarge(let detail): fail(id, .tooLarge, detail)
             case .timeout(let detail): fail(id, .processingTimeout, "\(detail) (limit \(Int(configuration.processingTimeout)) s)")
-            case .cancelled: fail(id, .failed, "cancelled: the server is shutting down")
+            case .cancelled:
+                if isDraining { return handBack(job) }
+                fail(id, .failed, "cancelled")
             case .unavailable(let detail):
                 logger.error("task failed: the server could not run a helper", metadata: ["task_id": "\(id)", "reason": "\(detail)"])
                 fail(id, .failed, detail)
             case .failed(let detail): fail(id, .failed, detail)
             }
         } catch is CancellationError {
-            fail(id, .failed, "cancelled: the server is shutting down")
+            if isDraining { return handBack(job) }
+            fail(id, .failed, "cancelled")
         } catch {
             fail(id, .failed, "processing failed: \(error)")
         }
         try? FileManager.default.removeItem(at: job.directory)
     }
 
+    /// Leaves a task the drain stopped (or never started) queued in the store, with its
+    /// source and job file in its directory, for the next start to run.
+    private func handBack(_ job: TaskInputJob) {
+        for scratch in ["work", "download"] {
+            try? FileManager.default.removeItem(at: job.directory.appendingPathComponent(scratch))
+        }
+        record(job.id) {
+            $0.state = .queued
+            $0.progress = 0
+            $0.processedAt = nil
+        }
+        logger.info("task handed back: queued for the next start", metadata: ["task_id": "\(job.id)"])
+    }
+
+    /// Changes a task in the store; a store failure is logged (the task's runner has no
+    /// caller to tell).
+    private func record(_ id: String, _ change: (inout StoredTask) -> Void) {
+        do { try store.update(id, change) } catch {
+            logger.error("task store update failed", metadata: ["task_id": "\(id)", "reason": "\(error)"])
+        }
+    }
+
     private func fail(_ id: String, _ state: TaskState, _ detail: String) {
         let now = Date()
-        store.update(id) {
+        record(id) {
             $0.state = state
             $0.completedAt = now
             $0.detail = detail
@@ -211,6 +275,68 @@ final class ServerCore: Sendable {
             $0.failuresByState[String(state.rawValue), default: 0] += 1
         }
         logger.info("task failed", metadata: ["task_id": "\(id)", "state": "\(state.rawValue)", "detail": "\(detail)"])
+    }
+
+    // MARK: Resuming
+
+    /// Runs again the tasks that were queued or running when the previous process stopped
+    /// (back to queued, progress 0), from the source and job file kept in their task
+    /// directories; a task whose source or job file is gone fails (state -1) with a detail
+    /// that says so, and its caller creates it again.
+    func resumeUnfinished() {
+        var resumed = 0
+        for task in unfinishedAtStart {
+            let directory = uploadsDirectory.appendingPathComponent(task.id)
+            switch resumableJob(task, directory: directory) {
+            case .success(let job):
+                record(task.id) {
+                    $0.state = .queued
+                    $0.progress = 0
+                    $0.processedAt = nil
+                }
+                tracker.start(id: task.id) { await self.run(job) }
+                resumed += 1
+            case .failure(let problem):
+                fail(task.id, .failed, "the server restarted and \(problem.reason); create the task again")
+                try? FileManager.default.removeItem(at: directory)
+            }
+        }
+        if !unfinishedAtStart.isEmpty {
+            logger.info(
+                "unfinished tasks of the previous run",
+                metadata: ["resumed": "\(resumed)", "failed": "\(unfinishedAtStart.count - resumed)"])
+        }
+    }
+
+    private struct NotResumable: Error {
+        var reason: String
+    }
+
+    private func resumableJob(_ task: StoredTask, directory: URL) -> Result<TaskInputJob, NotResumable> {
+        guard let saved = PersistedTaskJob.read(from: directory), let format = OutputFormat(rawValue: saved.format) else {
+            return .failure(NotResumable(reason: "the task's job description is gone"))
+        }
+        let input: TaskInput
+        if let text = saved.imageURL {
+            guard let url = try? DocumentURL(text) else {
+                return .failure(NotResumable(reason: "the task's image_url no longer reads back"))
+            }
+            input = .url(url)
+        } else {
+            let upload = directory.appendingPathComponent("upload")
+            guard FileManager.default.fileExists(atPath: upload.path) else {
+                return .failure(NotResumable(reason: "the task's uploaded document is gone"))
+            }
+            input = .file(upload)
+        }
+        guard case .success(let selection) = LanguageSelection.resolve(names: saved.languages, dataPath: configuration.tessdataPath)
+        else {
+            return .failure(NotResumable(reason: "the task's languages are no longer installed"))
+        }
+        return .success(
+            TaskInputJob(
+                id: task.id, input: input, selection: selection, password: saved.password, format: format,
+                directory: directory))
     }
 
     static func seconds(since start: ContinuousClock.Instant) -> String {
@@ -245,7 +371,11 @@ final class ServerCore: Sendable {
     /// Deletes expired task records and their results, and result files nobody refers to
     /// any more (left by an earlier run) once they are older than the link lifetime.
     func sweep(now: Date = Date()) {
-        let expired = store.removeExpired(now: now, retention: configuration.resultLifetime)
+        let expired: [StoredTask]
+        do { expired = try store.removeExpired(now: now, retention: configuration.resultLifetime) } catch {
+            logger.error("sweep: the task store failed", metadata: ["reason": "\(error)"])
+            return
+        }
         for task in expired {
             if let name = task.resultName {
                 try? FileManager.default.removeItem(at: resultsDirectory.appendingPathComponent(name))
@@ -256,7 +386,7 @@ final class ServerCore: Sendable {
             for name in names {
                 let path = resultsDirectory.appendingPathComponent(name).path
                 let id = String(name.split(separator: ".").first ?? "")
-                guard store.get(id) == nil,
+                guard (try? store.get(id)) == .some(nil),
                     let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
                     modified < cutoff
                 else { continue }

@@ -22,9 +22,15 @@ struct TasksController: Sendable {
 
     func create(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let key = try core.authorize(request)
+        // Draining (SIGTERM): refused with the PicWish envelope, 503 and Retry-After, and
+        // `/readyz` answers 503, so a load balancer stops sending here while queries and
+        // downloads keep working until the drain ends.
         if core.draining.load(ordering: .relaxed) {
-            throw PicWishError(.serviceUnavailable, "server is shutting down")
+            throw PicWishError(
+                .serviceUnavailable, "server is shutting down; create the task again in a moment",
+                headers: [.retryAfter: "5", .connection: "close"])
         }
+        let owner = core.keys.ownerID(of: key)
         let reader = FormReader(maxDocumentBytes: core.configuration.maxDocumentBytes)
         let tooLarge = "file too large: documents up to \(core.configuration.maxDocumentBytes / 1_048_576) MB are accepted"
         if let length = request.headers[.contentLength].flatMap({ Int64($0) }), length > reader.maxBodyBytes {
@@ -34,7 +40,7 @@ struct TasksController: Sendable {
         // the key's limits, is reserved before the upload is read and handed to the task
         // once stored; then an upload slot of the key.
         switch core.store.reserve(
-            owner: key, maxPending: core.configuration.maxPendingTasks, maxPendingPerOwner: core.configuration.maxPendingTasksPerKey)
+            owner: owner, maxPending: core.configuration.maxPendingTasks, maxPendingPerOwner: core.configuration.maxPendingTasksPerKey)
         {
         case .server?:
             throw PicWishError(.tooManyRequests, "too many tasks pending on this server", headers: [.retryAfter: "5"])
@@ -48,7 +54,7 @@ struct TasksController: Sendable {
             break
         }
         var reserved = true
-        defer { if reserved { core.store.cancelReservation(owner: key) } }
+        defer { if reserved { core.store.cancelReservation(owner: owner) } }
         guard core.uploads.tryEnter(key) else {
             throw PicWishError(
                 .tooManyRequests, "too many uploads in progress for this API key (limit \(core.uploads.limitPerKey))",
@@ -111,9 +117,23 @@ struct TasksController: Sendable {
             throw PicWishError(.badRequest, (error as? TaskRequestError)?.description ?? "invalid request")
         }
 
-        core.store.insert(
-            StoredTask(id: id, owner: key, state: .queued, progress: 0, format: options.format, createdAt: Date()),
-            reserved: true)
+        // What a restart needs to run the task again, beside its source, before the record
+        // that makes it pending exists.
+        let imageURL: String? =
+            if case .url(let url) = source { url.absoluteString } else { nil }
+        do {
+            try PersistedTaskJob(
+                languages: options.languages.names, password: options.password, format: options.format.rawValue,
+                imageURL: imageURL
+            ).write(to: taskDirectory)
+            try core.store.insert(
+                StoredTask(id: id, owner: owner, state: .queued, progress: 0, format: options.format, createdAt: Date()),
+                reserved: true)
+        } catch {
+            discard()
+            core.logger.error("task not created: the task store failed", metadata: ["reason": "\(error)"])
+            throw PicWishError(.serviceUnavailable, "the server could not store the task; retry", headers: [.retryAfter: "5"])
+        }
         reserved = false
         core.stats.record { $0.tasksCreated += 1 }
         let sourceDescription: String
@@ -143,7 +163,16 @@ struct TasksController: Sendable {
 
     func query(_ request: Request, context: BasicRequestContext) throws -> Response {
         let key = try core.authorize(request)
-        guard let id = context.parameters.get("task_id"), let task = core.store.get(id), task.owner == key else {
+        guard let id = context.parameters.get("task_id") else { throw PicWishError(.notFound, "task not found") }
+        let stored: StoredTask?
+        do { stored = try core.store.get(id) } catch {
+            core.logger.error("task query failed: the task store failed", metadata: ["task_id": "\(id)", "reason": "\(error)"])
+            // A damaged record will not heal: the caller re-creates on 404. A store that is
+            // unavailable may come back: retry.
+            if case .corruptRecord = error { throw PicWishError(.notFound, "task not found") }
+            throw PicWishError(.serviceUnavailable, "the server could not read the task; retry", headers: [.retryAfter: "5"])
+        }
+        guard let task = stored, task.owner == core.keys.ownerID(of: key) else {
             throw PicWishError(.notFound, "task not found")
         }
         let base = baseURL(for: request)

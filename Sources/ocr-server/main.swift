@@ -17,7 +17,11 @@ struct OCRServerCommand: AsyncParsableCommand {
             Environment (flags win): OCR_SERVER_HOST, OCR_SERVER_PORT, OCR_SERVER_API_KEYS (comma list), \
             OCR_SERVER_DATA_DIR, OCR_SERVER_WORKERS, OCR_SERVER_SIGNING_SECRET, OCR_SERVER_PUBLIC_URL, \
             OCR_SERVER_RATE_LIMIT, OCR_SERVER_RESULT_TTL, OCR_SERVER_TIMEOUT, OCR_SERVER_ALLOW_PRIVATE_SOURCES=1, \
-            OCR_SERVER_ALLOW_ANY_PORT=1, LOG_LEVEL.
+            OCR_SERVER_ALLOW_ANY_PORT=1, OCR_SERVER_DRAIN_TIMEOUT, OCR_SERVER_TASK_DB, LOG_LEVEL.
+            Tasks, results and the result-link signing key live in the data directory (0700; files 0600) and \
+            survive a restart. On SIGTERM the server drains: creates answer 503 (PicWish envelope, Retry-After) \
+            and /readyz 503, tasks on an engine get up to the drain timeout, the rest stay queued for the next \
+            start; then it exits 0.
             Without API keys the development key "dev-key" is accepted on a loopback address (and a warning \
             logged); on any other address ocr-server refuses to start unless --insecure-dev-key is given. \
             Tesseract runs one OpenMP thread per engine: ocr-server re-executes itself once with \
@@ -67,11 +71,15 @@ struct OCRServerCommand: AsyncParsableCommand {
     var resultTtl: Double?
     @Option(help: "Processing timeout per task in seconds (default 600; env OCR_SERVER_TIMEOUT).") var timeout: Double?
     @Option(help: "Deadline of a whole image_url download (head and body), in seconds.") var downloadTimeout: Double = 120
-    @Option(help: "HMAC secret of result links; random per start if unset (env OCR_SERVER_SIGNING_SECRET).")
+    @Option(help: "HMAC secret of result links; if unset, a random key kept in <data-dir>/signing-key (0600) (env OCR_SERVER_SIGNING_SECRET).")
     var signingSecret: String?
     @Option(help: "Public base URL of result links, e.g. https://ocr.example.com (env OCR_SERVER_PUBLIC_URL).")
     var publicUrl: String?
     @Option(help: "Resolution PDF pages are rasterised at.") var dpi: Int = 300
+    @Option(help: "On SIGTERM, how long tasks already running may take to finish before they are handed back to the queue, in seconds (default 30; env OCR_SERVER_DRAIN_TIMEOUT).")
+    var drainTimeoutSeconds: Double?
+    @Option(help: "Task database: a SQLite file path, or :memory: (tasks forgotten at restart); default <data-dir>/tasks.sqlite (env OCR_SERVER_TASK_DB).")
+    var taskDb: String?
     @Flag(help: "Allow image_url hosts resolving to loopback/private addresses; link-local and cloud metadata addresses stay refused (env OCR_SERVER_ALLOW_PRIVATE_SOURCES=1).")
     var allowPrivateSources = false
     @Flag(help: "Development only: allow image_url ports other than 80 and 443 (env OCR_SERVER_ALLOW_ANY_PORT=1).")
@@ -123,7 +131,7 @@ struct OCRServerCommand: AsyncParsableCommand {
             throw ValidationError(reason)
         }
         let secret = signingSecret ?? env("OCR_SERVER_SIGNING_SECRET")
-        if secret == nil { logger.info("no signing secret configured: result links end with this process") }
+        if secret == nil { logger.info("no signing secret configured: using the key file in the data directory") }
 
         var configuration = ServerConfiguration(
             host: bindHost,
@@ -141,7 +149,9 @@ struct OCRServerCommand: AsyncParsableCommand {
             publicBaseURL: publicUrl ?? env("OCR_SERVER_PUBLIC_URL"),
             allowPrivateSources: allowPrivateSources || flag("OCR_SERVER_ALLOW_PRIVATE_SOURCES"),
             allowAnyPort: allowAnyPort || flag("OCR_SERVER_ALLOW_ANY_PORT"),
-            rasterDPI: dpi)
+            rasterDPI: dpi,
+            drainTimeout: drainTimeoutSeconds ?? env("OCR_SERVER_DRAIN_TIMEOUT").flatMap(Double.init) ?? 30)
+        configuration.taskDatabase = TaskDatabase(argument: taskDb ?? env("OCR_SERVER_TASK_DB"))
         if let megapixels = maxPageMegapixels ?? env("OCR_SERVER_MAX_PAGE_MEGAPIXELS").flatMap(Int.init) {
             configuration.maxPagePixels = min(max(1, megapixels), 1_000_000_000) * 1_000_000
         }
@@ -164,6 +174,8 @@ struct OCRServerCommand: AsyncParsableCommand {
                     "keys": "\(keyCount)",
                 ])
         }
-        try await app.runService()
+        let group = ServiceGroup(
+            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 }

@@ -1,0 +1,38 @@
+import Foundation
+
+/// Where task records live: the storage port of the server. ``SQLiteTaskRepository`` (a
+/// file in the data directory) is the default, ``InMemoryTaskRepository`` serves unit
+/// tests; a shared store for replicas implements the same calls.
+///
+/// Every call is atomic on its own. Admission never calls the repository: ``TaskStore``
+/// keeps the pending counters in memory, rebuilt from ``pendingTasks()`` at start-up.
+protocol TaskRepository: Sendable {
+    /// Stores a new task; fails when its id exists.
+    func insert(_ task: StoredTask) throws(TaskRepositoryError)
+
+    /// The task, or nil when there is none.
+    func task(id: String) throws(TaskRepositoryError) -> StoredTask?
+
+    /// Applies `change` to the task in one transaction; the record before and after, or
+    /// nil when there is no such task. `change` must not change the id.
+    func update(id: String, _ change: (inout StoredTask) -> Void) throws(TaskRepositoryError)
+        -> (before: StoredTask, after: StoredTask)?
+
+    /// Every queued or running task, oldest first (start-up: counters and re-queueing).
+    /// Records that do not read back are left out, so one damaged row cannot stop a start.
+    func pendingTasks() throws(TaskRepositoryError) -> [StoredTask]
+
+    /// Tasks by state, for `/stats` (may scan; never on the admission path).
+    func stateCounts() throws(TaskRepositoryError) -> TaskStateCounts
+
+    /// Removes finished tasks whose sweep time (``StoredTask/sweepTime(retention:)``) has
+    /// come; returns them so their files go too.
+    func removeExpired(now: Date, retention: TimeInterval) throws(TaskRepositoryError) -> [StoredTask]
+}
+
+/// Tasks by state, for `/stats`.
+struct TaskStateCounts: Sendable, Equatable {
+    var queued = 0
+    var running = 0
+    var stored = 0
+}
