@@ -10,16 +10,19 @@ struct PollSchedulerTests {
         let order = OrderRecorder()
         let start = ContinuousClock.now
         // The far entry first, so the loop sleeps toward it and must be woken for the
-        // others. The gaps are wide so that a loaded machine cannot reorder them.
-        async let c: Void = { try await scheduler.wait(until: start + .seconds(5)); order.append("c") }()
+        // others. The gaps are wide so that a loaded machine cannot reorder them: a CI
+        // run starved this test past a 5 s far entry; 30 s runs alongside the slower
+        // end-to-end suites without lengthening the run.
+        let far = Duration.seconds(30)
+        async let c: Void = { try await scheduler.wait(until: start + far); order.append("c") }()
         try await waitUntil { scheduler.waiting == 1 }
         async let a: Void = { try await scheduler.wait(until: start + .milliseconds(200)); order.append("a") }()
         async let b: Void = { try await scheduler.wait(until: start + .milliseconds(1200)); order.append("b") }()
         try await waitUntil { order.values.contains("a") }
-        #expect(ContinuousClock.now - start < .seconds(5), "the earlier entry woke the loop before the far one was due")
+        #expect(ContinuousClock.now - start < far, "the earlier entry woke the loop before the far one was due")
         _ = try await (a, b, c)
         #expect(order.values == ["a", "b", "c"])
-        #expect(ContinuousClock.now - start >= .seconds(5), "nothing resumes before it is due")
+        #expect(ContinuousClock.now - start >= far, "nothing resumes before it is due")
         scheduler.stop()
         await loop.value
     }
