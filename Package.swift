@@ -241,6 +241,8 @@ let package = Package(
             name: "LedgerTests",
             dependencies: [
                 "Ledger",
+                "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -277,6 +279,12 @@ let package = Package(
 
         // MARK: Tests
 
+        // What several test targets share: a clock that moves only when told.
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "KafkaTests",
             dependencies: ["Kafka"],
@@ -323,6 +331,7 @@ let package = Package(
             name: "OCRClientTests",
             dependencies: [
                 "OCRClient",
+                "TestSupport",
                 "OCRTaskAPI",
                 "GuardedFetch",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,5 +1,6 @@
 import OCRClient
 import Testing
+import TestSupport
 
 @Suite struct BudgetTests {
     /// `#expect` cannot call a mutating method; this can.

@@ -37,54 +37,6 @@ struct RecordingLogHandler: LogHandler {
     }
 }
 
-/// A `Clock` that moves only when told: sleepers wake when ``advance(by:)`` passes their
-/// deadline. The budget's tests drive ``RequestBudget`` through it deterministically.
-final class ManualClock: Clock {
-    struct Instant: InstantProtocol {
-        /// Time since the clock was made.
-        var offset: Duration
-        func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
-        func duration(to other: Instant) -> Duration { other.offset - offset }
-        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
-    }
-
-    private struct State {
-        var now = Instant(offset: .zero)
-        var sleepers: [(deadline: Instant, continuation: CheckedContinuation<Void, any Error>)] = []
-    }
-    private let state = Mutex(State())
-
-    var now: Instant { state.withLock { $0.now } }
-
-    var minimumResolution: Duration { .zero }
-
-    var sleeperCount: Int { state.withLock { $0.sleepers.count } }
-
-    /// Returns at once for a deadline already passed; otherwise waits for ``advance(by:)``
-    /// (not for cancellation, like the budget's dispatcher, which never cancels its sleep).
-    func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let ready: Bool = state.withLock { state in
-                if deadline <= state.now { return true }
-                state.sleepers.append((deadline, continuation))
-                return false
-            }
-            if ready { continuation.resume() }
-        }
-    }
-
-    func advance(by duration: Duration) {
-        let due = state.withLock { state in
-            state.now = state.now.advanced(by: duration)
-            let now = state.now
-            let due = state.sleepers.filter { $0.deadline <= now }.map(\.continuation)
-            state.sleepers.removeAll { $0.deadline <= now }
-            return due
-        }
-        for continuation in due { continuation.resume() }
-    }
-}
-
 /// Polls `condition` until it holds or `timeout` passes (then records an issue).
 @discardableResult
 func waitUntil(
