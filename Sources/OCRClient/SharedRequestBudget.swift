@@ -17,7 +17,8 @@ public import Logging
 ///   it recovers slowly.
 /// - When the store cannot be reached, requests go without slots and the pod's bucket
 ///   falls back to a fair local share: the key's rate divided by the pods it last saw (or
-///   ``fallbackPods`` before it ever saw any).
+///   ``fallbackPods`` before it ever saw any). ``metrics`` counts each fall and shows
+///   whether the pod is there now.
 ///
 /// Measured by `scripts/bench provider`: rate shares alone (each pod's bucket at its
 /// share) still put three requests into some second of a 2-per-second key whenever three
@@ -43,14 +44,19 @@ public final class SharedRequestBudget: Sendable {
     public let createHorizon: Duration
     let keyID: String
     private let logger: Logger
+    /// Whether the pod is on its fair local share (the store unreachable), and how often
+    /// it fell back to it.
+    public let metrics: SharedBudgetMetrics
     /// The key's factor after 429s, as the last exchange saw it.
     private let rateFactor = Mutex(1.0)
 
     public init(
         budget: RequestBudget, store: any RequestBudgetStore, apiKey: String, keyLimit: Double, podID: String,
         interval: Duration = .seconds(1), leaseTTL: Duration = .seconds(3), fallbackPods: Int = 1, slotMargin: Double = 0.97,
-        createHorizon: Duration = .seconds(2), logger: Logger = Logger(label: "ocr-worker.budget")
+        createHorizon: Duration = .seconds(2), logger: Logger = Logger(label: "ocr-worker.budget"),
+        metrics: SharedBudgetMetrics = SharedBudgetMetrics()
     ) {
+        self.metrics = metrics
         self.createHorizon = createHorizon
         self.slotMargin = min(max(slotMargin, 0.1), 1)
         self.budget = budget
@@ -113,12 +119,17 @@ public final class SharedRequestBudget: Sendable {
             rateFactor.withLock { $0 = min(1, max(0.01, state.rateFactor)) }
             let share = SharedBudgetShare.share(of: keyLimit * state.rateFactor, for: podID, among: state.leases)
             budget.setCeiling(keyLimit * min(1, max(0.01, state.rateFactor)))
+            if metrics.usingSharedBudget() {
+                logger.info("shared request budget reachable again; sharing the key", metadata: ["pods": "\(state.leases.count)"])
+            }
             return Round(share: share, pods: max(1, state.leases.count), reachedStore: true)
         } catch {
             let pods = lastPods ?? fallbackPods
             let share = keyLimit / Double(pods)
             budget.setCeiling(share)
-            logger.warning("shared request budget unreachable; using a fair local share", metadata: [
+            // Warned once per fall (the metrics count it); every round after at debug.
+            let fell = metrics.usingLocalShare()
+            logger.log(level: fell ? .warning : .debug, "shared request budget unreachable; using a fair local share", metadata: [
                 "share_rps": "\(share)", "pods": "\(pods)", "error": "\(String(describing: error).prefix(200))",
             ])
             return Round(share: share, pods: pods, reachedStore: false)

@@ -33,8 +33,9 @@ extension WorkerService {
     }
 
     /// Keeps this pod's budget at the key's rate over `pods` (the shared budget could not
-    /// be opened).
-    public func useLocalShare(ofPods pods: Int) {
+    /// be opened), and says so on `/metrics` (``SharedBudgetMetrics``).
+    public func useLocalShare(ofPods pods: Int, metrics: SharedBudgetMetrics = SharedBudgetMetrics()) {
         provider.budget.setCeiling(configuration.provider.budget.requestsPerSecond / Double(max(1, pods)))
+        metrics.usingLocalShare()
     }
 }

@@ -22,12 +22,19 @@ public final class WorkerService: Service, Sendable {
     /// Liveness: false after a failure only a restart fixes (a fatal producer error).
     public let health = WorkerHealth()
     let logger: Logger
+    /// Keeps the poll planner's learned durations across restarts (nil: no store).
+    let durations: DurationModelPersistence?
     /// How long a stop waits for results and dead letters still in the producer's queue.
     static let producerFlushTimeout: Duration = .seconds(10)
 
     /// Connects the parts. The ledger and the store are made by the caller (their URLs
-    /// are in the configuration), so tests and tools can share them.
-    public init(configuration: WorkerConfiguration, ledger: any JobLedger, store: (any ResultStore)?, logger: Logger) throws {
+    /// are in the configuration), so tests and tools can share them. `durationStore` keeps
+    /// the poll planner's learned durations across restarts (``openDurationStore``);
+    /// the worker closes it when it stops.
+    public init(
+        configuration: WorkerConfiguration, ledger: any JobLedger, store: (any ResultStore)?, logger: Logger,
+        durationStore: (any DurationModelStore)? = nil
+    ) throws {
         self.configuration = configuration
         self.ledger = ledger
         self.logger = logger
@@ -39,6 +46,7 @@ public final class WorkerService: Service, Sendable {
             settings: configuration.processing,
             ports: .init(provider: provider, ledger: ledger, store: store, publisher: producer, timer: scheduler, gate: monitor),
             metrics: metrics, health: health, logger: logger)
+        durations = durationStore.map { DurationModelPersistence(model: runner.durationModel, store: $0, logger: logger) }
         loop = JobConsumerLoop(
             consumer: configuration.consumer, topics: [configuration.jobsTopic], handler: runner,
             settings: configuration.consumption, logger: logger)
@@ -85,8 +93,10 @@ public final class WorkerService: Service, Sendable {
             "mode": "\(configuration.processing.passThrough ? "pass-through" : "rehost")",
         ])
         let loop = self.loop
+        await durations?.load()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await self.scheduler.run() }
+            if let durations = self.durations { group.addTask { await durations.run() } }
             group.addTask { await self.monitor.probe(self.provider, every: self.configuration.providerProbeInterval) }
             group.addTask {
                 var tick = 0
@@ -116,6 +126,10 @@ public final class WorkerService: Service, Sendable {
             group.cancelAll()
         }
         await producer.close(flushTimeout: Self.producerFlushTimeout)
+        if let durations {
+            await durations.save()
+            await durations.store.close()
+        }
         try? await provider.shutdown()
         logger.info("worker stopped")
     }

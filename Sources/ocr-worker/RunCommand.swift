@@ -46,7 +46,13 @@ struct RunCommand: AsyncParsableCommand {
         let store: (any ResultStore)? =
             configuration.processing.passThrough
             ? nil : try makeResultStore(ResultStoreConfiguration(url: configuration.resultStoreURL, environment: environment))
-        let worker = try WorkerService(configuration: configuration, ledger: ledger, store: store, logger: logger)
+        // The poll planner's learned durations outlive restarts in the ledger's database.
+        let durationStore =
+            try settings.bool("OCR_POLL_PLAN_PERSIST", default: true)
+            ? await WorkerService.openDurationStore(
+                ledger: try LedgerConfiguration(url: configuration.ledgerURL, environment: environment), logger: logger) : nil
+        let worker = try WorkerService(
+            configuration: configuration, ledger: ledger, store: store, logger: logger, durationStore: durationStore)
         // Graceful shutdown goes through the services in reverse order: the worker drains,
         // commits and leaves the group first, and the operations endpoints stop last.
         var services: [any Service] = []

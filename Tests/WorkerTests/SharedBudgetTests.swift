@@ -55,10 +55,10 @@ struct SharedBudgetTests {
 
     static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 
-    static func pod(_ name: String, _ store: MemoryStore) -> SharedRequestBudget {
+    static func pod(_ name: String, _ store: MemoryStore, metrics: SharedBudgetMetrics = SharedBudgetMetrics()) -> SharedRequestBudget {
         SharedRequestBudget(
             budget: RequestBudget(configuration: .init(requestsPerSecond: 2)), store: store, apiKey: "secret-key", keyLimit: 2,
-            podID: name, fallbackPods: 3)
+            podID: name, fallbackPods: 3, metrics: metrics)
     }
 
     // MARK: The share rule
@@ -160,6 +160,48 @@ struct SharedBudgetTests {
         let seen = await pod.round(&counters, lastPods: 2)
         #expect(seen == .init(share: 1, pods: 2, reachedStore: false))
         #expect(abs(pod.budget.currentRate - 1) < 1e-6)
+    }
+
+    @Test("each fall back to the local share is counted once, and the gauge shows the pod there until the store answers")
+    func fallbackMetrics() async {
+        let store = MemoryStore()
+        let recorded = RecordingMetricsFactory()
+        let pod = Self.pod("a", store, metrics: SharedBudgetMetrics(factory: recorded))
+        let fallbacks = SharedBudgetMetrics.fallbacksLabel
+        let local = SharedBudgetMetrics.localShareLabel
+        var counters = SharedRequestBudget.Counters()
+        _ = await pod.round(&counters, lastPods: nil)
+        #expect(recorded.counter(fallbacks) == 0)
+        #expect(recorded.gauge(local) == 0)
+        store.state.withLock { $0.unreachable = true }
+        for _ in 0..<3 { _ = await pod.round(&counters, lastPods: 1) }
+        #expect(recorded.counter(fallbacks) == 1)
+        #expect(recorded.gauge(local) == 1)
+        #expect(pod.metrics.isOnLocalShare)
+        store.state.withLock { $0.unreachable = false }
+        _ = await pod.round(&counters, lastPods: 1)
+        #expect(recorded.gauge(local) == 0)
+        #expect(!pod.metrics.isOnLocalShare)
+        store.state.withLock { $0.unreachable = true }
+        _ = await pod.round(&counters, lastPods: 1)
+        #expect(recorded.counter(fallbacks) == 2)
+        #expect(recorded.gauge(local) == 1)
+    }
+
+    @Test("a pod that never reached the store is on its local share from its first round, counted as a fall")
+    func fallbackFromStart() async {
+        let store = MemoryStore()
+        store.state.withLock { $0.unreachable = true }
+        let recorded = RecordingMetricsFactory()
+        let pod = Self.pod("a", store, metrics: SharedBudgetMetrics(factory: recorded))
+        var counters = SharedRequestBudget.Counters()
+        _ = await pod.round(&counters, lastPods: nil)
+        #expect(recorded.counter(SharedBudgetMetrics.fallbacksLabel) == 1)
+        #expect(recorded.gauge(SharedBudgetMetrics.localShareLabel) == 1)
+        // A shared budget that could not be opened at all: the same fall, from the start.
+        let unopened = SharedBudgetMetrics(factory: RecordingMetricsFactory())
+        #expect(unopened.usingLocalShare())
+        #expect(!unopened.usingLocalShare())
     }
 
     @Test("send slots are spaced across pods at the key's rate (less a margin); a create waits while the key is booked ahead")

@@ -35,6 +35,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from provider_sim import EPOCH, Distribution, Provider, Sim  # noqa: E402
 
 LATENCY = 0.030  # seconds per request, there and back
+NO_SIZE_KEY = "planner, no size"  # the planner with the source's size left out of its key
 
 
 class Bucket:
@@ -205,7 +206,8 @@ class PlannerSchedule:
 
     name = "planner"
 
-    def __init__(self, binary, options):
+    def __init__(self, binary, options, name="planner"):
+        self.name = name
         self.proc = subprocess.Popen([binary, *options], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         self.bases = {}
 
@@ -542,15 +544,21 @@ def main():
         print(f"== {distribution}, progress {shape}" + (" (sizes known: keyed by size bucket)" if sizes_known else ""))
         rows = {}
         bases = {}
-        for make in (FixedSchedule, lambda: BackoffSchedule(False), lambda: BackoffSchedule(True),
-                     lambda: PlannerSchedule(args.driver, planner_options)):
+        makers = [FixedSchedule, lambda: BackoffSchedule(False), lambda: BackoffSchedule(True),
+                  lambda: PlannerSchedule(args.driver, planner_options)]
+        if sizes_known:
+            # The same jobs with the size left out of the key: what the size key buys.
+            makers.append(lambda: PlannerSchedule(args.driver, planner_options, name=NO_SIZE_KEY))
+        for make in makers:
             schedule = make()
-            light_result = run(light, schedule, shape, args.qps, rate, args.in_flight, sizes_known)
+            keyed = sizes_known and schedule.name != NO_SIZE_KEY
+            light_result = run(light, schedule, shape, args.qps, rate, args.in_flight, keyed)
             if isinstance(schedule, PlannerSchedule):
-                bases = dict(schedule.bases)
+                if schedule.name == "planner":
+                    bases = dict(schedule.bases)
                 schedule.close()
                 schedule = make()
-            heavy_result = run(heavy, schedule, shape, args.qps, rate, args.in_flight, sizes_known)
+            heavy_result = run(heavy, schedule, shape, args.qps, rate, args.in_flight, keyed)
             if isinstance(schedule, PlannerSchedule):
                 schedule.close()
             rows[schedule.name] = (figures(light_result), figures(heavy_result))
@@ -565,6 +573,11 @@ def main():
                   f"{lf['req_per_job'] / fixed[0]['req_per_job']:13.2f} {lf['req_per_job'] / backoff[0]['req_per_job']:10.2f} | "
                   f"{hf['jobs_per_s'] / fixed[1]['jobs_per_s']:12.2f} {hf['jobs_per_s'] / backoff[1]['jobs_per_s']:10.2f}")
         print(f"planner decisions by rule (light load): " + ", ".join(f"{k} {v}" for k, v in sorted(bases.items())))
+        if NO_SIZE_KEY in rows:
+            (sized, sized_heavy), (plain, plain_heavy) = rows["planner"], rows[NO_SIZE_KEY]
+            print(f"size key vs none (same jobs, same run): req/job x{sized['req_per_job'] / plain['req_per_job']:.2f}, "
+                  f"lag p50 x{sized['lag_p50'] / plain['lag_p50']:.2f}, lag p95 x{sized['lag_p95'] / plain['lag_p95']:.2f}, "
+                  f"jobs/s at the key's limit x{sized_heavy['jobs_per_s'] / plain_heavy['jobs_per_s']:.2f}")
         summary.append((scenario, rows["planner"][0], rows["planner (warm)"][0]))
     if args.pods > 1:
         rng = random.Random(args.seed)

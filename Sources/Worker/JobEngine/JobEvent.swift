@@ -11,8 +11,9 @@ public enum JobEvent: Sendable {
     /// `.wait` ended.
     case woke
     /// `.create`: the claim was taken, the provider accepted the task and its id is
-    /// recorded; `record` is the ledger's `submitted` row.
-    case created(record: JobRecord, taskID: String)
+    /// recorded; `record` is the ledger's `submitted` row. `uploadedBytes`: the source's
+    /// bytes the create uploaded (0: passed by URL), which key the task's poll planner.
+    case created(record: JobRecord, taskID: String, uploadedBytes: Int64 = 0)
     /// `.create`: the provider refused or failed (after the client's own retries).
     /// `claimed` is the `createAttempts` the claim wrote, when the claim was taken;
     /// `record` is the row read back afterwards, when it could be read.

@@ -125,7 +125,7 @@ public struct JobMachine: Sendable {
     }
 
     public private(set) var phase: JobPhase = .accepted
-    public let rules: Rules
+    public private(set) var rules: Rules
     public let deadline: Date?
     /// The media type of the job's result format (pass-through results carry it).
     public let resultContentType: String
@@ -182,6 +182,12 @@ public struct JobMachine: Sendable {
         return proceed(now)
     }
 
+    /// Places the polls of the task about to be followed with `planner` instead: the
+    /// runner's, keyed by what the create told of the source (its uploaded size).
+    public mutating func planPolls(with planner: PollPlanner) {
+        rules.pollPlanner = planner
+    }
+
     // MARK: The table
 
     /// Applies one event. See the table in the type's documentation.
@@ -200,7 +206,7 @@ public struct JobMachine: Sendable {
         case (_, .woke):
             return proceed(now)
 
-        case (.creating, .created(let submitted, let id)):
+        case (.creating, .created(let submitted, let id, _)):
             record = submitted
             ownClaim = submitted.createAttempts
             follow(id, now)

@@ -214,6 +214,15 @@ public final class JobRunner: MessageHandler {
         return Drive(machine: machine, context: context)
     }
 
+    /// A create told the source's size (the bytes it uploaded): the new task's polls are
+    /// planned under the key with its size bucket (which plans from the size-less fit while
+    /// the bucket has few tasks); a create by URL goes back to the size-less key.
+    private func planPollsBySize(_ uploadedBytes: Int64, _ drive: Drive) {
+        guard let current = drive.machine.rules.pollPlanner else { return }
+        let key = current.key.sized(uploadedBytes: uploadedBytes)
+        if key != current.key { drive.machine.planPolls(with: durationModel.planner(for: key)) }
+    }
+
     /// Steps the machine until it finishes: waits park this task, I/O effects run in
     /// child tasks. The loop's frame holds the ``Drive`` and a closure, nothing bigger.
     private func run(_ drive: Drive) async throws {
@@ -240,6 +249,7 @@ public final class JobRunner: MessageHandler {
     /// holds what it needs.
     private func advance(_ drive: Drive) throws -> Drive.Next {
         let now = ports.timer.now()
+        if case .created(_, _, let uploaded)? = drive.event { planPollsBySize(uploaded, drive) }
         let step = drive.event.map { drive.machine.handle($0, at: now) } ?? drive.machine.start(at: now)
         drive.event = nil
         for note in step.notes { self.note(note, drive.context) }
@@ -383,7 +393,7 @@ public final class JobRunner: MessageHandler {
         switch outcome {
         case .success(let (submitted, created)):
             ports.gate.recordSuccess()
-            return .created(record: submitted, taskID: created.taskID)
+            return .created(record: submitted, taskID: created.taskID, uploadedBytes: created.uploadedBytes)
         case .failure(let error as OCRClientError):
             try Task.checkCancellation()
             ports.gate.record(error)

@@ -29,6 +29,34 @@ public struct DurationFit: Sendable, Hashable {
 
     public var count: Int { single.count }
 
+    /// What the fit keeps, to store across restarts.
+    public struct Statistics: Sendable, Hashable, Codable {
+        public var single: LogNormalFit.Statistics
+        public var mixture: LogNormalMixtureFit.Statistics
+        public var mixtureAdvantage: Double
+        public var compared: Int
+    }
+
+    public var statistics: Statistics {
+        Statistics(single: single.statistics, mixture: mixture.statistics, mixtureAdvantage: mixtureAdvantage, compared: compared)
+    }
+
+    /// A fit restored from stored statistics; nil when the single fit's are unusable. A
+    /// mixture that does not fit the current seed size starts over (and must win its
+    /// comparison again).
+    public init?(_ statistics: Statistics, weight: Double, mixtureSeed: Int) {
+        self.init(weight: weight, mixtureSeed: mixtureSeed)
+        guard let restored = LogNormalFit(statistics.single, weight: self.weight) else { return nil }
+        single = restored
+        guard let mixed = LogNormalMixtureFit(statistics.mixture, seedSize: mixtureSeed, weight: self.weight),
+            statistics.mixtureAdvantage.isFinite, abs(statistics.mixtureAdvantage) <= 1e6, statistics.compared >= 0,
+            statistics.compared <= LogNormalFit.maximumCount
+        else { return }
+        mixture = mixed
+        mixtureAdvantage = statistics.mixtureAdvantage
+        compared = statistics.compared
+    }
+
     public mutating func add(_ duration: Duration) {
         let x = log(max(duration.inSeconds, 0.001))
         if single.count >= 2, let mixed = mixture.logDensity(ofLog: x) {

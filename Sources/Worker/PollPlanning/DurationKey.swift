@@ -18,6 +18,14 @@ public struct DurationKey: Sendable, Hashable, CustomStringConvertible {
     /// The same key without the size: the fallback while a size bucket has too few tasks.
     public var withoutSize: DurationKey { DurationKey(provider: provider, format: format) }
 
+    /// The key of a task whose create uploaded `bytes` of its source: with their size
+    /// bucket. Nothing uploaded (0: the provider fetched the URL itself, so the worker never
+    /// saw the size) gives the key without a size.
+    public func sized(uploadedBytes bytes: Int64) -> DurationKey {
+        guard bytes > 0 else { return withoutSize }
+        return DurationKey(provider: provider, format: format, sizeBucket: Self.sizeBucket(bytes: bytes))
+    }
+
     /// Doubling buckets: 0 up to 128 KiB, then 1, 2, ... per doubling, at most 16.
     public static func sizeBucket(bytes: Int64) -> Int {
         var bucket = 0

@@ -3,9 +3,10 @@ import Synchronization
 /// The worker's learned task durations, shared by every job of the pod: a
 /// ``DurationFit`` (log-normal, and a two-component mixture) per ``DurationKey`` and a
 /// ``ProgressTrust`` per provider, fed by completed tasks (``record(_:)``) and read as a
-/// ``PollPlanner`` snapshot when a job starts (``planner(for:)``). In memory: a restarted
-/// pod starts cold again, which costs ``PollPlanSettings/coldStartTasks`` tasks at today's
-/// schedule per key.
+/// ``PollPlanner`` snapshot when a job starts (``planner(for:)``). In memory, and stored
+/// across restarts when the worker has a ``DurationModelStore`` (``snapshot()``,
+/// ``restore(_:)``); without one a restarted pod starts cold again, which costs
+/// ``PollPlanSettings/coldStartTasks`` tasks at today's schedule per key.
 public final class DurationModel: Sendable {
     private struct State {
         var fits: [DurationKey: DurationFit] = [:]
@@ -65,6 +66,65 @@ public final class DurationModel: Sendable {
             progressIsPredictive: trust?.isPredictive(settings) ?? false,
             mixture: usable?.preferredMixture(advantage: settings.mixtureAdvantage, minimumCompared: settings.coldStartTasks),
             progressStepSize: trust?.stepSize(settings))
+    }
+
+    /// What the model learned for ``PollPlanSettings/provider``, to store across restarts
+    /// (``DurationModelStore``): an entry per key (named by it) and one for the provider's
+    /// progress trust, each a JSON document of the fits' running statistics.
+    public func snapshot() -> [String: String] {
+        let provider = settings.provider
+        let (fits, trust) = state.withLock { state in
+            (state.fits.filter { $0.key.provider == provider }, state.progress[provider])
+        }
+        var entries: [String: String] = [:]
+        for (key, fit) in fits {
+            let stored = StoredDurations(format: key.format, sizeBucket: key.sizeBucket, fit: fit.statistics)
+            entries[key.description] = stored.encoded()
+        }
+        if let trust { entries[StoredDurations.progressName] = StoredDurations(progress: trust.statistics).encoded() }
+        return entries
+    }
+
+    /// Takes up stored entries (``snapshot()``'s) for keys that learned nothing since the
+    /// start: what this pod learned itself is newer. Entries that do not decode, or whose
+    /// numbers cannot be a fit's, are dropped. Answers how many were taken and dropped.
+    @discardableResult
+    public func restore(_ entries: [String: String]) -> (restored: Int, dropped: Int) {
+        guard settings.enabled else { return (0, 0) }
+        let settings = settings
+        var fits: [DurationKey: DurationFit] = [:]
+        var trust: ProgressTrust?
+        var dropped = 0
+        for (name, text) in entries {
+            guard let stored = StoredDurations.decoded(text) else {
+                dropped += 1
+                continue
+            }
+            if name == StoredDurations.progressName, let statistics = stored.progress,
+                let restored = ProgressTrust(statistics, weight: settings.modelWeight, tolerance: settings.progressTolerance)
+            {
+                trust = restored
+            } else if let statistics = stored.fit, let key = stored.key(provider: settings.provider),
+                let fit = DurationFit(statistics, weight: settings.modelWeight, mixtureSeed: settings.coldStartTasks)
+            {
+                fits[key] = fit
+            } else {
+                dropped += 1
+            }
+        }
+        let restored = state.withLock { state -> Int in
+            var taken = 0
+            for (key, fit) in fits where state.fits[key] == nil {
+                state.fits[key] = fit
+                taken += 1
+            }
+            if let trust, state.progress[settings.provider] == nil {
+                state.progress[settings.provider] = trust
+                taken += 1
+            }
+            return taken
+        }
+        return (restored, dropped)
     }
 
     /// What is learned so far.

@@ -55,6 +55,31 @@ public struct LogNormalFit: Sendable, Hashable {
         return -0.5 * z * z - log(sigma) - 0.5 * log(2 * Double.pi)
     }
 
+    /// What the fit keeps, to store across restarts (``DurationModel/snapshot()``).
+    public struct Statistics: Sendable, Hashable, Codable {
+        public var count: Int
+        public var meanLog: Double
+        public var varianceLog: Double
+    }
+
+    public var statistics: Statistics { Statistics(count: count, meanLog: meanLog, varianceLog: varianceLog) }
+
+    /// A fit restored from stored statistics; nil when they are not a fit's (stored data
+    /// is outside data: a negative count, a non-finite or absurd log, a negative variance).
+    public init?(_ statistics: Statistics, weight: Double) {
+        guard statistics.count >= 0, statistics.count <= Self.maximumCount, statistics.meanLog.isFinite,
+            abs(statistics.meanLog) <= 50, statistics.varianceLog.isFinite, statistics.varianceLog >= 0,
+            statistics.varianceLog <= 100
+        else { return nil }
+        self.init(weight: weight)
+        count = statistics.count
+        meanLog = statistics.meanLog
+        varianceLog = statistics.varianceLog
+    }
+
+    /// The most tasks a restored count may claim (counts only pick 1/n against the weight).
+    static let maximumCount = 1 << 40
+
     /// The elapsed time by which a task is done with probability `p`.
     public func elapsed(atProbability p: Double) -> Duration {
         .fromSeconds(exp(meanLog + sigma * StandardNormal.quantile(p)))

@@ -35,6 +35,33 @@ public struct LogNormalMixtureFit: Sendable, Hashable {
         self.minimumSigma = max(minimumSigma, 0.001)
     }
 
+    /// What the fit keeps, to store across restarts: the count, the seed not yet fitted,
+    /// and each component's running sums (Σr, Σr·x, Σr·x²).
+    public struct Statistics: Sendable, Hashable, Codable {
+        public var count: Int
+        public var seed: [Double]
+        public var sums: [[Double]]
+    }
+
+    public var statistics: Statistics {
+        Statistics(count: count, seed: seed, sums: sums.map { [$0.r, $0.rx, $0.rxx] })
+    }
+
+    /// A fit restored from stored statistics; nil when they are not this fit's: a seed as
+    /// long as `seedSize` or longer (a smaller seed size since), sums for other than two
+    /// components, or numbers that are not finite.
+    public init?(_ statistics: Statistics, seedSize: Int, weight: Double) {
+        self.init(seedSize: seedSize, weight: weight)
+        let numbers = statistics.seed + statistics.sums.flatMap { $0 }
+        guard statistics.count >= 0, statistics.count <= LogNormalFit.maximumCount, statistics.seed.count < self.seedSize,
+            statistics.sums.isEmpty || (statistics.sums.count == 2 && statistics.seed.isEmpty),
+            statistics.sums.allSatisfy({ $0.count == 3 && $0[0] >= 0 }), numbers.allSatisfy({ $0.isFinite && abs($0) <= 1e6 })
+        else { return nil }
+        count = statistics.count
+        seed = statistics.seed
+        sums = statistics.sums.map { Sums(r: $0[0], rx: $0[1], rxx: $0[2]) }
+    }
+
     /// Whether the seed was fitted and the mixture can be read.
     public var isReady: Bool { !sums.isEmpty }
 

@@ -48,6 +48,43 @@ public struct ProgressTrust: Sendable, Hashable {
         self.tolerance = max(0, tolerance)
     }
 
+    /// What the trust keeps, to store across restarts.
+    public struct Statistics: Sendable, Hashable, Codable {
+        public var count: Int
+        public var usableShare: Double
+        public var meanError: Double
+        public var step: Int
+        public var boundHitRate: Double
+        public var usableCount: Int
+        public var stepCount: Int
+    }
+
+    public var statistics: Statistics {
+        Statistics(
+            count: count, usableShare: usableShare, meanError: meanError, step: step, boundHitRate: boundHitRate,
+            usableCount: usableCount, stepCount: stepCount)
+    }
+
+    /// Trust restored from stored statistics; nil when they cannot be a trust's (shares
+    /// outside 0...1, a negative or non-finite error, counts out of order, a step outside
+    /// 0...99).
+    public init?(_ statistics: Statistics, weight: Double, tolerance: Double) {
+        let s = statistics
+        let limit = LogNormalFit.maximumCount
+        guard s.count >= 0, s.count <= limit, s.usableCount >= 0, s.usableCount <= s.count, s.stepCount >= 0,
+            s.stepCount <= s.usableCount, (0...99).contains(s.step), (0...1).contains(s.usableShare),
+            (0...1).contains(s.boundHitRate), s.meanError.isFinite, s.meanError >= 0
+        else { return nil }
+        self.init(weight: weight, tolerance: tolerance)
+        count = s.count
+        usableShare = s.usableShare
+        meanError = s.meanError
+        step = s.step
+        boundHitRate = s.boundHitRate
+        usableCount = s.usableCount
+        stepCount = s.stepCount
+    }
+
     public mutating func add(_ timing: CompletedTaskTiming) {
         guard timing.sawPending else { return }
         count += 1

@@ -16,6 +16,8 @@ final class ScriptedProvider: TaskProvider {
         var queryCalls: [String] = []
         var downloadCalls = 0
         var nextTask = 0
+        /// What each create reports it uploaded (0: passed by URL).
+        var uploadedBytes: Int64 = 0
     }
 
     let state = Mutex(State())
@@ -23,19 +25,20 @@ final class ScriptedProvider: TaskProvider {
     /// Creates answer with fresh ids `t1`, `t2`, ... unless scripted.
     func scriptCreates(_ results: [Result<String, OCRClientError>]) { state.withLock { $0.creates = results } }
     func scriptQueries(_ taskID: String, _ results: [Result<TaskRecord, OCRClientError>]) { state.withLock { $0.queries[taskID] = results } }
+    func scriptUploadedBytes(_ bytes: Int64) { state.withLock { $0.uploadedBytes = bytes } }
     func scriptDownloads(_ results: [Result<String, OCRClientError>]) { state.withLock { $0.downloads = results } }
 
     var createCalls: [SourcePolicy?] { state.withLock { $0.createCalls } }
     var queryCalls: [String] { state.withLock { $0.queryCalls } }
 
     func createTask(source: DocumentSource, options: TaskOptions, sourcePolicy: SourcePolicy?) async throws(OCRClientError) -> CreateTaskResult {
-        let result = state.withLock { s -> Result<String, OCRClientError> in
+        let (result, uploaded) = state.withLock { s -> (Result<String, OCRClientError>, Int64) in
             s.createCalls.append(sourcePolicy)
-            if !s.creates.isEmpty { return s.creates.removeFirst() }
+            if !s.creates.isEmpty { return (s.creates.removeFirst(), s.uploadedBytes) }
             s.nextTask += 1
-            return .success("t\(s.nextTask)")
+            return (.success("t\(s.nextTask)"), s.uploadedBytes)
         }
-        return CreateTaskResult(taskID: try result.get(), sourceMode: sourcePolicy == .upload ? .file : .url)
+        return CreateTaskResult(taskID: try result.get(), sourceMode: sourcePolicy == .upload ? .file : .url, uploadedBytes: uploaded)
     }
 
     func queryTask(_ taskID: String) async throws(OCRClientError) -> TaskRecord {
