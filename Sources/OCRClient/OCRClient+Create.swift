@@ -105,10 +105,12 @@ extension OCRClient {
     ) async throws(OCRClientError) -> CreateTaskResult {
         let form = MultipartFraming.textForm(
             fields: [(name: TaskAPI.Field.imageURL, value: url.absoluteString)] + options.formFields)
-        var request = createRequest(contentType: form.contentType)
-        request.body = .bytes(form.body)
+        var headers = apiHeaders
+        headers.add(name: "Content-Type", value: form.contentType)
         try await acquire(.newTask)
-        let reply = try await exchange(request, endpoint: .create, taskID: nil, attempt: attempt, secrets: secrets)
+        let reply = try await exchangeBuffered(
+            method: .POST, url: apiURL(TaskAPI.createPath), headers: headers, body: form.body,
+            endpoint: .create, taskID: nil, attempt: attempt, secrets: secrets)
         let created = try decodeReply(reply, as: CreatedTask.self, endpoint: .create, taskID: nil, secrets: secrets)
         return CreateTaskResult(taskID: created.taskID, sourceMode: .url, attempts: attempt, uploadedBytes: 0)
     }

@@ -47,7 +47,7 @@ enum TransportErrorClassifier {
             return .failure(.connectTimeout)
         case let error as HTTPParserError:
             return .failure(error == .invalidEOFState ? .truncatedBody : .malformedReply)
-        case is NIOTooManyBytesError, is DecodingError:
+        case is NIOTooManyBytesError, is ResponseAccumulator.ResponseTooBigError, is DecodingError:
             return .failure(.malformedReply)
         default:
             let typeName = String(describing: type(of: error))

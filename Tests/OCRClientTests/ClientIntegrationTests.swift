@@ -196,6 +196,37 @@ import Testing
         }
     }
 
+    @Test func aReplyOverTheLimitIsMalformedNotBuffered() async throws {
+        // The server's normal, valid reply to a query is longer than 20 bytes.
+        try await Harness.run(configure: { $0.maxReplyBytes = 20 }) { h in
+            let error = try await withDeadline(.seconds(10)) { () -> OCRClientError? in
+                await h.expectError { () async throws(OCRClientError) in try await h.client.queryTask("t") }
+            }
+            #expect(error?.code == .transport && error?.transport == .malformedReply)
+        }
+    }
+
+    @Test func cancellingTheCallerCancelsAPollInFlight() async throws {
+        try await Harness.run(configure: { $0.readTimeout = .seconds(60); $0.requestTimeout = .seconds(60) }) { h in
+            h.server.inject(.slow(.seconds(60)))
+            let client = h.client
+            let poll = Task { () async -> OCRClientError? in
+                do {
+                    _ = try await client.queryTask("t")
+                    return nil
+                } catch {
+                    return error as? OCRClientError
+                }
+            }
+            await waitUntil("the server has the poll") { !h.server.requests.isEmpty }
+            let started = ContinuousClock.now
+            poll.cancel()
+            let error = try await withDeadline(.seconds(20)) { await poll.value }
+            #expect(error?.code == .cancelled, "a cancelled poll ends as cancelled, not as a timeout")
+            print("cancelled poll ended after \(ContinuousClock.now - started)")
+        }
+    }
+
     // MARK: Retries and the budget
 
     @Test func transientFailuresAreRetried() async throws {
