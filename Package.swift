@@ -241,7 +241,6 @@ let package = Package(
             name: "LedgerTests",
             dependencies: [
                 "Ledger",
-                "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -279,7 +278,7 @@ let package = Package(
 
         // MARK: Tests
 
-        // What several test targets share: a clock that moves only when told.
+        // What test targets share (a clock that moves only when told).
         .target(
             name: "TestSupport",
             path: "Tests/TestSupport",

@@ -9,15 +9,12 @@ import Synchronization
 /// (and one hop to GRDB's writer thread) per step is most of the ledger's cost. Batching
 /// keeps each call's own semantics (its savepoint rolls back alone when it throws, and
 /// its caller resumes only after the batch committed) while many calls share one commit.
+/// A lone call is written at once: batches only form under load.
 ///
-/// When batches form: a lone call on an idle ledger is written at once. Once a batch has
-/// committed and more calls are already waiting (the ledger is under load), the next
-/// batch is taken only after ``commitWindow``, so that it holds the calls of that whole
-/// window rather than the one or two that arrived during the last commit (like
-/// PostgreSQL's `commit_delay`, which also waits only when other transactions are
-/// active). Under load each step waits at most one window longer; in exchange the
-/// transaction's fixed cost (BEGIN, COMMIT with its WAL write and fsync, the hop to the
-/// writer thread) is shared by every call of the window.
+/// Tried and dropped: waiting a few milliseconds before each batch under load (like
+/// PostgreSQL's `commit_delay`) to gather bigger batches. It cost more CPU per job than
+/// it saved in `scripts/bench worker` (pages of random job ids are written once per
+/// call either way, and the delay kept more jobs in flight).
 final class SQLiteGroupCommit: Sendable {
     private struct Pending: Sendable {
         /// Runs the call's body in a savepoint and records its outcome.
@@ -39,19 +36,10 @@ final class SQLiteGroupCommit: Sendable {
     private let state = Mutex(State())
     /// The most calls one transaction takes (bounds a transaction's time and memory).
     let maxBatch: Int
-    /// How long a batch gathers calls when the ledger is under load (see the type's
-    /// comment); zero takes each batch as soon as the previous one committed.
-    let commitWindow: Duration
-    private let clock: any Clock<Duration>
 
-    init(
-        writer: any DatabaseWriter, maxBatch: Int = 256, commitWindow: Duration = .milliseconds(5),
-        clock: any Clock<Duration> = ContinuousClock()
-    ) {
+    init(writer: any DatabaseWriter, maxBatch: Int = 256) {
         self.writer = writer
         self.maxBatch = maxBatch
-        self.commitWindow = commitWindow
-        self.clock = clock
     }
 
     /// Calls waiting for the next batch (tests watch batches form through it).
@@ -121,12 +109,7 @@ final class SQLiteGroupCommit: Sendable {
 
     /// Writes batches until the queue is empty. Only one drain runs at a time.
     private func drain() async {
-        var first = true
         while true {
-            if !first, commitWindow > .zero, state.withLock({ (1..<maxBatch).contains($0.queue.count) }) {
-                try? await clock.sleep(for: commitWindow)
-            }
-            first = false
             let batch = state.withLock { s -> [Pending] in
                 let batch = Array(s.queue.prefix(maxBatch))
                 s.queue.removeFirst(batch.count)

@@ -3,11 +3,10 @@ import GRDB
 @testable import Ledger
 import Synchronization
 import Testing
-import TestSupport
 
-/// How the SQLite ledger batches its writes: a lone call at once, and under load one
-/// transaction per commit window. The window runs on a ``ManualClock``, so these tests
-/// decide when it ends instead of sleeping.
+/// How the SQLite ledger batches its writes: calls that arrive while a transaction runs
+/// share the next one. A first call that blocks the writer until released makes the
+/// batches happen on cue instead of by timing.
 @Suite("SQLite group commit")
 struct SQLiteGroupCommitTests {
     /// Counts the transactions a database commits.
@@ -42,14 +41,10 @@ struct SQLiteGroupCommitTests {
         return false
     }
 
-    @Test("calls that queue up under load are written in one transaction after the commit window")
+    @Test("calls that arrive while a transaction runs are written together in the next one")
     func batchesUnderLoad() async throws {
         let (database, counter) = try Self.database()
-        let clock = ManualClock()
-        let commit = SQLiteGroupCommit(writer: database, commitWindow: .milliseconds(5), clock: clock)
-
-        // The first call holds the writer until released, so the next one queues behind
-        // it: the ledger is under load when the first batch commits.
+        let commit = SQLiteGroupCommit(writer: database)
         let entered = Mutex(false)
         let release = DispatchSemaphore(value: 0)
         let first = Task {
@@ -60,46 +55,19 @@ struct SQLiteGroupCommitTests {
             }
         }
         #expect(await Self.eventually { entered.withLock { $0 } })
-        let second = Task { try await commit.write(Self.insert("second")) }
-        #expect(await Self.eventually { commit.waitingCalls == 1 })
+        let more = (0..<4).map { index in Task { try await commit.write(Self.insert("more-\(index)")) } }
+        #expect(await Self.eventually { commit.waitingCalls == 4 })
         release.signal()
         try await first.value
-
-        // The batch after it waits for the window: more calls join it meanwhile.
-        #expect(await Self.eventually { clock.sleeperCount == 1 }, "the next batch waits for the commit window")
-        let more = (0..<3).map { index in Task { try await commit.write(Self.insert("more-\(index)")) } }
-        #expect(await Self.eventually { commit.waitingCalls == 4 })
-        #expect(counter.commits == 1)
-
-        clock.advance(by: .milliseconds(5))
-        try await second.value
         for call in more { try await call.value }
-        #expect(counter.commits == 2, "the four waiting calls share one transaction")
+        #expect(counter.commits == 2, "the four calls that waited share one transaction")
         #expect(try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM calls") } == 5)
-    }
-
-    @Test("a call on an idle ledger is written at once, also right after another one")
-    func loneCallsDoNotWait() async throws {
-        let (database, counter) = try Self.database()
-        let clock = ManualClock()
-        let commit = SQLiteGroupCommit(writer: database, commitWindow: .seconds(3600), clock: clock)
-        // The clock never moves: a call that waited for the window would never return.
-        for index in 0..<3 {
-            let call = Task { try await commit.write(Self.insert("lone-\(index)")) }
-            let committed = await Self.eventually { counter.commits == index + 1 }
-            #expect(committed, "call \(index) committed without waiting")
-            let idle = await Self.eventually { commit.waitingCalls == 0 && clock.sleeperCount == 0 }
-            #expect(idle, "nothing waits for the window after a lone call")
-            if !committed || !idle { clock.advance(by: .seconds(7200)) }  // frees the calls, so the test ends
-            try await call.value
-        }
     }
 
     @Test("a call that throws rolls back alone; the others of its batch commit")
     func failingCallRollsBackAlone() async throws {
         let (database, counter) = try Self.database()
-        let clock = ManualClock()
-        let commit = SQLiteGroupCommit(writer: database, commitWindow: .milliseconds(5), clock: clock)
+        let commit = SQLiteGroupCommit(writer: database)
         let entered = Mutex(false)
         let release = DispatchSemaphore(value: 0)
         let first = Task {
@@ -121,8 +89,6 @@ struct SQLiteGroupCommitTests {
         #expect(await Self.eventually { commit.waitingCalls == 2 })
         release.signal()
         try await first.value
-        #expect(await Self.eventually { clock.sleeperCount == 1 })
-        clock.advance(by: .milliseconds(5))
         try await good.value
         await #expect(throws: Refused.self) { try await bad.value }
         #expect(counter.commits == 2)

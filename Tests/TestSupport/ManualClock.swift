@@ -1,8 +1,8 @@
 import Synchronization
 
 /// A `Clock` that moves only when told: sleepers wake when ``advance(by:)`` passes their
-/// deadline. Tests drive clocked code (the request budget, the ledger's group commit)
-/// through it deterministically.
+/// deadline. Tests drive clocked code (the request budget) through it deterministically;
+/// it lives here so that every test target can share it.
 public final class ManualClock: Clock {
     public struct Instant: InstantProtocol {
         /// Time since the clock was made.
