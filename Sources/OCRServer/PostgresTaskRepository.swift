@@ -316,7 +316,7 @@ final class PostgresTaskRepository: SharedTaskRepository {
         return try await transaction { connection, logger -> ClaimedTask? in
             // The row is locked by the inner SELECT; rows other replicas are claiming right
             // now are skipped rather than waited for. A task whose lease expired starts
-            // over: queued, progress 0.
+            // over: queued (its progress stays: it never goes back for a client polling).
             let rows = try await connection.query(
                 """
                 WITH candidate AS (
@@ -328,7 +328,7 @@ final class PostgresTaskRepository: SharedTaskRepository {
                 )
                 UPDATE \(unescaped: self.tasks) AS t
                 SET lease_owner = \(replica), lease_expires_at = clock_timestamp() + make_interval(secs => \(seconds)),
-                    state = 0, progress = 0, processed_at = NULL
+                    state = 0, processed_at = NULL
                 FROM candidate WHERE t.task_id = candidate.task_id
                 RETURNING t.task_id, t.owner, t.state, t.progress, t.format, t.created_at, t.processed_at, t.completed_at,
                     t.detail, t.result_name, t.expires_at, candidate.previous
@@ -368,7 +368,7 @@ final class PostgresTaskRepository: SharedTaskRepository {
             try await !connection.query(
                 """
                 UPDATE \(unescaped: self.tasks)
-                SET state = 0, progress = 0, processed_at = NULL, lease_owner = NULL, lease_expires_at = NULL
+                SET state = 0, processed_at = NULL, lease_owner = NULL, lease_expires_at = NULL
                 WHERE task_id = \(id) AND lease_owner = \(replica) AND \(unescaped: Self.pendingCondition)
                 RETURNING task_id
                 """, logger: logger

@@ -261,7 +261,9 @@ final class ServerCore: Sendable {
                                 task.state = .waiting
                             case .processing(let done, let total):
                                 task.state = .processing
-                                task.progress = min(99, total == 0 ? 0 : done * 100 / total)
+                                // Never lower: a task another replica took over (shared
+                                // store) keeps the progress it had until this run passes it.
+                                task.progress = max(task.progress, min(99, total == 0 ? 0 : done * 100 / total))
                             }
                         }
                     }
@@ -366,7 +368,9 @@ final class ServerCore: Sendable {
         if let shared {
             try? FileManager.default.removeItem(at: scratch)
             do {
-                let released = try await shared.release(id: job.id)
+                // In a task of its own: the drain cancelled this one, and a cancelled task's
+                // queries fail.
+                let released = try await Task { try await shared.release(id: job.id) }.value
                 logger.info(
                     released ? "task handed back: queued for another replica" : "task handed back: its lease had gone already",
                     metadata: ["task_id": "\(job.id)"])
@@ -392,8 +396,10 @@ final class ServerCore: Sendable {
     /// task's runner has no caller to tell); a task this replica no longer holds (shared
     /// store) is left alone.
     @discardableResult
-    private func record(_ id: String, _ change: @Sendable (inout StoredTask) -> Void) async -> Bool {
-        do { return try await store.update(id, change) != nil } catch {
+    private func record(_ id: String, _ change: @escaping @Sendable (inout StoredTask) -> Void) async -> Bool {
+        let store = store
+        // In a task of its own, so a runner the drain cancelled still records its end.
+        do { return try await Task { try await store.update(id, change) != nil }.value } catch {
             logger.error("task store update failed", metadata: ["task_id": "\(id)", "reason": "\(error)"])
             return false
         }

@@ -30,15 +30,16 @@ protocol SharedTaskRepository: TaskRepository {
 
     /// Takes the oldest claimable task (queued without a lease, or pending with an
     /// expired lease) for this replica for `lease` seconds, skipping rows other replicas
-    /// are claiming at the same moment. The task comes back queued with progress 0.
+    /// are claiming at the same moment. The task comes back queued; its progress stays (a
+    /// runner only ever raises it), so a client polling never sees it go back.
     func claim(lease: TimeInterval) async throws(TaskRepositoryError) -> ClaimedTask?
 
     /// Extends by `lease` seconds the leases this replica still holds among `ids`; the ids
     /// it still holds (the others were taken over).
     func renew(ids: [String], lease: TimeInterval) async throws(TaskRepositoryError) -> Set<String>
 
-    /// Hands a task this replica holds back: queued, progress 0, no lease, so any replica
-    /// takes it at once. False when this replica does not hold it.
+    /// Hands a task this replica holds back: queued, no lease, so any replica takes it at
+    /// once. False when this replica does not hold it.
     func release(id: String) async throws(TaskRepositoryError) -> Bool
 
     /// Closes the connections (at the very end of shutdown).

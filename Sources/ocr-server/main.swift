@@ -144,7 +144,10 @@ struct OCRServerCommand: AsyncParsableCommand {
             throw ValidationError(reason)
         }
         let secret = signingSecret ?? env("OCR_SERVER_SIGNING_SECRET")
-        if secret == nil { logger.info("no signing secret configured: using the key file in the data directory") }
+        if secret == nil {
+            let place = (store ?? env("OCR_SERVER_STORE")) == nil ? "data" : "shared"
+            logger.info("no signing secret configured: using the key file in the \(place) directory")
+        }
 
         var configuration = ServerConfiguration(
             host: bindHost,
