@@ -42,8 +42,9 @@ public struct ServerConfiguration: Sendable {
     /// Uploads one API key may have in progress at once; 429 beyond.
     public var maxUploadsPerKey: Int = 8
     /// HMAC key of the result links. When `nil`, the key is the file `signing-key` in the
-    /// data directory (32 random bytes, created 0600 on first start), so links made
-    /// before a restart still verify after it.
+    /// data directory (the shared directory with a shared store, so every replica has the
+    /// same key; 32 random bytes, created 0600 on first start), so links made before a
+    /// restart still verify after it.
     public var signingSecret: [UInt8]?
     /// Where task records are kept (default: a SQLite file in the data directory).
     public var taskDatabase: TaskDatabase = .dataDirectory

@@ -76,7 +76,7 @@ struct OCRServerCommand: AsyncParsableCommand {
     var resultTtl: Double?
     @Option(help: "Processing timeout per task in seconds (default 600; env OCR_SERVER_TIMEOUT).") var timeout: Double?
     @Option(help: "Deadline of a whole image_url download (head and body), in seconds.") var downloadTimeout: Double = 120
-    @Option(help: "HMAC secret of result links; if unset, a random key kept in <data-dir>/signing-key (0600) (env OCR_SERVER_SIGNING_SECRET).")
+    @Option(help: "HMAC secret of result links; if unset, a random key kept in <data-dir>/signing-key (0600; <shared-dir>/signing-key with --store) (env OCR_SERVER_SIGNING_SECRET).")
     var signingSecret: String?
     @Option(help: "Public base URL of result links, e.g. https://ocr.example.com (env OCR_SERVER_PUBLIC_URL).")
     var publicUrl: String?

@@ -7,9 +7,9 @@ import Testing
 
 /// Two real `ocr-server` processes on one PostgreSQL store (`--store`, a schema of the
 /// test's own) and one shared directory, each with a data directory of its own: any
-/// replica answers and serves any task; a replica killed mid-task has the task finished by
-/// the other once its lease expires; a replica that drains hands its task to the other at
-/// once.
+/// replica answers and serves any task; a key's pending limit counts both replicas' tasks;
+/// a replica killed mid-task has the task finished by the other once its lease expires; a
+/// replica that drains hands its task to the other at once.
 @Suite(.serialized) struct ReplicaTests {
     struct Cluster {
         let root: URL
@@ -79,12 +79,17 @@ import Testing
     }
 
     @Test func aKilledReplicasTaskCompletesOnTheOther() async throws {
-        let cluster = try Cluster(lease: 2)
+        let cluster = try Cluster(lease: 2, extra: ["--max-pending-per-key", "1"])
         defer { cluster.remove() }
         let long = try await RestartTests.longPDF(copies: 3, in: cluster.root)
         let replicas = [try await cluster.start("a"), try await cluster.start("b")]
         let id = try await API(base: replicas[0].base).createTask([.file("image_file", "long.pdf", long), .field("format", "txt")])
         let running = try await Self.runner(of: replicas)
+        // The key's one pending place is taken on the other replica too.
+        let refused = try await API(base: replicas[1 - running].base).create([
+            .file("image_file", "clean.png", try Repo.sample("clean.png")), .field("format", "txt"),
+        ])
+        expectRejected(refused, 429, containing: "too many tasks pending for this API key")
         try await replicas[running].waitUntil(seconds: 240, "the task processing pages") {
             (try await API(base: replicas[running].base).query(id).data["state"] as? Int ?? 0) == 4
         }
