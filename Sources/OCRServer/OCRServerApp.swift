@@ -15,8 +15,8 @@ public enum OCRServer {
     public static func makeApplication(
         configuration: ServerConfiguration, logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) throws -> some Service {
-        let core = try ServerCore(configuration: configuration, logger: logger)
+    ) async throws -> some Service {
+        let core = try await ServerCore(configuration: configuration, logger: logger)
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: AccessLogMiddleware(logger: logger))
         router.add(middleware: RejectionStatsMiddleware(stats: core.stats))

@@ -99,7 +99,7 @@ final class SQLiteTaskRepository: TaskRepository {
         try perform { try pool.read { db in try Self.fetch(db, id: id) } }
     }
 
-    func update(id: String, _ change: (inout StoredTask) -> Void) throws(TaskRepositoryError)
+    func update(id: String, _ change: @Sendable (inout StoredTask) -> Void) throws(TaskRepositoryError)
         -> (before: StoredTask, after: StoredTask)?
     {
         try perform {

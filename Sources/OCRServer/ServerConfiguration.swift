@@ -42,8 +42,9 @@ public struct ServerConfiguration: Sendable {
     /// Uploads one API key may have in progress at once; 429 beyond.
     public var maxUploadsPerKey: Int = 8
     /// HMAC key of the result links. When `nil`, the key is the file `signing-key` in the
-    /// data directory (32 random bytes, created 0600 on first start), so links made
-    /// before a restart still verify after it.
+    /// data directory (the shared directory with a shared store, so every replica has the
+    /// same key; 32 random bytes, created 0600 on first start), so links made before a
+    /// restart still verify after it.
     public var signingSecret: [UInt8]?
     /// Where task records are kept (default: a SQLite file in the data directory).
     public var taskDatabase: TaskDatabase = .dataDirectory
@@ -66,6 +67,27 @@ public struct ServerConfiguration: Sendable {
     public var drainTimeout: TimeInterval
     /// The bubblewrap executable of the office sandbox (a name on PATH, or a path).
     public var bwrapPath: String = "bwrap"
+
+    // MARK: Replicas (a shared task store)
+
+    /// With a shared ``taskDatabase`` (PostgreSQL): the directory every replica mounts
+    /// (shared storage), holding each task's source and job file (`tasks/`), the results
+    /// (`results/`) and, unless ``signingSecret`` is set, the result-link key
+    /// (`signing-key`). Required then; ignored otherwise. Scratch files stay in
+    /// ``dataDirectory``.
+    public var sharedDirectory: URL?
+    /// How long a replica's hold on a task it runs lasts without renewal; renewed every
+    /// third of it. A replica killed mid-task has the task taken over once it expires.
+    public var leaseDuration: TimeInterval = 30
+    /// This replica's name in leases; nil: host name, process id and a random suffix
+    /// (a name must not be reused by a later process).
+    public var replicaID: String?
+    /// How often an idle replica looks for queued tasks in the shared store (a task created
+    /// on this replica wakes it at once).
+    public var claimInterval: TimeInterval = 1
+
+    /// The lease bounded to 1 s ... 1 day.
+    var effectiveLease: TimeInterval { leaseDuration.isFinite ? min(max(1, leaseDuration), 86_400) : 30 }
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, apiKeys: [String] = [],

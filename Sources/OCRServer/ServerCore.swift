@@ -18,8 +18,20 @@ final class ServerCore: Sendable {
     let signer: ResultSigner
     let store: TaskStore
     /// Tasks queued or running when the previous process stopped, found at start-up;
-    /// ``resumeUnfinished()`` runs them again (or fails those whose source is gone).
+    /// ``resumeUnfinished()`` runs them again (or fails those whose source is gone). Empty
+    /// with a shared store: there, expired leases hand such tasks to whichever replica
+    /// claims them (``TaskClaimer``).
     let unfinishedAtStart: [StoredTask]
+    /// The store replicas share, when there is one.
+    var shared: (any SharedTaskRepository)? { store.shared }
+    /// Wakes the ``TaskClaimer`` (a task was created here, or a runner finished).
+    let claimSignal = WakeSignal()
+    /// Tasks whose lease another replica took over while this one ran them: their runners
+    /// are cancelled and leave the task (and its source) alone.
+    let lostLeases = Mutex<Set<String>>([])
+    /// Tasks on an engine now. With a shared store the drain hands every other task back
+    /// at once, so another replica starts it without waiting for the drain timeout.
+    let onEngine = Mutex<Set<String>>([])
     let stats = ServerStats()
     let pool: OCREnginePool
     let fetcher: SourceFetcher
@@ -33,18 +45,44 @@ final class ServerCore: Sendable {
     let draining = Atomic<Bool>(false)
     /// Whether office documents can be converted here, as the start-up probe found.
     let officeInputs = OfficeInputsStatus()
+    /// Each task's source and job file (`tasks/<id>/`): in the shared directory with a
+    /// shared store, so any replica can run any task.
     let uploadsDirectory: URL
+    /// Results: in the shared directory with a shared store, so any replica serves them.
     let resultsDirectory: URL
+    /// Scratch files of running tasks (downloads, rendered pages) with a shared store:
+    /// local, in the data directory. Without one they stay in the task's directory.
+    let scratchDirectory: URL
     let fileIO = FileIO()
 
-    init(configuration: ServerConfiguration, logger: Logger) throws {
+    struct ConfigurationProblem: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    init(configuration: ServerConfiguration, logger: Logger) async throws {
         self.configuration = configuration
         self.logger = logger
-        uploadsDirectory = configuration.dataDirectory.appendingPathComponent("tasks")
-        resultsDirectory = configuration.dataDirectory.appendingPathComponent("results")
+        let isShared = configuration.taskDatabase.isShared
+        // With a shared store, what every replica must read lives in the shared directory.
+        let sharedRoot: URL
+        if isShared {
+            guard let directory = configuration.sharedDirectory else {
+                throw ConfigurationProblem(
+                    description: "a shared task store (--store postgres://...) needs a shared directory for sources and "
+                        + "results (--shared-dir, on storage every replica mounts)")
+            }
+            sharedRoot = directory
+        } else {
+            sharedRoot = configuration.dataDirectory
+        }
+        uploadsDirectory = sharedRoot.appendingPathComponent("tasks")
+        resultsDirectory = sharedRoot.appendingPathComponent("results")
+        scratchDirectory = configuration.dataDirectory.appendingPathComponent("scratch")
         // Uploads, results, task records and the signing key are other people's documents
         // and our secrets: only this user may read them (0700 directories, 0600 files).
-        for directory in [configuration.dataDirectory, uploadsDirectory, resultsDirectory] {
+        var directories = [configuration.dataDirectory, sharedRoot, uploadsDirectory, resultsDirectory]
+        if isShared { directories.append(scratchDirectory) }
+        for directory in directories {
             try FileManager.default.createDirectory(
                 at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory.path)
@@ -54,17 +92,26 @@ final class ServerCore: Sendable {
         let secret =
             try configuration.signingSecret
             ?? SigningKeyFile.loadOrCreate(
-                at: configuration.dataDirectory.appendingPathComponent("signing-key").path,
+                at: sharedRoot.appendingPathComponent("signing-key").path,
                 narrowed: { path in logger.warning("the signing key file was readable by others: narrowed to 0600", metadata: ["path": "\(path)"]) })
         signer = ResultSigner(secret: secret)
-        let repository: any TaskRepository =
-            if let path = configuration.taskDatabase.path(dataDirectory: configuration.dataDirectory) {
-                try SQLiteTaskRepository(path: path)
-            } else {
-                InMemoryTaskRepository()
-            }
-        store = try TaskStore(repository: repository)
-        unfinishedAtStart = try store.pendingTasks()
+        let repository: any TaskRepository
+        if case .postgres(let options) = configuration.taskDatabase {
+            let replicaID = configuration.replicaID ?? Self.defaultReplicaID()
+            repository = try await PostgresTaskRepository(options: options, replicaID: replicaID, logger: logger)
+            logger.info(
+                "task store: PostgreSQL, shared by replicas",
+                metadata: [
+                    "store": "\(options)", "replica": "\(replicaID)", "shared_dir": "\(sharedRoot.path)",
+                    "lease_seconds": "\(configuration.effectiveLease)",
+                ])
+        } else if let path = configuration.taskDatabase.path(dataDirectory: configuration.dataDirectory) {
+            repository = try SQLiteTaskRepository(path: path)
+        } else {
+            repository = InMemoryTaskRepository()
+        }
+        store = try await TaskStore(repository: repository)
+        unfinishedAtStart = isShared ? [] : try await store.pendingTasks()
         pool = OCREnginePool(
             configuration: EngineConfiguration(
                 workers: configuration.workers, dataPath: configuration.tessdataPath,
@@ -79,11 +126,28 @@ final class ServerCore: Sendable {
             allowAnyPort: configuration.allowAnyPort, maxBytes: configuration.maxDocumentBytes,
             timeout: configuration.downloadTimeout)
         // Task directories of tasks that are no longer pending (or unknown) are leftovers of
-        // an earlier run; those of unfinished tasks hold their sources for the re-run.
-        let keep = Set(unfinishedAtStart.map(\.id))
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: uploadsDirectory.path)) ?? [] where !keep.contains(name) {
-            try? FileManager.default.removeItem(at: uploadsDirectory.appendingPathComponent(name))
+        // an earlier run; those of unfinished tasks hold their sources for the re-run. With
+        // a shared store other replicas are uploading into the same directory right now:
+        // the sweep removes leftovers there once they are old. Scratch files of this
+        // replica's earlier runs are all leftovers.
+        if isShared {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: scratchDirectory.path)) ?? [] {
+                try? FileManager.default.removeItem(at: scratchDirectory.appendingPathComponent(name))
+            }
+        } else {
+            let keep = Set(unfinishedAtStart.map(\.id))
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: uploadsDirectory.path)) ?? []
+            where !keep.contains(name) {
+                try? FileManager.default.removeItem(at: uploadsDirectory.appendingPathComponent(name))
+            }
         }
+    }
+
+    /// Host name, process id and a random suffix: unique per process, readable in logs.
+    static func defaultReplicaID() -> String {
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "replica"
+        let suffix = UUID().uuidString.lowercased().prefix(8)
+        return "\(host)-\(ProcessInfo.processInfo.processIdentifier)-\(suffix)"
     }
 
     // MARK: Keys
@@ -105,7 +169,7 @@ final class ServerCore: Sendable {
     func statsSnapshot() async -> ServerStats.Snapshot {
         var snapshot = stats.snapshot
         let counts: TaskStateCounts
-        do { counts = try store.counts() } catch {
+        do { counts = try await store.counts() } catch {
             logger.error("stats: the task store failed", metadata: ["reason": "\(error)"])
             counts = TaskStateCounts()
         }
@@ -144,6 +208,11 @@ final class ServerCore: Sendable {
         let id = job.id
         let cancel = CancelFlag()
         let started = ContinuousClock.now
+        let scratch = scratchDirectory(for: job)
+        // Whether the task ended here (its final state recorded): only then do its source
+        // and job file go. A task whose lease was lost keeps them for the replica that
+        // took it over.
+        var ended = false
         do {
             guard let format = ResultFormat(rawValue: job.format.rawValue) else {
                 throw OCRFailure.failed("unsupported format")
@@ -153,7 +222,7 @@ final class ServerCore: Sendable {
             func ocrJob(_ document: URL) -> OCRJob {
                 OCRJob(
                     input: document, languages: job.selection, password: job.password, format: format,
-                    output: output, workDirectory: job.directory.appendingPathComponent("work"),
+                    output: output, workDirectory: scratch.appendingPathComponent("work"),
                     deadline: .now + .milliseconds(Int64(configuration.processingTimeout * 1000)))
             }
             if isDraining { throw HandedBack() }
@@ -165,38 +234,62 @@ final class ServerCore: Sendable {
             case .file(let url):
                 document = url
             case .url(let url):
-                document = job.directory.appendingPathComponent("download")
+                try FileManager.default.createDirectory(
+                    at: scratch, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                document = scratch.appendingPathComponent("download")
                 _ = try await downloads.withPermit { try await fetcher.download(url, to: document) }
             }
             let prepared = try await pool.prepare(ocrJob(document), cancel: cancel)
-            try await pool.withSlot { slot in
+            ended = try await pool.withSlot { slot in
                 // A task that gets an engine after SIGTERM does not start: the drain waits
                 // only for tasks already running.
                 if isDraining { throw HandedBack() }
-                record(id) {
+                onEngine.withLock { _ = $0.insert(id) }
+                defer { onEngine.withLock { _ = $0.remove(id) } }
+                await record(id) {
                     $0.state = .preparing
                     $0.processedAt = Date()
                 }
-                // The processing deadline starts when the engine does.
-                let outcome = try await pool.process(prepared, ocrJob(document), in: slot, cancel: cancel) { phase in
-                    self.record(id) { task in
-                        switch phase {
-                        case .waiting:
-                            task.state = .waiting
-                        case .processing(let done, let total):
-                            task.state = .processing
-                            task.progress = min(99, total == 0 ? 0 : done * 100 / total)
+                // The engine reports phases from its thread; they are recorded in order by
+                // one task here, the latest one only when the store is slower than pages.
+                let (phases, reporter) = AsyncStream.makeStream(of: OCRPhase.self, bufferingPolicy: .bufferingNewest(1))
+                let recorder = Task {
+                    for await phase in phases {
+                        await self.record(id) { task in
+                            switch phase {
+                            case .waiting:
+                                task.state = .waiting
+                            case .processing(let done, let total):
+                                task.state = .processing
+                                // Never lower: a task another replica took over (shared
+                                // store) keeps the progress it had until this run passes it.
+                                task.progress = max(task.progress, min(99, total == 0 ? 0 : done * 100 / total))
+                            }
                         }
                     }
                 }
+                // The processing deadline starts when the engine does.
+                let outcome: OCROutcome
+                do {
+                    outcome = try await pool.process(prepared, ocrJob(document), in: slot, cancel: cancel) { phase in
+                        reporter.yield(phase)
+                    }
+                } catch {
+                    reporter.finish()
+                    await recorder.value
+                    throw error
+                }
+                reporter.finish()
+                await recorder.value
                 try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: output.path)
                 let now = Date()
-                record(id) {
+                let lifetime = configuration.resultLifetime
+                let recorded = await record(id) {
                     $0.state = .success
                     $0.progress = 100
                     $0.completedAt = now
                     $0.resultName = name
-                    $0.expiresAt = now.addingTimeInterval(configuration.resultLifetime)
+                    $0.expiresAt = now.addingTimeInterval(lifetime)
                     $0.detail = nil
                 }
                 stats.record {
@@ -209,44 +302,89 @@ final class ServerCore: Sendable {
                         "task_id": "\(id)", "pages": "\(outcome.pageCount)", "bytes": "\(outcome.outputBytes)",
                         "seconds": "\(Self.seconds(since: started))",
                     ])
+                return recorded
             }
         } catch is HandedBack {
-            return handBack(job)
+            return await handBack(job)
         } catch let failure as FetchFailure {
-            if isDraining && Task.isCancelled { return handBack(job) }
+            if isDraining && Task.isCancelled { return await handBack(job) }
+            if leaseLost(id) { return }
             switch failure {
-            case .download(let detail): fail(id, .sourceDownloadFailed, detail)
-            case .tooLarge(let detail): fail(id, .tooLarge, detail)
+            case .download(let detail): ended = await fail(id, .sourceDownloadFailed, detail)
+            case .tooLarge(let detail): ended = await fail(id, .tooLarge, detail)
             }
         } catch let failure as OCRFailure {
+            if leaseLost(id) { return }
             switch failure {
-            case .invalidDocument(let detail): fail(id, .invalidFile, detail)
-            case .tooLarge(let detail): fail(id, .tooLarge, detail)
-            case .timeout(let detail): fail(id, .processingTimeout, "\(detail) (limit \(Int(configuration.processingTimeout)) s)")
+            case .invalidDocument(let detail): ended = await fail(id, .invalidFile, detail)
+            case .tooLarge(let detail): ended = await fail(id, .tooLarge, detail)
+            case .timeout(let detail):
+                ended = await fail(id, .processingTimeout, "\(detail) (limit \(Int(configuration.processingTimeout)) s)")
             case .cancelled:
-                if isDraining { return handBack(job) }
-                fail(id, .failed, "cancelled")
+                if isDraining { return await handBack(job) }
+                ended = await fail(id, .failed, "cancelled")
             case .unavailable(let detail):
                 logger.error("task failed: the server could not run a helper", metadata: ["task_id": "\(id)", "reason": "\(detail)"])
-                fail(id, .failed, detail)
-            case .failed(let detail): fail(id, .failed, detail)
+                ended = await fail(id, .failed, detail)
+            case .failed(let detail): ended = await fail(id, .failed, detail)
             }
         } catch is CancellationError {
-            if isDraining { return handBack(job) }
-            fail(id, .failed, "cancelled")
+            if isDraining { return await handBack(job) }
+            if leaseLost(id) { return }
+            ended = await fail(id, .failed, "cancelled")
         } catch {
-            fail(id, .failed, "processing failed: \(error)")
+            if leaseLost(id) { return }
+            ended = await fail(id, .failed, "processing failed: \(error)")
+        }
+        if shared != nil {
+            try? FileManager.default.removeItem(at: scratch)
+            // Not recorded (the lease went, or the store failed): another replica may run
+            // the task again and needs its source.
+            if !ended { return }
         }
         try? FileManager.default.removeItem(at: job.directory)
     }
 
+    /// Where a task's scratch files go: the task's directory with a store of one process,
+    /// a local directory of this replica with a shared one.
+    private func scratchDirectory(for job: TaskInputJob) -> URL {
+        shared == nil ? job.directory : scratchDirectory.appendingPathComponent(job.id)
+    }
+
+    /// Whether another replica took the task over (its runner was cancelled for that):
+    /// the task is not this replica's to fail or clean up any more.
+    private func leaseLost(_ id: String) -> Bool {
+        guard shared != nil else { return false }
+        let lost = lostLeases.withLock { $0.remove(id) != nil }
+        if lost { logger.warning("task taken over by another replica: stopped here", metadata: ["task_id": "\(id)"]) }
+        return lost
+    }
+
     /// Leaves a task the drain stopped (or never started) queued in the store, with its
-    /// source and job file in its directory, for the next start to run.
-    private func handBack(_ job: TaskInputJob) {
-        for scratch in ["work", "download"] {
-            try? FileManager.default.removeItem(at: job.directory.appendingPathComponent(scratch))
+    /// source and job file in its directory: for the next start, or, with a shared store,
+    /// released so any replica takes it at once.
+    private func handBack(_ job: TaskInputJob) async {
+        let scratch = scratchDirectory(for: job)
+        if let shared {
+            try? FileManager.default.removeItem(at: scratch)
+            do {
+                // In a task of its own: the drain cancelled this one, and a cancelled task's
+                // queries fail.
+                let released = try await Task { try await shared.release(id: job.id) }.value
+                logger.info(
+                    released ? "task handed back: queued for another replica" : "task handed back: its lease had gone already",
+                    metadata: ["task_id": "\(job.id)"])
+            } catch {
+                logger.error(
+                    "task hand-back failed: another replica takes it when its lease expires",
+                    metadata: ["task_id": "\(job.id)", "reason": "\(error)"])
+            }
+            return
         }
-        record(job.id) {
+        for name in ["work", "download"] {
+            try? FileManager.default.removeItem(at: scratch.appendingPathComponent(name))
+        }
+        await record(job.id) {
             $0.state = .queued
             $0.progress = 0
             $0.processedAt = nil
@@ -254,27 +392,36 @@ final class ServerCore: Sendable {
         logger.info("task handed back: queued for the next start", metadata: ["task_id": "\(job.id)"])
     }
 
-    /// Changes a task in the store; a store failure is logged (the task's runner has no
-    /// caller to tell).
-    private func record(_ id: String, _ change: (inout StoredTask) -> Void) {
-        do { try store.update(id, change) } catch {
+    /// Changes a task in the store; whether it was changed. A store failure is logged (the
+    /// task's runner has no caller to tell); a task this replica no longer holds (shared
+    /// store) is left alone.
+    @discardableResult
+    private func record(_ id: String, _ change: @escaping @Sendable (inout StoredTask) -> Void) async -> Bool {
+        let store = store
+        // In a task of its own, so a runner the drain cancelled still records its end.
+        do { return try await Task { try await store.update(id, change) != nil }.value } catch {
             logger.error("task store update failed", metadata: ["task_id": "\(id)", "reason": "\(error)"])
+            return false
         }
     }
 
-    private func fail(_ id: String, _ state: TaskState, _ detail: String) {
+    /// Records a failure; whether it was recorded.
+    @discardableResult
+    private func fail(_ id: String, _ state: TaskState, _ detail: String) async -> Bool {
         let now = Date()
-        record(id) {
+        let lifetime = configuration.resultLifetime
+        let recorded = await record(id) {
             $0.state = state
             $0.completedAt = now
             $0.detail = detail
-            $0.expiresAt = now.addingTimeInterval(configuration.resultLifetime)
+            $0.expiresAt = now.addingTimeInterval(lifetime)
         }
         stats.record {
             $0.tasksFailed += 1
             $0.failuresByState[String(state.rawValue), default: 0] += 1
         }
         logger.info("task failed", metadata: ["task_id": "\(id)", "state": "\(state.rawValue)", "detail": "\(detail)"])
+        return recorded
     }
 
     // MARK: Resuming
@@ -283,13 +430,13 @@ final class ServerCore: Sendable {
     /// (back to queued, progress 0), from the source and job file kept in their task
     /// directories; a task whose source or job file is gone fails (state -1) with a detail
     /// that says so, and its caller creates it again.
-    func resumeUnfinished() {
+    func resumeUnfinished() async {
         var resumed = 0
         for task in unfinishedAtStart {
             let directory = uploadsDirectory.appendingPathComponent(task.id)
             switch resumableJob(task, directory: directory) {
             case .success(let job):
-                record(task.id) {
+                await record(task.id) {
                     $0.state = .queued
                     $0.progress = 0
                     $0.processedAt = nil
@@ -297,7 +444,7 @@ final class ServerCore: Sendable {
                 tracker.start(id: task.id) { await self.run(job) }
                 resumed += 1
             case .failure(let problem):
-                fail(task.id, .failed, "the server restarted and \(problem.reason); create the task again")
+                await fail(task.id, .failed, "the server restarted and \(problem.reason); create the task again")
                 try? FileManager.default.removeItem(at: directory)
             }
         }
@@ -305,6 +452,26 @@ final class ServerCore: Sendable {
             logger.info(
                 "unfinished tasks of the previous run",
                 metadata: ["resumed": "\(resumed)", "failed": "\(unfinishedAtStart.count - resumed)"])
+        }
+    }
+
+    /// Runs a task a ``TaskClaimer`` claimed from the shared store, from the source and job
+    /// file in the shared directory; one whose source or job file is gone fails.
+    func runClaimed(_ claimed: ClaimedTask) async {
+        let task = claimed.task
+        let directory = uploadsDirectory.appendingPathComponent(task.id)
+        switch resumableJob(task, directory: directory) {
+        case .success(let job):
+            if let previous = claimed.takenOverFrom {
+                logger.warning(
+                    "task taken over: the lease of the replica running it expired",
+                    metadata: ["task_id": "\(task.id)", "previous_replica": "\(previous)"])
+            }
+            await run(job)
+        case .failure(let problem):
+            if await fail(task.id, .failed, "\(problem.reason); create the task again") {
+                try? FileManager.default.removeItem(at: directory)
+            }
         }
     }
 
@@ -369,10 +536,12 @@ final class ServerCore: Sendable {
     // MARK: Sweeping
 
     /// Deletes expired task records and their results, and result files nobody refers to
-    /// any more (left by an earlier run) once they are older than the link lifetime.
-    func sweep(now: Date = Date()) {
+    /// any more (left by an earlier run) once they are older than the link lifetime. With a
+    /// shared store, also task directories of tasks that never were stored or have ended
+    /// (a replica died mid-upload or before cleaning up) once they are that old.
+    func sweep(now: Date = Date()) async {
         let expired: [StoredTask]
-        do { expired = try store.removeExpired(now: now, retention: configuration.resultLifetime) } catch {
+        do { expired = try await store.removeExpired(now: now, retention: configuration.resultLifetime) } catch {
             logger.error("sweep: the task store failed", metadata: ["reason": "\(error)"])
             return
         }
@@ -382,14 +551,26 @@ final class ServerCore: Sendable {
             }
         }
         let cutoff = now.addingTimeInterval(-configuration.resultLifetime)
+        func isOld(_ path: String) -> Bool {
+            guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+            else { return false }
+            return modified < cutoff
+        }
         if let names = try? FileManager.default.contentsOfDirectory(atPath: resultsDirectory.path) {
             for name in names {
                 let path = resultsDirectory.appendingPathComponent(name).path
                 let id = String(name.split(separator: ".").first ?? "")
-                guard (try? store.get(id)) == .some(nil),
-                    let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
-                    modified < cutoff
-                else { continue }
+                guard isOld(path), (try? await store.get(id)) == .some(nil) else { continue }
+                try? FileManager.default.removeItem(atPath: path)
+            }
+        }
+        if shared != nil, let names = try? FileManager.default.contentsOfDirectory(atPath: uploadsDirectory.path) {
+            for name in names {
+                let path = uploadsDirectory.appendingPathComponent(name).path
+                guard isOld(path) else { continue }
+                let task: StoredTask?
+                do { task = try await store.get(name) } catch { continue }
+                if let task, task.state.isPending { continue }
                 try? FileManager.default.removeItem(atPath: path)
             }
         }

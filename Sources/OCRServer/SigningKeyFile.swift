@@ -9,6 +9,11 @@ import Foundation
 /// made before a restart verify after it. A key file other users may read is narrowed to
 /// 0600; one that is not a regular file, or holds fewer than 32 or more than 4096 bytes,
 /// stops the start. The key's bytes never reach a log or an error.
+///
+/// Replicas starting together on one shared directory race to create it: the key is
+/// written and synced under a temporary name and then linked to its name (`link` fails
+/// when the name exists), so the file appears whole or not at all and every replica reads
+/// the one key that won.
 enum SigningKeyFile {
     static let minimumBytes = 32
     static let maximumBytes = 4096
@@ -64,19 +69,23 @@ enum SigningKeyFile {
 
     /// Writes a new random key; false when another process created the file first.
     private static func create(at path: String) throws(Problem) -> Bool {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        let temporary = "\(path).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         if descriptor < 0 {
-            if errno == EEXIST { return false }
             throw Problem(description: "cannot create the signing key file \(path): \(String(cString: strerror(errno)))")
         }
+        defer { unlink(temporary) }
         var generator = SystemRandomNumberGenerator()
         let key = (0..<minimumBytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let written = key.withUnsafeBytes { write(descriptor, $0.baseAddress!, $0.count) }
         let synced = fsync(descriptor) == 0
         close(descriptor)
         guard written == key.count, synced else {
-            unlink(path)
             throw Problem(description: "cannot write the signing key file \(path)")
+        }
+        if link(temporary, path) != 0 {
+            if errno == EEXIST { return false }
+            throw Problem(description: "cannot create the signing key file \(path): \(String(cString: strerror(errno)))")
         }
         return true
     }

@@ -18,6 +18,14 @@ final class TaskTracker: Sendable {
 
     var count: Int { tasks.withLock { $0.count } }
 
+    /// The ids of the tasks running now.
+    var ids: [String] { tasks.withLock { Array($0.keys) } }
+
+    func contains(_ id: String) -> Bool { tasks.withLock { $0[id] != nil } }
+
+    /// Cancels one running task (its lease was taken over).
+    func cancel(id: String) { tasks.withLock { $0[id] }?.cancel() }
+
     /// Waits up to `timeout` for running tasks, then cancels what is left and waits for it
     /// to unwind.
     func drain(timeout: TimeInterval) async {

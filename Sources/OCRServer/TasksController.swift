@@ -14,7 +14,7 @@ struct TasksController: Sendable {
             try await create(request, context: context)
         }
         router.get("/api/tasks/document/ocr/:task_id") { request, context in
-            try query(request, context: context)
+            try await query(request, context: context)
         }
     }
 
@@ -38,21 +38,18 @@ struct TasksController: Sendable {
         }
         // Admission, O(1) (counters, never a scan): a pending place, in the server's and
         // the key's limits, is reserved before the upload is read and handed to the task
-        // once stored; then an upload slot of the key.
-        switch core.store.reserve(
-            owner: owner, maxPending: core.configuration.maxPendingTasks, maxPendingPerOwner: core.configuration.maxPendingTasksPerKey)
-        {
-        case .server?:
-            throw PicWishError(.tooManyRequests, "too many tasks pending on this server", headers: [.retryAfter: "5"])
-        case .owner?:
-            throw PicWishError(
-                .tooManyRequests,
-                "too many tasks pending for this API key (limit \(core.configuration.maxPendingTasksPerKey)); "
-                    + "retry when some have finished",
-                headers: [.retryAfter: "5"])
-        case nil:
-            break
+        // once stored (a shared store checks again in the insert); then an upload slot of
+        // the key.
+        let refusal: TaskStore.Refusal?
+        do {
+            refusal = try await core.store.reserve(
+                owner: owner, maxPending: core.configuration.maxPendingTasks,
+                maxPendingPerOwner: core.configuration.maxPendingTasksPerKey)
+        } catch {
+            core.logger.error("task not created: the task store failed", metadata: ["reason": "\(error)"])
+            throw PicWishError(.serviceUnavailable, "the server could not store the task; retry", headers: [.retryAfter: "5"])
         }
+        if let refusal { throw refused(refusal) }
         var reserved = true
         defer { if reserved { core.store.cancelReservation(owner: owner) } }
         guard core.uploads.tryEnter(key) else {
@@ -126,9 +123,14 @@ struct TasksController: Sendable {
                 languages: options.languages.names, password: options.password, format: options.format.rawValue,
                 imageURL: imageURL
             ).write(to: taskDirectory)
-            try core.store.insert(
+            try await core.store.insert(
                 StoredTask(id: id, owner: owner, state: .queued, progress: 0, format: options.format, createdAt: Date()),
-                reserved: true)
+                reserved: true, maxPending: core.configuration.maxPendingTasks,
+                maxPendingPerOwner: core.configuration.maxPendingTasksPerKey)
+        } catch TaskRepositoryError.refused(let refusal) {
+            // Another replica took the last place while this upload was read.
+            discard()
+            throw refused(refusal)
         } catch {
             discard()
             core.logger.error("task not created: the task store failed", metadata: ["reason": "\(error)"])
@@ -155,17 +157,36 @@ struct TasksController: Sendable {
         let job = ServerCore.TaskInputJob(
             id: id, input: input, selection: selection, password: options.password, format: options.format,
             directory: taskDirectory)
-        core.tracker.start(id: id) { await core.run(job) }
+        if core.shared == nil {
+            core.tracker.start(id: id) { await core.run(job) }
+        } else {
+            // Any replica's engines may take it; this one looks at once.
+            core.claimSignal.signal()
+        }
         return JSONReply.response(APIReply.success(CreatedTask(taskID: id)), status: .ok)
     }
 
     // MARK: Query
 
-    func query(_ request: Request, context: BasicRequestContext) throws -> Response {
+    /// The 429 of a full queue, the server's or the key's.
+    private func refused(_ refusal: TaskStore.Refusal) -> PicWishError {
+        switch refusal {
+        case .server:
+            PicWishError(.tooManyRequests, "too many tasks pending on this server", headers: [.retryAfter: "5"])
+        case .owner:
+            PicWishError(
+                .tooManyRequests,
+                "too many tasks pending for this API key (limit \(core.configuration.maxPendingTasksPerKey)); "
+                    + "retry when some have finished",
+                headers: [.retryAfter: "5"])
+        }
+    }
+
+    func query(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let key = try core.authorize(request)
         guard let id = context.parameters.get("task_id") else { throw PicWishError(.notFound, "task not found") }
         let stored: StoredTask?
-        do { stored = try core.store.get(id) } catch {
+        do { stored = try await core.store.get(id) } catch {
             core.logger.error("task query failed: the task store failed", metadata: ["task_id": "\(id)", "reason": "\(error)"])
             // A damaged record will not heal: the caller re-creates on 404. A store that is
             // unavailable may come back: retry.

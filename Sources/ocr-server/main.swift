@@ -17,11 +17,16 @@ struct OCRServerCommand: AsyncParsableCommand {
             Environment (flags win): OCR_SERVER_HOST, OCR_SERVER_PORT, OCR_SERVER_API_KEYS (comma list), \
             OCR_SERVER_DATA_DIR, OCR_SERVER_WORKERS, OCR_SERVER_SIGNING_SECRET, OCR_SERVER_PUBLIC_URL, \
             OCR_SERVER_RATE_LIMIT, OCR_SERVER_RESULT_TTL, OCR_SERVER_TIMEOUT, OCR_SERVER_ALLOW_PRIVATE_SOURCES=1, \
-            OCR_SERVER_ALLOW_ANY_PORT=1, OCR_SERVER_DRAIN_TIMEOUT, OCR_SERVER_TASK_DB, LOG_LEVEL.
+            OCR_SERVER_ALLOW_ANY_PORT=1, OCR_SERVER_DRAIN_TIMEOUT, OCR_SERVER_TASK_DB, OCR_SERVER_STORE, \
+            OCR_SERVER_SHARED_DIR, OCR_SERVER_LEASE_SECONDS, OCR_SERVER_REPLICA_ID, LOG_LEVEL.
             Tasks, results and the result-link signing key live in the data directory (0700; files 0600) and \
             survive a restart. On SIGTERM the server drains: creates answer 503 (PicWish envelope, Retry-After) \
             and /readyz 503, tasks on an engine get up to the drain timeout, the rest stay queued for the next \
             start; then it exits 0.
+            Replicas: with --store postgres://... and --shared-dir on storage every replica mounts, any number \
+            of replicas behind one address share tasks: any replica answers any task, engines claim queued \
+            tasks from PostgreSQL, a task whose replica died is taken over when its lease expires, and on \
+            SIGTERM a replica hands its tasks back to the others.
             Without API keys the development key "dev-key" is accepted on a loopback address (and a warning \
             logged); on any other address ocr-server refuses to start unless --insecure-dev-key is given. \
             Tesseract runs one OpenMP thread per engine: ocr-server re-executes itself once with \
@@ -71,7 +76,7 @@ struct OCRServerCommand: AsyncParsableCommand {
     var resultTtl: Double?
     @Option(help: "Processing timeout per task in seconds (default 600; env OCR_SERVER_TIMEOUT).") var timeout: Double?
     @Option(help: "Deadline of a whole image_url download (head and body), in seconds.") var downloadTimeout: Double = 120
-    @Option(help: "HMAC secret of result links; if unset, a random key kept in <data-dir>/signing-key (0600) (env OCR_SERVER_SIGNING_SECRET).")
+    @Option(help: "HMAC secret of result links; if unset, a random key kept in <data-dir>/signing-key (0600; <shared-dir>/signing-key with --store) (env OCR_SERVER_SIGNING_SECRET).")
     var signingSecret: String?
     @Option(help: "Public base URL of result links, e.g. https://ocr.example.com (env OCR_SERVER_PUBLIC_URL).")
     var publicUrl: String?
@@ -80,6 +85,14 @@ struct OCRServerCommand: AsyncParsableCommand {
     var drainTimeoutSeconds: Double?
     @Option(help: "Task database: a SQLite file path, or :memory: (tasks forgotten at restart); default <data-dir>/tasks.sqlite (env OCR_SERVER_TASK_DB).")
     var taskDb: String?
+    @Option(help: "Shared task store of replicas: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=...&schema=...] (password also from PGPASSWORD; env OCR_SERVER_STORE). Needs --shared-dir.")
+    var store: String?
+    @Option(help: "With --store: the directory every replica mounts, for sources, results and the signing key (env OCR_SERVER_SHARED_DIR).")
+    var sharedDir: String?
+    @Option(help: "With --store: seconds a replica holds a task it runs without renewing (renewed every third); a killed replica's task is taken over after it (default 30; env OCR_SERVER_LEASE_SECONDS).")
+    var leaseSeconds: Double?
+    @Option(help: "With --store: this replica's name in leases and logs (default: host name, process id and a random suffix; env OCR_SERVER_REPLICA_ID).")
+    var replicaId: String?
     @Flag(help: "Allow image_url hosts resolving to loopback/private addresses; link-local and cloud metadata addresses stay refused (env OCR_SERVER_ALLOW_PRIVATE_SOURCES=1).")
     var allowPrivateSources = false
     @Flag(help: "Development only: allow image_url ports other than 80 and 443 (env OCR_SERVER_ALLOW_ANY_PORT=1).")
@@ -131,7 +144,10 @@ struct OCRServerCommand: AsyncParsableCommand {
             throw ValidationError(reason)
         }
         let secret = signingSecret ?? env("OCR_SERVER_SIGNING_SECRET")
-        if secret == nil { logger.info("no signing secret configured: using the key file in the data directory") }
+        if secret == nil {
+            let place = (store ?? env("OCR_SERVER_STORE")) == nil ? "data" : "shared"
+            logger.info("no signing secret configured: using the key file in the \(place) directory")
+        }
 
         var configuration = ServerConfiguration(
             host: bindHost,
@@ -152,6 +168,22 @@ struct OCRServerCommand: AsyncParsableCommand {
             rasterDPI: dpi,
             drainTimeout: drainTimeoutSeconds ?? env("OCR_SERVER_DRAIN_TIMEOUT").flatMap(Double.init) ?? 30)
         configuration.taskDatabase = TaskDatabase(argument: taskDb ?? env("OCR_SERVER_TASK_DB"))
+        if let url = store ?? env("OCR_SERVER_STORE") {
+            do { configuration.taskDatabase = try TaskDatabase(store: url, environment: environment) } catch {
+                logger.critical("refusing to start", metadata: ["reason": "\(error)"])
+                throw ValidationError("\(error)")
+            }
+            guard let shared = sharedDir ?? env("OCR_SERVER_SHARED_DIR") else {
+                let reason = "--store needs --shared-dir (or OCR_SERVER_SHARED_DIR): a directory every replica mounts"
+                logger.critical("refusing to start", metadata: ["reason": "\(reason)"])
+                throw ValidationError(reason)
+            }
+            configuration.sharedDirectory = URL(fileURLWithPath: shared)
+            if let lease = leaseSeconds ?? env("OCR_SERVER_LEASE_SECONDS").flatMap(Double.init) {
+                configuration.leaseDuration = lease
+            }
+            configuration.replicaID = replicaId ?? env("OCR_SERVER_REPLICA_ID")
+        }
         if let megapixels = maxPageMegapixels ?? env("OCR_SERVER_MAX_PAGE_MEGAPIXELS").flatMap(Int.init) {
             configuration.maxPagePixels = min(max(1, megapixels), 1_000_000_000) * 1_000_000
         }
@@ -166,7 +198,7 @@ struct OCRServerCommand: AsyncParsableCommand {
         }
 
         let keyCount = keys.count
-        let app = try OCRServer.makeApplication(configuration: configuration, logger: logger) { [configuration] port in
+        let app = try await OCRServer.makeApplication(configuration: configuration, logger: logger) { [configuration] port in
             logger.info(
                 "listening",
                 metadata: [

@@ -74,20 +74,20 @@ import Testing
 
     /// The counters behind admission follow tasks through reservation, creation and
     /// their end, without scanning the tasks.
-    @Test func pendingCountersFollowTheTasks() throws {
-        let store = try TaskStore(repository: InMemoryTaskRepository())
-        #expect(store.reserve(owner: "k0", maxPending: 3, maxPendingPerOwner: 2) == nil)
-        #expect(store.reserve(owner: "k0", maxPending: 3, maxPendingPerOwner: 2) == nil)
-        #expect(store.reserve(owner: "k0", maxPending: 3, maxPendingPerOwner: 2) == .owner)
-        #expect(store.reserve(owner: "k1", maxPending: 3, maxPendingPerOwner: 2) == nil)
-        #expect(store.reserve(owner: "k1", maxPending: 3, maxPendingPerOwner: 2) == .server)
+    @Test func pendingCountersFollowTheTasks() async throws {
+        let store = try await TaskStore(repository: InMemoryTaskRepository())
+        #expect(try await store.reserve(owner: "k0", maxPending: 3, maxPendingPerOwner: 2) == nil)
+        #expect(try await store.reserve(owner: "k0", maxPending: 3, maxPendingPerOwner: 2) == nil)
+        #expect(try await store.reserve(owner: "k0", maxPending: 3, maxPendingPerOwner: 2) == .owner)
+        #expect(try await store.reserve(owner: "k1", maxPending: 3, maxPendingPerOwner: 2) == nil)
+        #expect(try await store.reserve(owner: "k1", maxPending: 3, maxPendingPerOwner: 2) == .server)
         store.cancelReservation(owner: "k1")
-        try store.insert(StoredTask(id: "a", owner: "k0", state: .queued, progress: 0, format: .txt, createdAt: Date()), reserved: true)
+        try await store.insert(StoredTask(id: "a", owner: "k0", state: .queued, progress: 0, format: .txt, createdAt: Date()), reserved: true)
         #expect(store.pendingCount == 2)
         #expect(store.pendingCount(owner: "k0") == 2)
-        try store.update("a") { $0.state = .processing }
+        try await store.update("a") { $0.state = .processing }
         #expect(store.pendingCount(owner: "k0") == 2, "running is still pending")
-        try store.update("a") { $0.state = .success }
+        try await store.update("a") { $0.state = .success }
         #expect(store.pendingCount(owner: "k0") == 1)
         store.cancelReservation(owner: "k0")
         #expect(store.pendingCount == 0)

@@ -51,7 +51,7 @@ final class TestServer: Sendable {
         var logger = Logger(label: "ocr-server-test")
         logger.logLevel = ProcessInfo.processInfo.environment["OCR_TEST_LOG"] == nil ? .error : .debug
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = try OCRServer.makeApplication(configuration: configuration, logger: logger) { port in
+        let app = try await OCRServer.makeApplication(configuration: configuration, logger: logger) { port in
             continuation.yield(port)
             continuation.finish()
         }

@@ -4,12 +4,13 @@ import Testing
 
 @testable import OCRServer
 
-/// The task store's port, against both implementations: the same calls give the same
-/// answers; the SQLite file keeps everything across a reopen, is private to its user, and
-/// reads a damaged row as an error rather than trapping.
+/// The task store's port, against every implementation (PostgreSQL from
+/// `OCR_TEST_POSTGRES_URL`, never skipped): the same calls give the same answers; the
+/// SQLite file keeps everything across a reopen, is private to its user, and reads a
+/// damaged row as an error rather than trapping.
 @Suite struct TaskRepositoryTests {
     enum Kind: String, CaseIterable, CustomTestStringConvertible {
-        case inMemory, sqlite
+        case inMemory, sqlite, postgres
         var testDescription: String { rawValue }
     }
 
@@ -19,11 +20,17 @@ import Testing
         return directory
     }
 
-    static func make(_ kind: Kind, in directory: URL) throws -> any TaskRepository {
+    static func make(_ kind: Kind, in directory: URL) async throws -> any TaskRepository {
         switch kind {
         case .inMemory: InMemoryTaskRepository()
         case .sqlite: try SQLiteTaskRepository(path: directory.appendingPathComponent("tasks.sqlite").path)
+        case .postgres: try await PostgresStore.open(schema: PostgresStore.freshSchema())
         }
+    }
+
+    /// Closes a PostgreSQL repository's connections; nothing for the others.
+    static func close(_ repository: any TaskRepository) async {
+        await (repository as? any SharedTaskRepository)?.close()
     }
 
     static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
@@ -33,29 +40,34 @@ import Testing
     }
 
     @Test(arguments: Kind.allCases)
-    func insertGetUpdateAndCount(_ kind: Kind) throws {
+    func insertGetUpdateAndCount(_ kind: Kind) async throws {
         let directory = try Self.scratch()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let repository = try Self.make(kind, in: directory)
-        try repository.insert(Self.task("a"))
-        try repository.insert(Self.task("b", owner: "o2", created: Self.t0.addingTimeInterval(1)))
-        #expect(throws: TaskRepositoryError.duplicate("a")) { try repository.insert(Self.task("a")) }
-        #expect(try repository.task(id: "a") == Self.task("a"))
-        #expect(try repository.task(id: "missing") == nil)
-        #expect(try repository.update(id: "missing") { $0.progress = 5 } == nil)
+        let repository = try await Self.make(kind, in: directory)
+        try await repository.insert(Self.task("a"))
+        try await repository.insert(Self.task("b", owner: "o2", created: Self.t0.addingTimeInterval(1)))
+        await #expect(throws: TaskRepositoryError.duplicate("a")) { try await repository.insert(Self.task("a")) }
+        #expect(try await repository.task(id: "a") == Self.task("a"))
+        #expect(try await repository.task(id: "missing") == nil)
+        #expect(try await repository.update(id: "missing") { $0.progress = 5 } == nil)
+        // A shared store changes only tasks this replica holds: claim "a" (the oldest).
+        if let shared = repository as? any SharedTaskRepository {
+            #expect(try await repository.update(id: "a") { $0.progress = 5 } == nil, "not held: unchanged")
+            #expect(try await shared.claim(lease: 60)?.task.id == "a")
+        }
 
-        let changed = try repository.update(id: "a") {
+        let changed = try await repository.update(id: "a") {
             $0.state = .processing
             $0.progress = 40
             $0.processedAt = Self.t0.addingTimeInterval(2)
         }
         #expect(changed?.before.state == .queued)
         #expect(changed?.after.state == .processing && changed?.after.progress == 40)
-        #expect(try repository.pendingTasks().map(\.id) == ["a", "b"])
-        #expect(try repository.stateCounts() == TaskStateCounts(queued: 1, running: 1, stored: 2))
+        #expect(try await repository.pendingTasks().map(\.id) == ["a", "b"])
+        #expect(try await repository.stateCounts() == TaskStateCounts(queued: 1, running: 1, stored: 2))
 
         let done = Self.t0.addingTimeInterval(10)
-        _ = try repository.update(id: "a") {
+        _ = try await repository.update(id: "a") {
             $0.state = .success
             $0.progress = 100
             $0.completedAt = done
@@ -63,35 +75,37 @@ import Testing
             $0.expiresAt = done.addingTimeInterval(3600)
             $0.detail = "ünïcode ✓"
         }
-        let stored = try #require(try repository.task(id: "a"))
+        let stored = try #require(try await repository.task(id: "a"))
         #expect(stored.resultName == "a.pdf" && stored.expiresAt == done.addingTimeInterval(3600) && stored.detail == "ünïcode ✓")
-        #expect(try repository.pendingTasks().map(\.id) == ["b"])
+        #expect(try await repository.pendingTasks().map(\.id) == ["b"])
+        await Self.close(repository)
     }
 
     /// Finished tasks go once their link expired (or, without one, `retention` after they
     /// ended); pending tasks never do.
     @Test(arguments: Kind.allCases)
-    func expiryRemovesOnlyFinishedExpiredTasks(_ kind: Kind) throws {
+    func expiryRemovesOnlyFinishedExpiredTasks(_ kind: Kind) async throws {
         let directory = try Self.scratch()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let repository = try Self.make(kind, in: directory)
+        let repository = try await Self.make(kind, in: directory)
         var linked = Self.task("linked", state: .success)
         linked.expiresAt = Self.t0.addingTimeInterval(100)
         var unlinked = Self.task("unlinked", state: .failed)
         unlinked.completedAt = Self.t0.addingTimeInterval(50)
         for task in [linked, unlinked, Self.task("queued"), Self.task("running", state: .processing)] {
-            try repository.insert(task)
+            try await repository.insert(task)
         }
-        #expect(try repository.removeExpired(now: Self.t0.addingTimeInterval(99), retention: 60).isEmpty)
-        #expect(try repository.removeExpired(now: Self.t0.addingTimeInterval(100), retention: 60).map(\.id) == ["linked"])
-        #expect(try repository.removeExpired(now: Self.t0.addingTimeInterval(110), retention: 60).map(\.id) == ["unlinked"])
-        #expect(try repository.removeExpired(now: Self.t0.addingTimeInterval(1e9), retention: 60).isEmpty)
-        #expect(try repository.stateCounts().stored == 2)
+        #expect(try await repository.removeExpired(now: Self.t0.addingTimeInterval(99), retention: 60).isEmpty)
+        #expect(try await repository.removeExpired(now: Self.t0.addingTimeInterval(100), retention: 60).map(\.id) == ["linked"])
+        #expect(try await repository.removeExpired(now: Self.t0.addingTimeInterval(110), retention: 60).map(\.id) == ["unlinked"])
+        #expect(try await repository.removeExpired(now: Self.t0.addingTimeInterval(1e9), retention: 60).isEmpty)
+        #expect(try await repository.stateCounts().stored == 2)
+        await Self.close(repository)
     }
 
     /// Everything written is there after the file is closed and opened again, and the
     /// counters a new store rebuilds from it match.
-    @Test func sqliteFileSurvivesAReopen() throws {
+    @Test func sqliteFileSurvivesAReopen() async throws {
         let directory = try Self.scratch()
         defer { try? FileManager.default.removeItem(at: directory) }
         var finished = Self.task("done", state: .success)
@@ -100,25 +114,25 @@ import Testing
         finished.resultName = "done.pdf"
         finished.expiresAt = Self.t0.addingTimeInterval(3605)
         do {
-            let store = try TaskStore(repository: try Self.make(.sqlite, in: directory))
-            try store.insert(finished)
-            try store.insert(Self.task("q1", owner: "o1"))
-            try store.insert(Self.task("q2", owner: "o2"))
-            try store.update("q2") { $0.state = .processing }
+            let store = try await TaskStore(repository: try await Self.make(.sqlite, in: directory))
+            try await store.insert(finished)
+            try await store.insert(Self.task("q1", owner: "o1"))
+            try await store.insert(Self.task("q2", owner: "o2"))
+            try await store.update("q2") { $0.state = .processing }
         }
-        let reopened = try TaskStore(repository: try Self.make(.sqlite, in: directory))
-        #expect(try reopened.get("done") == finished)
-        #expect(try reopened.get("q2")?.state == .processing)
+        let reopened = try await TaskStore(repository: try await Self.make(.sqlite, in: directory))
+        #expect(try await reopened.get("done") == finished)
+        #expect(try await reopened.get("q2")?.state == .processing)
         #expect(reopened.pendingCount == 2)
         #expect(reopened.pendingCount(owner: "o1") == 1 && reopened.pendingCount(owner: "o2") == 1)
-        #expect(reopened.reserve(owner: "o1", maxPending: 3, maxPendingPerOwner: 1) == .owner)
+        #expect(try await reopened.reserve(owner: "o1", maxPending: 3, maxPendingPerOwner: 1) == .owner)
     }
 
-    @Test func sqliteFilesArePrivate() throws {
+    @Test func sqliteFilesArePrivate() async throws {
         let directory = try Self.scratch()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let repository = try Self.make(.sqlite, in: directory)
-        try repository.insert(Self.task("a"))
+        let repository = try await Self.make(.sqlite, in: directory)
+        try await repository.insert(Self.task("a"))
         for name in ["tasks.sqlite", "tasks.sqlite-wal", "tasks.sqlite-shm"] {
             let path = directory.appendingPathComponent(name).path
             guard FileManager.default.fileExists(atPath: path) else { continue }
@@ -130,7 +144,7 @@ import Testing
     /// A row written by something else (text where a number belongs, an unknown format, a
     /// time far out of range) is an error naming the task, not a trap; other rows still read,
     /// and the start-up scan of pending tasks leaves the damaged ones out.
-    @Test func damagedRowsAreErrors() throws {
+    @Test func damagedRowsAreErrors() async throws {
         let directory = try Self.scratch()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("tasks.sqlite").path

@@ -1,0 +1,487 @@
+import Foundation
+import Ledger
+import Logging
+import OCRTaskAPI
+import PostgresNIO
+
+/// Task records in PostgreSQL, shared by every replica (``SharedTaskRepository``): the
+/// store of `--store postgres://...`.
+///
+/// The connection is opened as the worker's ledger opens it (``PostgresLedgerOptions``:
+/// the URL, `PGPASSWORD`, TLS verified off loopback, `schema=` for one store per schema).
+/// The schema is created idempotently at start, under an advisory lock so replicas
+/// starting together take turns. Lease expiries use the database's clock, so replicas
+/// with skewed clocks agree on them. Rows are read without trusting them: a bad row is
+/// ``TaskRepositoryError/corruptRecord(id:reason:)``, never a trap.
+///
+/// Lock order, so no two transactions wait on each other in a cycle: a task row first,
+/// then the counter row of all tasks, then the owner's counter row. An insert locks no
+/// existing task row.
+final class PostgresTaskRepository: SharedTaskRepository {
+    /// The schema versions this code knows, in order. Never edit an entry: add one.
+    /// `SCHEMA.` is replaced by the quoted schema name.
+    static let migrations: [(version: Int, sql: [String])] = [
+        (
+            1,
+            [
+                """
+                CREATE TABLE SCHEMA.ocr_server_tasks (
+                    task_id TEXT NOT NULL PRIMARY KEY,
+                    owner TEXT NOT NULL,
+                    state BIGINT NOT NULL,
+                    progress BIGINT NOT NULL,
+                    format TEXT NOT NULL,
+                    created_at BIGINT NOT NULL, -- milliseconds since 1970, UTC
+                    processed_at BIGINT,
+                    completed_at BIGINT,
+                    detail TEXT,
+                    result_name TEXT,
+                    expires_at BIGINT,
+                    lease_owner TEXT,
+                    lease_expires_at TIMESTAMPTZ
+                )
+                """,
+                // The claim's scan: pending tasks, oldest first.
+                "CREATE INDEX ocr_server_tasks_pending ON SCHEMA.ocr_server_tasks (created_at) WHERE \(pendingCondition)",
+                // Pending tasks per owner, and in all under `allOwners`: admission's counters.
+                """
+                CREATE TABLE SCHEMA.ocr_server_pending (
+                    owner TEXT NOT NULL PRIMARY KEY,
+                    pending BIGINT NOT NULL CHECK (pending >= 0)
+                )
+                """,
+            ]
+        ),
+    ]
+
+    /// Serialises schema creation between replicas opening the store at once.
+    static let migrationLockKey: Int64 = 0x6f63_725f_7461_736b  // "ocr_task"
+
+    /// The counter row of all tasks; owners are hex digests, never this.
+    static let allOwners = "*"
+
+    static let columns =
+        "task_id, owner, state, progress, format, created_at, processed_at, completed_at, detail, result_name, expires_at"
+
+    /// The SQL condition of a pending task (``TaskState/isPending``).
+    static let pendingCondition = "(state = 0 OR state > 1)"
+
+    let replicaID: String
+    let options: PostgresLedgerOptions
+    private let client: PostgresClient
+    private let runTask: Task<Void, Never>
+    private let logger: Logger
+    private let tasks: String
+    private let pending: String
+
+    /// Connects, starts the pool and brings the schema up to date (waiting at most the
+    /// options' connect timeout). Call ``close()`` when done.
+    init(options: PostgresLedgerOptions, replicaID: String, logger: Logger) async throws(TaskRepositoryError) {
+        self.options = options
+        self.replicaID = replicaID
+        self.logger = logger
+        let quoted = "\"\(options.schema)\""
+        tasks = "\(quoted).ocr_server_tasks"
+        pending = "\(quoted).ocr_server_pending"
+
+        var unverified = TLSConfiguration.makeClientConfiguration()
+        unverified.certificateVerification = .none
+        var verified = TLSConfiguration.makeClientConfiguration()
+        verified.certificateVerification = .fullVerification
+        if let path = options.rootCertificatePath { verified.trustRoots = .file(path) }
+        let tls: PostgresClient.Configuration.TLS =
+            switch options.tls {
+            case .disable: .disable
+            case .prefer: .prefer(unverified)
+            case .require: .require(unverified)
+            case .verifyFull: .require(verified)
+            }
+        var configuration = PostgresClient.Configuration(
+            host: options.host, port: options.port, username: options.username, password: options.password,
+            database: options.database, tls: tls)
+        configuration.options.maximumConnections = options.maximumConnections
+        configuration.options.connectTimeout = options.connectTimeout
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        runTask = Task { await client.run() }
+        do {
+            let schema = options.schema
+            try await Self.withDeadline(options.connectTimeout) {
+                try await Self.migrate(client, schema: schema, logger: logger)
+            }
+        } catch {
+            runTask.cancel()
+            await runTask.value
+            throw Self.mapped(error)
+        }
+    }
+
+    func close() async {
+        runTask.cancel()
+        await runTask.value
+    }
+
+    static func migrate(_ client: PostgresClient, schema: String, logger: Logger) async throws {
+        let quoted = "\"\(schema)\""
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query(
+                "SELECT pg_advisory_xact_lock(hashtextextended(\(schema), \(migrationLockKey)))", logger: logger)
+            if schema != "public" {
+                try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(quoted)"), logger: logger)
+            }
+            try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        CREATE TABLE IF NOT EXISTS \(quoted).ocr_server_schema (
+                            version INTEGER NOT NULL PRIMARY KEY,
+                            applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                        )
+                        """), logger: logger)
+            var current = 0
+            for try await version in try await connection.query(
+                PostgresQuery(unsafeSQL: "SELECT COALESCE(MAX(version), 0) FROM \(quoted).ocr_server_schema"), logger: logger
+            ).decode(Int.self) {
+                current = version
+            }
+            let latest = migrations.last?.version ?? 0
+            guard current <= latest else {
+                throw TaskRepositoryError.unavailable(
+                    "the task database has schema version \(current); this build knows up to \(latest)")
+            }
+            for migration in migrations where migration.version > current {
+                for statement in migration.sql {
+                    let sql = statement.replacingOccurrences(of: "SCHEMA.", with: "\(quoted).")
+                    try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+                }
+                try await connection.query(
+                    "INSERT INTO \(unescaped: quoted).ocr_server_schema (version) VALUES (\(migration.version))",
+                    logger: logger)
+            }
+        }
+    }
+
+    // MARK: TaskRepository
+
+    func insert(_ task: StoredTask) async throws(TaskRepositoryError) {
+        try await insert(task, maxPending: .max, maxPendingPerOwner: .max)
+    }
+
+    func insert(_ task: StoredTask, maxPending: Int, maxPendingPerOwner: Int) async throws(TaskRepositoryError) {
+        let owner = task.owner
+        let counts = task.state.isPending
+        try await transaction { connection, logger in
+            if counts {
+                try await connection.query(
+                    """
+                    INSERT INTO \(unescaped: self.pending) (owner, pending) VALUES (\(Self.allOwners), 0), (\(owner), 0)
+                    ON CONFLICT (owner) DO NOTHING
+                    """, logger: logger)
+                // All first, then the owner: the lock order of the type's comment.
+                for (row, limit, refusal) in [
+                    (Self.allOwners, maxPending, TaskStore.Refusal.server), (owner, maxPendingPerOwner, .owner),
+                ] {
+                    let taken = try await connection.query(
+                        """
+                        UPDATE \(unescaped: self.pending) SET pending = pending + 1
+                        WHERE owner = \(row) AND pending < \(Int64(clamping: limit)) RETURNING pending
+                        """, logger: logger
+                    ).collect()
+                    if taken.isEmpty { throw TaskRepositoryError.refused(refusal) }
+                }
+            }
+            let inserted = try await connection.query(
+                """
+                INSERT INTO \(unescaped: self.tasks) (\(unescaped: Self.columns))
+                VALUES (\(task.id), \(task.owner), \(Int64(task.state.rawValue)), \(Int64(task.progress)),
+                    \(task.format.rawValue), \(Self.millis(task.createdAt)), \(task.processedAt.map(Self.millis)),
+                    \(task.completedAt.map(Self.millis)), \(task.detail), \(task.resultName), \(task.expiresAt.map(Self.millis)))
+                ON CONFLICT (task_id) DO NOTHING
+                RETURNING task_id
+                """, logger: logger
+            ).collect()
+            if inserted.isEmpty { throw TaskRepositoryError.duplicate(task.id) }
+        }
+    }
+
+    func task(id: String) async throws(TaskRepositoryError) -> StoredTask? {
+        try await transaction { connection, logger in
+            try await self.fetch(connection, logger, "SELECT \(unescaped: Self.columns) FROM \(unescaped: self.tasks) WHERE task_id = \(id)")
+                .first
+        }
+    }
+
+    func update(id: String, _ change: @Sendable (inout StoredTask) -> Void) async throws(TaskRepositoryError)
+        -> (before: StoredTask, after: StoredTask)?
+    {
+        let replica = replicaID
+        return try await transaction { connection, logger -> (before: StoredTask, after: StoredTask)? in
+            guard
+                let before = try await self.fetch(
+                    connection, logger,
+                    """
+                    SELECT \(unescaped: Self.columns) FROM \(unescaped: self.tasks)
+                    WHERE task_id = \(id) AND lease_owner = \(replica) FOR UPDATE
+                    """
+                ).first
+            else { return nil }
+            var after = before
+            change(&after)
+            after.id = id
+            after.owner = before.owner
+            guard after != before else { return (before, after) }
+            // A task that ends gives its lease up.
+            let keepsLease = after.state.isPending
+            try await connection.query(
+                """
+                UPDATE \(unescaped: self.tasks) SET state = \(Int64(after.state.rawValue)), progress = \(Int64(after.progress)),
+                    format = \(after.format.rawValue), processed_at = \(after.processedAt.map(Self.millis)),
+                    completed_at = \(after.completedAt.map(Self.millis)), detail = \(after.detail),
+                    result_name = \(after.resultName), expires_at = \(after.expiresAt.map(Self.millis)),
+                    lease_owner = CASE WHEN \(keepsLease) THEN lease_owner END,
+                    lease_expires_at = CASE WHEN \(keepsLease) THEN lease_expires_at END
+                WHERE task_id = \(id)
+                """, logger: logger)
+            if before.state.isPending != after.state.isPending {
+                let delta: Int64 = after.state.isPending ? 1 : -1
+                for row in [Self.allOwners, before.owner] {
+                    try await connection.query(
+                        """
+                        UPDATE \(unescaped: self.pending) SET pending = GREATEST(0, pending + \(delta)) WHERE owner = \(row)
+                        """, logger: logger)
+                }
+            }
+            return (before, after)
+        }
+    }
+
+    func pendingTasks() async throws(TaskRepositoryError) -> [StoredTask] {
+        try await transaction { connection, logger in
+            try await self.fetch(
+                connection, logger,
+                """
+                SELECT \(unescaped: Self.columns) FROM \(unescaped: self.tasks)
+                WHERE \(unescaped: Self.pendingCondition) ORDER BY created_at
+                """, skippingDamaged: true)
+        }
+    }
+
+    func stateCounts() async throws(TaskRepositoryError) -> TaskStateCounts {
+        try await transaction { connection, logger in
+            let rows = try await connection.query(
+                """
+                SELECT COUNT(*) FILTER (WHERE state = 0), COUNT(*) FILTER (WHERE state > 1), COUNT(*)
+                FROM \(unescaped: self.tasks)
+                """, logger: logger)
+            var counts = TaskStateCounts()
+            for try await (queued, running, stored) in rows.decode((Int64, Int64, Int64).self) {
+                counts = TaskStateCounts(queued: Int(clamping: queued), running: Int(clamping: running), stored: Int(clamping: stored))
+            }
+            return counts
+        }
+    }
+
+    func removeExpired(now: Date, retention: TimeInterval) async throws(TaskRepositoryError) -> [StoredTask] {
+        let nowMillis = Self.millis(now)
+        let retentionMillis = Self.millis(Date(timeIntervalSince1970: retention))
+        return try await transaction { connection, logger in
+            try await self.fetch(
+                connection, logger,
+                """
+                DELETE FROM \(unescaped: self.tasks) WHERE NOT \(unescaped: Self.pendingCondition)
+                    AND COALESCE(expires_at, COALESCE(completed_at, created_at) + \(retentionMillis)) <= \(nowMillis)
+                RETURNING \(unescaped: Self.columns)
+                """, skippingDamaged: true)
+        }
+    }
+
+    // MARK: SharedTaskRepository
+
+    func pendingCounts(owner: String) async throws(TaskRepositoryError) -> (all: Int, owner: Int) {
+        try await transaction { connection, logger in
+            var all = 0
+            var mine = 0
+            let rows = try await connection.query(
+                "SELECT owner, pending FROM \(unescaped: self.pending) WHERE owner IN (\(Self.allOwners), \(owner))",
+                logger: logger)
+            for try await (name, count) in rows.decode((String, Int64).self) {
+                if name == Self.allOwners { all = Int(clamping: count) } else { mine = Int(clamping: count) }
+            }
+            return (all, mine)
+        }
+    }
+
+    func claim(lease: TimeInterval) async throws(TaskRepositoryError) -> ClaimedTask? {
+        let replica = replicaID
+        let seconds = Self.leaseSeconds(lease)
+        return try await transaction { connection, logger -> ClaimedTask? in
+            // The row is locked by the inner SELECT; rows other replicas are claiming right
+            // now are skipped rather than waited for. A task whose lease expired starts
+            // over: queued (its progress stays: it never goes back for a client polling).
+            let rows = try await connection.query(
+                """
+                WITH candidate AS (
+                    SELECT task_id, lease_owner AS previous FROM \(unescaped: self.tasks)
+                    WHERE \(unescaped: Self.pendingCondition)
+                        AND (lease_owner IS NULL OR lease_expires_at < clock_timestamp())
+                    ORDER BY created_at LIMIT 1
+                    FOR UPDATE SKIP LOCKED
+                )
+                UPDATE \(unescaped: self.tasks) AS t
+                SET lease_owner = \(replica), lease_expires_at = clock_timestamp() + make_interval(secs => \(seconds)),
+                    state = 0, processed_at = NULL
+                FROM candidate WHERE t.task_id = candidate.task_id
+                RETURNING t.task_id, t.owner, t.state, t.progress, t.format, t.created_at, t.processed_at, t.completed_at,
+                    t.detail, t.result_name, t.expires_at, candidate.previous
+                """, logger: logger)
+            var claimed: ClaimedTask?
+            for try await row in rows.decode(
+                (String?, String?, Int64?, Int64?, String?, Int64?, Int64?, Int64?, String?, String?, Int64?, String?).self)
+            {
+                let task = try Self.task(
+                    from: (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, row.10))
+                claimed = ClaimedTask(task: task, takenOverFrom: row.11)
+            }
+            return claimed
+        }
+    }
+
+    func renew(ids: [String], lease: TimeInterval) async throws(TaskRepositoryError) -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        let replica = replicaID
+        let seconds = Self.leaseSeconds(lease)
+        return try await transaction { connection, logger in
+            var held = Set<String>()
+            let rows = try await connection.query(
+                """
+                UPDATE \(unescaped: self.tasks) SET lease_expires_at = clock_timestamp() + make_interval(secs => \(seconds))
+                WHERE task_id = ANY(\(ids)) AND lease_owner = \(replica)
+                RETURNING task_id
+                """, logger: logger)
+            for try await id in rows.decode(String.self) { held.insert(id) }
+            return held
+        }
+    }
+
+    func release(id: String) async throws(TaskRepositoryError) -> Bool {
+        let replica = replicaID
+        return try await transaction { connection, logger in
+            try await !connection.query(
+                """
+                UPDATE \(unescaped: self.tasks)
+                SET state = 0, processed_at = NULL, lease_owner = NULL, lease_expires_at = NULL
+                WHERE task_id = \(id) AND lease_owner = \(replica) AND \(unescaped: Self.pendingCondition)
+                RETURNING task_id
+                """, logger: logger
+            ).collect().isEmpty
+        }
+    }
+
+    // MARK: Rows
+
+    private typealias Columns = (
+        String?, String?, Int64?, Int64?, String?, Int64?, Int64?, Int64?, String?, String?, Int64?
+    )
+
+    /// The tasks `query` returns (columns as ``columns``); with `skippingDamaged`, rows that
+    /// do not read back are left out (logged), else the first one is an error.
+    private func fetch(
+        _ connection: PostgresConnection, _ logger: Logger, _ query: PostgresQuery, skippingDamaged: Bool = false
+    ) async throws -> [StoredTask] {
+        var found: [StoredTask] = []
+        for try await row in try await connection.query(query, logger: logger).decode(Columns.self) {
+            do { found.append(try Self.task(from: row)) } catch {
+                guard skippingDamaged else { throw error }
+                self.logger.error("task store: a damaged record was left out", metadata: ["reason": "\(error)"])
+            }
+        }
+        return found
+    }
+
+    /// Reads a row without trusting it (see the type's comment).
+    private static func task(from row: Columns) throws(TaskRepositoryError) -> StoredTask {
+        let (id, owner, state, progress, formatName, created, processed, completed, detail, resultName, expires) = row
+        guard let id, !id.isEmpty else { throw .corruptRecord(id: "(no id)", reason: "no task id") }
+        guard let owner else { throw .corruptRecord(id: id, reason: "no owner") }
+        guard let formatName, let format = OutputFormat(rawValue: formatName) else {
+            throw .corruptRecord(id: id, reason: "unknown format")
+        }
+        guard let state, let stateValue = Int32(exactly: state) else { throw .corruptRecord(id: id, reason: "state out of range") }
+        guard let progress, (0...100).contains(progress) else { throw .corruptRecord(id: id, reason: "progress out of range") }
+        func date(_ value: Int64?, _ name: String) throws(TaskRepositoryError) -> Date? {
+            guard let value else { return nil }
+            guard let date = SQLiteTaskRepository.date(millis: value) else {
+                throw .corruptRecord(id: id, reason: "\(name) is not a plausible time")
+            }
+            return date
+        }
+        guard let createdAt = try date(created, "created_at") else { throw .corruptRecord(id: id, reason: "no creation time") }
+        return StoredTask(
+            id: id, owner: owner, state: TaskState(Int(stateValue)), progress: Int(progress), format: format,
+            createdAt: createdAt, processedAt: try date(processed, "processed_at"),
+            completedAt: try date(completed, "completed_at"), detail: detail, resultName: resultName,
+            expiresAt: try date(expires, "expires_at"))
+    }
+
+    static func millis(_ date: Date) -> Int64 { SQLiteTaskRepository.millis(date) }
+
+    /// A lease of at least 0.1 s and at most a day, whatever the caller passed.
+    static func leaseSeconds(_ lease: TimeInterval) -> Double {
+        lease.isFinite ? min(max(0.1, lease), 86_400) : 30
+    }
+
+    // MARK: Transactions and errors
+
+    private func transaction<T: Sendable>(
+        _ body: (PostgresConnection, Logger) async throws -> T
+    ) async throws(TaskRepositoryError) -> T {
+        let logger = logger
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                try await body(connection, logger)
+            }
+        } catch {
+            throw Self.mapped(error)
+        }
+    }
+
+    private static func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T)
+        async throws -> T
+    {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else {
+                throw TaskRepositoryError.unavailable("postgres: no answer within \(limit)")
+            }
+            return value
+        }
+    }
+
+    /// PSQLError's description is deliberately generic; take the server's message and
+    /// code, which never contain the password.
+    private static func mapped(_ error: any Error) -> TaskRepositoryError {
+        switch error {
+        case let error as TaskRepositoryError:
+            return error
+        case let error as PostgresTransactionError:
+            if let cause = error.closureError ?? error.commitError ?? error.beginError { return mapped(cause) }
+            return .unavailable("postgres: transaction failed")
+        case let error as PSQLError:
+            var message = "postgres: \(error.code)"
+            if let server = error.serverInfo {
+                message += " \(server[.sqlState] ?? ""): \(server[.message] ?? "")"
+            }
+            return .unavailable(message)
+        case is PostgresDecodingError:
+            return .unavailable("postgres: a task row has columns of the wrong type")
+        case is CancellationError:
+            return .unavailable("cancelled")
+        default:
+            return .unavailable("postgres: \(error)")
+        }
+    }
+}
