@@ -50,21 +50,29 @@ extension OCRClient {
         return result
     }
 
+    /// Who fetches a web document: the provider (`image_url`) when the policy allows and it
+    /// can, else the client, which uploads the bytes.
+    private func plan(for url: DocumentURL, policy: SourcePolicy) throws(OCRClientError) -> CreatePlan {
+        let violation = url.imageURLViolation(allowingNonPublicHosts: configuration.allowNonPublicImageURLs)
+        switch policy {
+        case .upload:
+            return .downloadAndUpload(url)
+        case .passURL:
+            if let violation { throw OCRClientError(violation) }
+            return .passURL(url)
+        case .auto:
+            return violation == nil ? .passURL(url) : .downloadAndUpload(url)
+        }
+    }
+
     func makePlan(_ source: DocumentSource, policy: SourcePolicy) async throws(OCRClientError) -> CreatePlan {
         switch source {
         case .url(let text):
             let url: DocumentURL
             do { url = try DocumentURL(text) } catch { throw OCRClientError(error) }
-            let violation = url.imageURLViolation(allowingNonPublicHosts: configuration.allowNonPublicImageURLs)
-            switch policy {
-            case .upload:
-                return .downloadAndUpload(url)
-            case .passURL:
-                if let violation { throw OCRClientError(violation) }
-                return .passURL(url)
-            case .auto:
-                return violation == nil ? .passURL(url) : .downloadAndUpload(url)
-            }
+            return try plan(for: url, policy: policy)
+        case .checkedURL(let url):
+            return try plan(for: url, policy: policy)
         case .file(let path, let filename, let contentType):
             let name = filename ?? FilePath(path).lastComponent?.string ?? "document"
             let info: FileInfo?

@@ -26,6 +26,12 @@ import Testing
             #expect(create.parts[1].text == "English,Digits")
             #expect(create.parts[2].text == Harness.password)
             #expect(create.parts[3].text == "pdf")
+
+            // A URL the job decoder already checked is sent the same way.
+            let checked = try await h.client.createTask(source: .checkedURL(try DocumentURL(url)), options: Harness.options)
+            #expect(checked.sourceMode == .url)
+            let second = try #require(h.server.requests.last)
+            #expect(second.parts.map(\.name) == create.parts.map(\.name) && second.parts[0].text == url)
         }
     }
 

@@ -375,7 +375,7 @@ public final class JobRunner: MessageHandler {
             let created: CreateTaskResult
             do {
                 created = try await provider.createTask(
-                    source: .url(job.source.url.absoluteString), options: job.options, sourcePolicy: upload ? .upload : nil)
+                    source: .checkedURL(job.source), options: job.options, sourcePolicy: upload ? .upload : nil)
             } catch {
                 return (creating.createAttempts, .failure(error))
             }
