@@ -152,7 +152,8 @@ final class PDFRenderer {
 typealias PixPointer = UnsafeMutablePointer<Pix>
 
 enum Leptonica {
-    /// Reads one image (page `index` of a TIFF), without a colormap. The caller destroys it.
+    /// Reads one image (page `index` of a TIFF), without a colormap, as 8-bit grey when it
+    /// is an RGB image without colour (see ``greyIfColourless(_:)``). The caller destroys it.
     static func read(path: String, tiffIndex: Int?) -> PixPointer? {
         let pix: PixPointer?
         if let tiffIndex { pix = pixReadTiff(path, Int32(tiffIndex)) } else { pix = pixRead(path) }
@@ -162,7 +163,40 @@ enum Leptonica {
             pixDestroy(&old)
             pix = converted
         }
+        if let grey = greyIfColourless(pix) {
+            var old: PixPointer? = pix
+            pixDestroy(&old)
+            pix = grey
+        }
         return pix
+    }
+
+    /// The 8-bit grey twin of a 32-bit RGB image whose every pixel has red = green = blue
+    /// (what pdftoppm makes of a black-and-white page, and most scans saved as RGB), else
+    /// nil (colour, alpha, or not 32-bit).
+    ///
+    /// Lossless, and Tesseract's results stay the same: it turns an RGB page into grey
+    /// itself (luminance 0.3 R + 0.5 G + 0.2 B, which is R when the three are equal) and
+    /// binarises each channel alike, so the grey twin reaches the same pixels. What goes is
+    /// the work on three identical channels and the copies of a 4-byte-per-pixel page
+    /// (an A4 page at 300 dpi is 35 MB as RGB, 9 MB as grey) in decoding, thresholding and
+    /// the page copy Tesseract keeps; the searchable PDF embeds the same-looking grey image.
+    static func greyIfColourless(_ pix: PixPointer) -> PixPointer? {
+        guard pixGetDepth(pix) == 32, pixGetSpp(pix) == 3,
+            let red = pixGetRGBComponent(pix, Int32(COLOR_RED))
+        else { return nil }
+        let colourless = [COLOR_GREEN, COLOR_BLUE].allSatisfy { component in
+            guard let other = pixGetRGBComponent(pix, Int32(component)) else { return false }
+            defer { destroy(other) }
+            var same: Int32 = 0
+            return pixEqual(red, other, &same) == 0 && same == 1
+        }
+        guard colourless else {
+            destroy(red)
+            return nil
+        }
+        _ = pixCopyResolution(red, pix)
+        return red
     }
 
     static func destroy(_ pix: PixPointer) {
