@@ -73,24 +73,7 @@ public final class PostgresRequestBudget: Sendable {
         self.logger = logger
         keys = "\"\(options.schema)\".request_budget_keys"
         leases = "\"\(options.schema)\".request_budget_leases"
-        var unverified = TLSConfiguration.makeClientConfiguration()
-        unverified.certificateVerification = .none
-        var verified = TLSConfiguration.makeClientConfiguration()
-        verified.certificateVerification = .fullVerification
-        if let path = options.rootCertificatePath { verified.trustRoots = .file(path) }
-        let tls: PostgresClient.Configuration.TLS =
-            switch options.tls {
-            case .disable: .disable
-            case .prefer: .prefer(unverified)
-            case .require: .require(unverified)
-            case .verifyFull: .require(verified)
-            }
-        var configuration = PostgresClient.Configuration(
-            host: options.host, port: options.port, username: options.username, password: options.password,
-            database: options.database, tls: tls)
-        configuration.options.maximumConnections = 2
-        configuration.options.connectTimeout = options.connectTimeout
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let client = PostgresClient(configuration: options.clientConfiguration(maximumConnections: 2), backgroundLogger: logger)
         self.client = client
         runTask = Task { await client.run() }
         let (keys, leases, schema) = (keys, leases, options.schema)

@@ -84,24 +84,7 @@ final class PostgresTaskRepository: SharedTaskRepository {
         tasks = "\(quoted).ocr_server_tasks"
         pending = "\(quoted).ocr_server_pending"
 
-        var unverified = TLSConfiguration.makeClientConfiguration()
-        unverified.certificateVerification = .none
-        var verified = TLSConfiguration.makeClientConfiguration()
-        verified.certificateVerification = .fullVerification
-        if let path = options.rootCertificatePath { verified.trustRoots = .file(path) }
-        let tls: PostgresClient.Configuration.TLS =
-            switch options.tls {
-            case .disable: .disable
-            case .prefer: .prefer(unverified)
-            case .require: .require(unverified)
-            case .verifyFull: .require(verified)
-            }
-        var configuration = PostgresClient.Configuration(
-            host: options.host, port: options.port, username: options.username, password: options.password,
-            database: options.database, tls: tls)
-        configuration.options.maximumConnections = options.maximumConnections
-        configuration.options.connectTimeout = options.connectTimeout
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let client = PostgresClient(configuration: options.clientConfiguration(), backgroundLogger: logger)
         self.client = client
         runTask = Task { await client.run() }
         do {
