@@ -41,20 +41,27 @@ struct SQLiteGroupCommitTests {
         return false
     }
 
-    @Test("calls that arrive while a transaction runs are written together in the next one")
-    func batchesUnderLoad() async throws {
-        let (database, counter) = try Self.database()
-        let commit = SQLiteGroupCommit(writer: database)
+    /// Starts a call that inserts "first" and holds the writer until `release` is
+    /// signalled; returns once its body runs, so later calls queue behind it.
+    private static func holdWriter(_ commit: SQLiteGroupCommit) async -> (Task<Void, any Error>, DispatchSemaphore) {
         let entered = Mutex(false)
         let release = DispatchSemaphore(value: 0)
         let first = Task {
             try await commit.write { db in
                 entered.withLock { $0 = true }
                 release.wait()
-                try Self.insert("first")(db)
+                try insert("first")(db)
             }
         }
-        #expect(await Self.eventually { entered.withLock { $0 } })
+        #expect(await eventually { entered.withLock { $0 } })
+        return (first, release)
+    }
+
+    @Test("calls that arrive while a transaction runs are written together in the next one")
+    func batchesUnderLoad() async throws {
+        let (database, counter) = try Self.database()
+        let commit = SQLiteGroupCommit(writer: database)
+        let (first, release) = await Self.holdWriter(commit)
         let more = (0..<4).map { index in Task { try await commit.write(Self.insert("more-\(index)")) } }
         #expect(await Self.eventually { commit.waitingCalls == 4 })
         release.signal()
@@ -68,16 +75,7 @@ struct SQLiteGroupCommitTests {
     func failingCallRollsBackAlone() async throws {
         let (database, counter) = try Self.database()
         let commit = SQLiteGroupCommit(writer: database)
-        let entered = Mutex(false)
-        let release = DispatchSemaphore(value: 0)
-        let first = Task {
-            try await commit.write { db in
-                entered.withLock { $0 = true }
-                release.wait()
-                try Self.insert("first")(db)
-            }
-        }
-        #expect(await Self.eventually { entered.withLock { $0 } })
+        let (first, release) = await Self.holdWriter(commit)
         struct Refused: Error {}
         let good = Task { try await commit.write(Self.insert("good")) }
         let bad = Task {
