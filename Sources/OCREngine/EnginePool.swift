@@ -212,6 +212,10 @@ public final class OCREnginePool: Sendable {
             }
         } catch let failure as OCRFailure {
             throw failure
+        } catch is CancellationError {
+            // The pool refuses work for a task cancelled before its turn came: that is the
+            // caller's cancellation (a drain), not a broken engine.
+            throw .cancelled
         } catch {
             throw .failed("preparation unavailable: \(error)")
         }
@@ -252,6 +256,10 @@ public final class OCREnginePool: Sendable {
             }
         } catch let failure as OCRFailure {
             throw failure
+        } catch is CancellationError {
+            // The pool refuses work for a task cancelled before its turn came: that is the
+            // caller's cancellation (a drain), not a broken engine.
+            throw .cancelled
         } catch {
             throw .failed("engine unavailable: \(error)")
         }

@@ -44,6 +44,32 @@ let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deleti
         return (outcome, output, phases.all)
     }
 
+    /// A drain cancels a task that may just have taken its slot: the pool then refuses its
+    /// work, and that must read as cancelled (the server hands the task back), never as a
+    /// broken engine (the server would fail the task).
+    @Test func aTaskCancelledBeforeItsTurnIsCancelledNotFailed() async throws {
+        let pool = OCREnginePool(configuration: EngineConfiguration(workers: 1))
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("engine-test-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let job = OCRJob(
+            input: samples.appendingPathComponent("clean.png"), languages: try LanguageSelection.resolve(names: ["English"]).get(),
+            password: nil, format: .txt, output: directory.appendingPathComponent("result.txt"),
+            workDirectory: directory.appendingPathComponent("work"), deadline: .now + .seconds(120))
+        let prepared = try await pool.prepare(job, cancel: CancelFlag())
+        // A free slot is handed out even to a cancelled task, as in the drain's race.
+        let errors = await Task { () -> [OCRFailure?] in
+            withUnsafeCurrentTask { $0?.cancel() }
+            var errors: [OCRFailure?] = [nil, nil]
+            do { _ = try await pool.prepare(job, cancel: CancelFlag()) } catch { errors[0] = error as? OCRFailure }
+            do {
+                _ = try await pool.withSlot { slot in try await pool.process(prepared, job, in: slot, cancel: CancelFlag()) { _ in } }
+            } catch { errors[1] = error as? OCRFailure }
+            return errors
+        }.value
+        await pool.shutdown()
+        #expect(errors == [.cancelled, .cancelled])
+    }
+
     @Test func progressAdvancesPerPage() async throws {
         let (outcome, output, phases) = try await process("two-pages.pdf", names: ["English"])
         defer { try? FileManager.default.removeItem(at: output.deletingLastPathComponent()) }
