@@ -92,8 +92,10 @@ public struct LedgerConfiguration: Sendable, Hashable, CustomStringConvertible,
         return text
     }
 
+    static let invalidPrefix = "invalid ledger configuration: "
+
     static func invalid(_ message: String) -> LedgerError {
-        LedgerError(code: .unavailable, message: "invalid ledger configuration: \(message)")
+        LedgerError(code: .unavailable, message: invalidPrefix + message)
     }
 }
 

@@ -32,7 +32,8 @@ public enum TaskDatabase: Sendable, Equatable {
             throw TaskStoreURLError(reason: "--store takes a postgres:// URL (SQLite in the data directory is the default)")
         }
         do { self = .postgres(try PostgresLedgerOptions(url: trimmed, environment: environment)) } catch {
-            throw TaskStoreURLError(reason: "invalid --store URL: \(error)")
+            let problem = (error as? LedgerError)?.configurationProblem ?? "\(error)"
+            throw TaskStoreURLError(reason: "invalid --store URL: \(problem)")
         }
     }
 
