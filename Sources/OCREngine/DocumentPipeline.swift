@@ -361,21 +361,22 @@ struct DocumentRecognizer {
         try checkpoint()
 
         let output = job.output
-        try? FileManager.default.removeItem(at: output)
         do {
-            switch job.format {
-            case .txt:
-                try Data(texts.joined(separator: "\u{0C}").utf8).write(to: output)
-            case .pdf:
-                try renderer?.finish()
-                renderer = nil
-                try FileManager.default.moveItem(atPath: rendererBase + ".pdf", toPath: output.path)
-            case .docx:
-                try OOXMLWriter.writeDocx(pages: texts, to: output)
-            case .xlsx:
-                try OOXMLWriter.writeXlsx(pages: texts, to: output)
-            case .pptx:
-                try OOXMLWriter.writePptx(pages: texts, to: output)
+            try ResultFile.replace(output) { partial in
+                switch job.format {
+                case .txt:
+                    try Data(texts.joined(separator: "\u{0C}").utf8).write(to: partial)
+                case .pdf:
+                    try renderer?.finish()
+                    renderer = nil
+                    try FileManager.default.moveItem(atPath: rendererBase + ".pdf", toPath: partial.path)
+                case .docx:
+                    try OOXMLWriter.writeDocx(pages: texts, to: partial)
+                case .xlsx:
+                    try OOXMLWriter.writeXlsx(pages: texts, to: partial)
+                case .pptx:
+                    try OOXMLWriter.writePptx(pages: texts, to: partial)
+                }
             }
         } catch let failure as OCRFailure {
             throw failure
