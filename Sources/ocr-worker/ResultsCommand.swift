@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import Kafka
 import Logging
+import Subprocess
 import Synchronization
+import ZIPFoundation
 
 struct ResultsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,7 +41,8 @@ struct ResultsCommand: AsyncParsableCommand {
                 if let key = m.keyString, wanted.isEmpty || wanted.contains(key), let value = m.value { latest[key] = value }
             }
         }
-        let rows = latest.keys.sorted().map { key in ResultRow(json: latest[key]!) }
+        var rows: [ResultRow] = []
+        for key in latest.keys.sorted() { rows.append(await ResultRow(json: latest[key]!)) }
         if json {
             for key in latest.keys.sorted() { print(String(decoding: latest[key]!, as: UTF8.self)) }
         } else {
@@ -57,7 +60,7 @@ struct ResultRow {
     var location: String
     var firstLine: String
 
-    init(json bytes: [UInt8]) {
+    init(json bytes: [UInt8]) async {
         let root = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] ?? [:]
         job = root["job_id"] as? String ?? "?"
         status = root["status"] as? String ?? "?"
@@ -68,8 +71,7 @@ struct ResultRow {
         if let error {
             firstLine = "\(error["class"] as? String ?? "?") \(error["code"] as? String ?? ""): \(error["message"] as? String ?? "")"
         } else if let url = (result?["location"] as? String).flatMap({ URL(string: $0) }), url.isFileURL {
-            let path = url.path
-            firstLine = Self.firstLine(of: path, format: format)
+            firstLine = await Self.firstLine(of: url.path, format: format)
         } else {
             firstLine = "-"
         }
@@ -78,17 +80,18 @@ struct ResultRow {
     static func withoutQuery(_ url: String) -> String { url.split(separator: "?").first.map(String.init) ?? url }
 
     /// The first non-empty line of text of a rehosted result file.
-    static func firstLine(of path: String, format: String) -> String {
+    static func firstLine(of path: String, format: String) async -> String {
         var text: String?
         switch format {
         case "txt":
             text = try? String(contentsOfFile: path, encoding: .utf8)
         case "pdf":
-            text = run("/usr/bin/pdftotext", ["-l", "1", "-raw", path, "-"])
+            text = try? await run(.name("pdftotext"), arguments: ["-l", "1", "-raw", path, "-"], output: .string(limit: 1 << 20))
+                .standardOutput
         default:
-            // OOXML: the first <w:t>/<a:t>/<t> element of the document part.
+            // OOXML: the text of the document part, tags turned into line breaks.
             let part = ["docx": "word/document.xml", "xlsx": "xl/sharedStrings.xml", "pptx": "ppt/slides/slide1.xml"][format]
-            if let part, let xml = run("/usr/bin/unzip", ["-p", path, part]) {
+            if let part, let xml = Self.zipEntry(part, of: path) {
                 text = xml.replacingOccurrences(of: "<[^>]+>", with: "\n", options: .regularExpression)
             }
         }
@@ -96,16 +99,13 @@ struct ResultRow {
         return line.map { String($0.prefix(60)) } ?? "(no text)"
     }
 
-    private static func run(_ tool: String, _ arguments: [String]) -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+    /// One member of a ZIP file as text, at most 8 MiB of it.
+    private static func zipEntry(_ name: String, of path: String) -> String? {
+        guard let archive = try? Archive(url: URL(fileURLWithPath: path), accessMode: .read), let entry = archive[name],
+            entry.uncompressedSize <= 8 << 20
+        else { return nil }
+        var data = Data()
+        guard (try? archive.extract(entry, skipCRC32: true) { data.append($0) }) != nil else { return nil }
         return String(decoding: data, as: UTF8.self)
     }
 
