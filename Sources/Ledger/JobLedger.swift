@@ -104,7 +104,9 @@ public protocol JobLedger: Sendable {
     /// one `UPDATE`.
     func renewCreateClaim(jobID: String, createAttempts: Int, at: Date) async throws
 
-    /// Records the provider's task id: `creating` -> `submitted`.
+    /// Records the provider's task id: `creating` -> `submitted`. Durable when it returns,
+    /// also across a power loss: this row is all that stops a redelivery from creating a
+    /// second task.
     func recordTask(jobID: String, taskID: String, at: Date) async throws -> JobRecord
 
     /// Adds `count` poll calls to `pollAttempts`. Allowed in `accepted`, `creating`,

@@ -141,7 +141,8 @@ public final class SQLiteJobLedger: JobLedger {
 
     public func recordTask(jobID: String, taskID: String, at: Date) async throws -> JobRecord {
         try await transition(
-            .recordTask, jobID, set: "state = 'submitted', task_id = ?, updated_at = ?", [taskID, Millis.from(at)])
+            .recordTask, jobID, set: "state = 'submitted', task_id = ?, updated_at = ?", [taskID, Millis.from(at)],
+            durable: true)
     }
 
     public func recordPolls(jobID: String, count: Int, at: Date) async throws {
@@ -241,14 +242,17 @@ public final class SQLiteJobLedger: JobLedger {
 
     // MARK: Helpers
 
+    /// Transactions committed synced to disk (for tests).
+    var durableCommits: Int { groupCommit.durableCommits }
+
     private func checkOpen() throws {
         if closed.withLock({ $0 }) { throw LedgerError.closed }
     }
 
-    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    private func write<T: Sendable>(durable: Bool = false, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try checkOpen()
         do {
-            return try await groupCommit.write(body)
+            return try await groupCommit.write(durable: durable, body)
         } catch {
             throw Self.mapped(error)
         }
@@ -258,7 +262,7 @@ public final class SQLiteJobLedger: JobLedger {
     /// tells a missing job from a refused transition.
     private func transition(
         _ operation: LedgerOperation, _ jobID: String, set assignments: String, _ values: [any DatabaseValueConvertible],
-        condition: String? = nil, _ conditionValues: [any DatabaseValueConvertible] = []
+        condition: String? = nil, _ conditionValues: [any DatabaseValueConvertible] = [], durable: Bool = false
     ) async throws -> JobRecord {
         let arguments = StatementArguments((values + [jobID] + conditionValues).map { $0 as (any DatabaseValueConvertible)? })
         let sql = """
@@ -266,7 +270,7 @@ public final class SQLiteJobLedger: JobLedger {
             WHERE job_id = ? AND \(operation.stateCondition)\(condition.map { " AND \($0)" } ?? "")
             RETURNING \(recordColumns)
             """
-        return try await write { db in
+        return try await write(durable: durable) { db in
             if let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: arguments) {
                 return try Self.record(row)
             }
