@@ -186,25 +186,35 @@ def main():
     ap.add_argument("--jobs", type=int, default=5000)
     ap.add_argument("--in-flight", type=int, default=10000)
     ap.add_argument("--max-in-flight", type=int, default=2048)
+    ap.add_argument("--rounds", type=int, default=2,
+                    help="job runs per binary and mode, alternated between the binaries (figures are means)")
     args = ap.parse_args()
     bins = [b.split("=", 1) for b in args.bin]
     workdir = tempfile.mkdtemp(prefix="bench-worker-")
-    results = {}
+    results = {label: {} for label, _ in bins}
+    runs = {(label, mode): [] for label, _ in bins for mode in ("pass-through", "rehost")}
     provider = Provider(workdir, delay=0)
     try:
-        for label, path in bins:
-            r = {}
+        # The binaries take turns, in a new order every round: this VM's speed drifts
+        # within minutes, and running one binary's rounds before the other's would
+        # charge the drift to one of them.
+        for rnd in range(args.rounds):
             for mode in ("pass-through", "rehost"):
-                r[mode] = run_jobs(path, label, mode, args.jobs, workdir, provider, args.max_in_flight)
-                print(f"bench: {label} {mode}: {r[mode]}", file=sys.stderr, flush=True)
-            if args.in_flight > 0:
-                r["in-flight"] = run_in_flight(path, label, args.in_flight, workdir)
-                print(f"bench: {label} in-flight: {r['in-flight']}", file=sys.stderr, flush=True)
-            results[label] = r
+                for label, path in (bins if rnd % 2 == 0 else bins[::-1]):
+                    r = run_jobs(path, f"{label}{rnd}", mode, args.jobs, workdir, provider, args.max_in_flight)
+                    runs[(label, mode)].append(r)
+                    print(f"bench: round {rnd + 1} {label} {mode}: {r}", file=sys.stderr, flush=True)
+        for (label, mode), rs in runs.items():
+            results[label][mode] = {k: sum(r[k] for r in rs) / len(rs) for k in rs[0]}
+        if args.in_flight > 0:
+            for label, path in bins:
+                results[label]["in-flight"] = run_in_flight(path, label, args.in_flight, workdir)
+                print(f"bench: {label} in-flight: {results[label]['in-flight']}", file=sys.stderr, flush=True)
     finally:
         provider.stop()
     base = bins[-1][0]
-    print(f"\n{args.jobs} jobs per mode (OCR_MAX_IN_FLIGHT={args.max_in_flight}), instant provider, SQLite ledger; {args.in_flight} tasks in flight")
+    print(f"\n{args.jobs} jobs per mode (OCR_MAX_IN_FLIGHT={args.max_in_flight}), instant provider, SQLite ledger, "
+          f"means of {args.rounds} alternated rounds; {args.in_flight} tasks in flight")
     print(f"{'binary':<10} {'mode':<13} {'CPU ms/job':>10} {'jobs/s':>8} {'peak RSS MiB':>13}")
     for label, _ in bins:
         for mode in ("pass-through", "rehost"):
