@@ -202,22 +202,8 @@ public final class OCREnginePool: Sendable {
     /// LibreOffice) on a preparation thread, without holding an engine.
     public func prepare(_ job: OCRJob, cancel: CancelFlag) async throws(OCRFailure) -> PreparedDocument {
         let configuration = configuration
-        do {
-            return try await withTaskCancellationHandler {
-                try await preparationPool.runIfActive {
-                    try DocumentPlanner(job: job, configuration: configuration, cancel: cancel).prepare()
-                }
-            } onCancel: {
-                cancel.cancel()
-            }
-        } catch let failure as OCRFailure {
-            throw failure
-        } catch is CancellationError {
-            // The pool refuses work for a task cancelled before its turn came: that is the
-            // caller's cancellation (a drain), not a broken engine.
-            throw .cancelled
-        } catch {
-            throw .failed("preparation unavailable: \(error)")
+        return try await run(on: preparationPool, cancel: cancel, unavailable: "preparation unavailable") {
+            try DocumentPlanner(job: job, configuration: configuration, cancel: cancel).prepare()
         }
     }
 
@@ -238,30 +224,39 @@ public final class OCREnginePool: Sendable {
         onPhase: @escaping @Sendable (OCRPhase) -> Void
     ) async throws(OCRFailure) -> OCROutcome {
         let configuration = configuration
+        return try await run(on: threadPool, cancel: cancel, unavailable: "engine unavailable") {
+            let feed = PageFeed(capacity: configuration.pagesAhead)
+            let loader = PageLoader(job: job, limits: configuration.helperLimits, cancel: feed.producerCancel)
+            let pages = document.pages
+            let producer = Thread { loader.produce(pages, into: feed) }
+            producer.name = "ocr-pages"
+            producer.start()
+            defer { feed.stop() }
+            return try DocumentRecognizer(job: job, configuration: configuration, cancel: cancel, document: document)
+                .run(slot: slot, feed: feed, onPhase: onPhase)
+        }
+    }
+
+    /// Runs blocking `work` on one of the pool's threads, raising `cancel` when the calling
+    /// task is cancelled. Every error leaves as an `OCRFailure`: a `CancellationError` from
+    /// the pool (which refuses work for a task cancelled before its turn came) is the
+    /// caller's cancellation, such as a drain, not a broken engine.
+    private func run<Value: Sendable>(
+        on pool: NIOThreadPool, cancel: CancelFlag, unavailable: String,
+        _ work: @escaping @Sendable () throws -> Value
+    ) async throws(OCRFailure) -> Value {
         do {
             return try await withTaskCancellationHandler {
-                try await threadPool.runIfActive {
-                    let feed = PageFeed(capacity: configuration.pagesAhead)
-                    let loader = PageLoader(job: job, limits: configuration.helperLimits, cancel: feed.producerCancel)
-                    let pages = document.pages
-                    let producer = Thread { loader.produce(pages, into: feed) }
-                    producer.name = "ocr-pages"
-                    producer.start()
-                    defer { feed.stop() }
-                    return try DocumentRecognizer(job: job, configuration: configuration, cancel: cancel, document: document)
-                        .run(slot: slot, feed: feed, onPhase: onPhase)
-                }
+                try await pool.runIfActive(work)
             } onCancel: {
                 cancel.cancel()
             }
         } catch let failure as OCRFailure {
             throw failure
         } catch is CancellationError {
-            // The pool refuses work for a task cancelled before its turn came: that is the
-            // caller's cancellation (a drain), not a broken engine.
             throw .cancelled
         } catch {
-            throw .failed("engine unavailable: \(error)")
+            throw .failed("\(unavailable): \(error)")
         }
     }
 }
