@@ -213,6 +213,18 @@ let package = Package(
             linkerSettings: librdkafkaRpath
         ),
 
+        // The plain-code baseline of `scripts/bench worker` (pass-through jobs on the same
+        // libraries, no job engine): not shipped, never run in production.
+        .executableTarget(
+            name: "plain-worker",
+            dependencies: [
+                "Kafka", "Ledger", "OCRClient", "OCRTaskAPI",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict,
+            linkerSettings: librdkafkaRpath
+        ),
+
         // The poll planner's exact decisions for `scripts/bench provider`, over stdin/stdout.
         .executableTarget(
             name: "poll-plan-driver",

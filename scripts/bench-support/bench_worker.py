@@ -15,7 +15,11 @@ the same run), on a fresh Tansu broker and a fresh SQLite ledger:
 The worker is started as the README starts it (`ocr-worker run`, settings in OCR_*
 variables), with no other environment than the variables that setting needs.
 
-    bench_worker.py --bin NAME=PATH [--bin NAME=PATH ...] [--jobs N] [--in-flight M] [--max-in-flight K]
+  - with --plain, the plain-worker binary (Sources/plain-worker: the same pass-through
+    work on the same libraries, straight-line code without the job engine) takes its
+    turn in the pass-through runs: the gap to it is what the job engine itself costs.
+
+    bench_worker.py --bin NAME=PATH [--bin NAME=PATH ...] [--plain PATH] [--jobs N] [--in-flight M] [--max-in-flight K]
 """
 import argparse
 import json
@@ -106,27 +110,27 @@ def count_results(bootstrap, topic, expected, timeout):
     return len(seen), last
 
 
-def start_worker(binary, bootstrap, provider_port, workdir, mode, max_in_flight, topics):
-    ledger = os.path.join(workdir, f"ledger-{mode}.db")
+def start_worker(binary, bootstrap, provider_port, workdir, name, pass_through, max_in_flight, topics):
+    ledger = os.path.join(workdir, f"ledger-{name}.db")
     env = {
         "PATH": "/usr/bin:/bin",
         "OCR_KAFKA_BOOTSTRAP": bootstrap,
-        "OCR_GROUP_ID": f"bench-{mode}",
+        "OCR_GROUP_ID": f"bench-{name}",
         "OCR_JOBS_TOPIC": topics[0], "OCR_RESULTS_TOPIC": topics[1], "OCR_DLQ_TOPIC": topics[2],
         "OCR_CREATE_TOPICS": "true", "OCR_TOPIC_PARTITIONS": "6",
         "OCR_PROVIDER_URL": f"http://127.0.0.1:{provider_port}", "OCR_PROVIDER_API_KEY": "bench",
         "OCR_PROVIDER_RPS": "1000000",
         "OCR_SOURCE_POLICY": "pass_url",
         "OCR_LEDGER_URL": f"sqlite://{ledger}",
-        "OCR_RESULT_STORE_URL": f"file://{os.path.join(workdir, 'results-' + mode)}",
-        "OCR_PASS_THROUGH": "true" if mode == "pass-through" else "false",
+        "OCR_RESULT_STORE_URL": f"file://{os.path.join(workdir, 'results-' + name)}",
+        "OCR_PASS_THROUGH": "true" if pass_through else "false",
         "OCR_MAX_IN_FLIGHT": str(max_in_flight),
         "OCR_SESSION_TIMEOUT_SECONDS": "6",
         "OCR_HTTP_PORT": "-1",
         "OCR_LOG_LEVEL": "warning",
         "OCR_ALLOW_PRIVATE_SOURCES": "true",
     }
-    log = open(os.path.join(workdir, f"worker-{mode}.log"), "w")
+    log = open(os.path.join(workdir, f"worker-{name}.log"), "w")
     return subprocess.Popen([binary, "run"], env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -144,8 +148,10 @@ def run_jobs(binary, label, mode, jobs, workdir, provider, max_in_flight):
     bootstrap = broker(name, "start")
     try:
         topics = (f"jobs-{mode}", f"results-{mode}", f"dlq-{mode}")
-        worker = start_worker(binary, bootstrap, provider.port, workdir, f"{label}-{mode}", max_in_flight, topics)
+        worker = start_worker(binary, bootstrap, provider.port, workdir, f"{label}-{mode}", mode == "pass-through",
+                              max_in_flight, topics)
         time.sleep(8)  # group join (session 6 s) and topic creation before the clock starts
+        downloads0 = provider.stats()["downloads"]
         cpu0 = proc_cpu_seconds(worker.pid)
         t0 = time.monotonic()
         produce(bootstrap, topics[0], jobs, f"{label}-{mode}")
@@ -155,6 +161,11 @@ def run_jobs(binary, label, mode, jobs, workdir, provider, max_in_flight):
         stop(worker)
         if seen < jobs:
             raise SystemExit(f"bench: {label} {mode}: only {seen} of {jobs} results")
+        # The mode is checked, not assumed: a pass-through worker never fetches a result
+        # file, a rehosting one fetches each once.
+        downloads = provider.stats()["downloads"] - downloads0
+        if downloads != (0 if mode == "pass-through" else jobs):
+            raise SystemExit(f"bench: {label} {mode}: the provider served {downloads} result downloads for {jobs} jobs")
         elapsed = last - t0
         return {"cpu_ms_per_job": (cpu1 - cpu0) * 1000 / jobs, "jobs_per_s": jobs / elapsed, "peak_rss_mib": rss}
     finally:
@@ -167,7 +178,7 @@ def run_in_flight(binary, label, tasks, workdir):
     bootstrap = broker(name, "start")
     try:
         topics = ("jobs-if", "results-if", "dlq-if")
-        worker = start_worker(binary, bootstrap, provider.port, workdir, f"{label}-inflight", tasks, topics)
+        worker = start_worker(binary, bootstrap, provider.port, workdir, f"{label}-inflight", True, tasks, topics)
         time.sleep(8)
         produce(bootstrap, topics[0], tasks, f"{label}-if")
         wait_for(lambda: provider.stats()["creates"] >= tasks, 900, f"{tasks} creates")
@@ -188,11 +199,14 @@ def main():
     ap.add_argument("--max-in-flight", type=int, default=2048)
     ap.add_argument("--rounds", type=int, default=2,
                     help="job runs per binary and mode, alternated between the binaries (figures are means)")
+    ap.add_argument("--plain", help="PATH of the plain-worker binary: pass-through runs only, taking turns with the others")
     args = ap.parse_args()
     bins = [b.split("=", 1) for b in args.bin]
     workdir = tempfile.mkdtemp(prefix="bench-worker-")
     results = {label: {} for label, _ in bins}
     runs = {(label, mode): [] for label, _ in bins for mode in ("pass-through", "rehost")}
+    if args.plain:
+        runs[("plain", "pass-through")] = []
     provider = Provider(workdir, delay=0)
     try:
         # The binaries take turns, in a new order every round: this VM's speed drifts
@@ -200,11 +214,13 @@ def main():
         # charge the drift to one of them.
         for rnd in range(args.rounds):
             for mode in ("pass-through", "rehost"):
-                for label, path in (bins if rnd % 2 == 0 else bins[::-1]):
+                turns = bins + ([["plain", args.plain]] if args.plain and mode == "pass-through" else [])
+                for label, path in (turns if rnd % 2 == 0 else turns[::-1]):
                     r = run_jobs(path, f"{label}{rnd}", mode, args.jobs, workdir, provider, args.max_in_flight)
                     runs[(label, mode)].append(r)
                     print(f"bench: round {rnd + 1} {label} {mode}: {r}", file=sys.stderr, flush=True)
         for (label, mode), rs in runs.items():
+            results.setdefault(label, {})
             results[label][mode] = {k: sum(r[k] for r in rs) / len(rs) for k in rs[0]}
         if args.in_flight > 0:
             for label, path in bins:
@@ -222,6 +238,9 @@ def main():
             print(f"{label:<10} {mode:<13} {r['cpu_ms_per_job']:>10.2f} {r['jobs_per_s']:>8.1f} {r['peak_rss_mib']:>13.1f}")
         if "in-flight" in results[label]:
             print(f"{label:<10} {'in flight':<13} {'':>10} {'':>8} {results[label]['in-flight']['rss_mib']:>13.1f}")
+    if args.plain:
+        r = results["plain"]["pass-through"]
+        print(f"{'plain':<10} {'pass-through':<13} {r['cpu_ms_per_job']:>10.2f} {r['jobs_per_s']:>8.1f} {r['peak_rss_mib']:>13.1f}")
     if len(bins) > 1:
         print(f"\nratios against {base} (same run):")
         for label, _ in bins[:-1]:
@@ -230,6 +249,13 @@ def main():
                 print(f"  {label} {mode}: CPU/job x{a['cpu_ms_per_job'] / b['cpu_ms_per_job']:.2f}, jobs/s x{a['jobs_per_s'] / b['jobs_per_s']:.2f}")
             if "in-flight" in results[label]:
                 print(f"  {label} in flight: RSS x{results[label]['in-flight']['rss_mib'] / results[base]['in-flight']['rss_mib']:.2f}")
+    if args.plain:
+        # The plain worker does the same pass-through work on the same libraries without
+        # the job engine: the gap to it is the engine's own cost.
+        print("\nratios against plain-worker (same run):")
+        for label, _ in bins:
+            a, b = results[label]["pass-through"], results["plain"]["pass-through"]
+            print(f"  {label} pass-through: CPU/job x{a['cpu_ms_per_job'] / b['cpu_ms_per_job']:.2f}, jobs/s x{a['jobs_per_s'] / b['jobs_per_s']:.2f}")
     shutil.rmtree(workdir, ignore_errors=True)
 
 

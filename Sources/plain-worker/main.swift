@@ -1,0 +1,152 @@
+// The baseline of `scripts/bench worker`: the job of `ocr-worker run` in pass-through
+// mode, written the plain way on the same libraries (the Kafka module, OCRClient, the
+// SQLite ledger). One task per job, straight-line code: accept, claim, create, record the
+// task id, sleep a second, poll until the task ends, store the result, publish it, mark it
+// published. It keeps the one rule that shapes the worker's throughput: one create at a
+// time per pod (claim, create, durable task-id write), as OCR_MAX_CONCURRENT_CREATES=1
+// does, so a crash orphans at most one task. No state machine, no poll scheduler, no claims taken over, no metrics, no
+// offsets committed, no dead letters: it is not a worker anyone should run, only the floor
+// of what the worker's own libraries cost per job, so the benchmark can tell the job
+// engine's overhead from theirs.
+//
+// Reads the OCR_* variables `scripts/bench worker` gives `ocr-worker run` (bootstrap,
+// group, topics, provider URL and key, `sqlite://` ledger URL); ignores its arguments.
+
+import Foundation
+import Kafka
+import Ledger
+import Logging
+import OCRClient
+import OCRTaskAPI
+
+struct PlainJob: Decodable {
+    struct Source: Decodable { var url: String }
+    var job_id: String
+    var source: Source
+}
+
+struct PlainResult: Encodable {
+    var job_id: String
+    var status: String
+    var task_id: String
+    var result_url: String?
+}
+
+@main
+struct PlainWorker {
+    static func main() async throws {
+        let env = ProcessInfo.processInfo.environment
+        func setting(_ name: String) throws -> String {
+            guard let value = env[name], !value.isEmpty else { throw PlainWorkerError(message: "\(name) is not set") }
+            return value
+        }
+        let logger = {
+            var logger = Logger(label: "plain-worker")
+            logger.logLevel = .warning
+            return logger
+        }()
+        let kafka = KafkaClientConfiguration(bootstrapServers: try setting("OCR_KAFKA_BOOTSTRAP").split(separator: ",").map(String.init))
+        let jobsTopic = try setting("OCR_JOBS_TOPIC")
+        let resultsTopic = try setting("OCR_RESULTS_TOPIC")
+        let partitions = Int32(env["OCR_TOPIC_PARTITIONS"] ?? "") ?? 6
+        try await KafkaAdmin(client: kafka, logger: logger).createTopics([
+            .init(name: jobsTopic, partitions: partitions), .init(name: resultsTopic, partitions: partitions),
+        ])
+        let ledgerURL = try setting("OCR_LEDGER_URL")
+        guard ledgerURL.hasPrefix("sqlite://") else { throw PlainWorkerError(message: "OCR_LEDGER_URL must be sqlite://PATH") }
+        let ledger = try await SQLiteJobLedger(location: .file(String(ledgerURL.dropFirst("sqlite://".count))), logger: logger)
+        let client = try OCRClient(
+            configuration: OCRClientConfiguration(
+                baseURL: try setting("OCR_PROVIDER_URL"), apiKey: try setting("OCR_PROVIDER_API_KEY"), sourcePolicy: .passURL,
+                allowNonPublicImageURLs: true, budget: .init(requestsPerSecond: 1_000_000, burst: 1_000_000)),
+            logger: logger)
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: kafka), logger: logger)
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(
+                client: kafka, groupID: try setting("OCR_GROUP_ID"), sessionTimeout: .seconds(6)),
+            logger: logger)
+        try consumer.subscribe(topics: [jobsTopic])
+        let createPermit = CreatePermit()
+        await withDiscardingTaskGroup { group in
+            for await message in consumer.messages {
+                group.addTask {
+                    do {
+                        try await run(
+                            message, ledger: ledger, client: client, producer: producer, createPermit: createPermit,
+                            resultsTopic: resultsTopic)
+                    } catch {
+                        logger.error("job failed: \(error)")
+                    }
+                }
+            }
+        }
+    }
+
+    static func run(
+        _ message: KafkaConsumerMessage, ledger: SQLiteJobLedger, client: OCRClient, producer: KafkaProducer,
+        createPermit: CreatePermit, resultsTopic: String
+    ) async throws {
+        let job = try JSONDecoder().decode(PlainJob.self, from: Data(message.value ?? []))
+        let accepted = try await ledger.accept(jobID: job.job_id, fingerprint: job.source.url, at: Date())
+        await createPermit.acquire()
+        let created: CreateTaskResult
+        do {
+            _ = try await ledger.claimCreate(
+                jobID: job.job_id, expectedCreateAttempts: accepted.record.createAttempts, at: Date())
+            created = try await client.createTask(source: .url(job.source.url), options: try TaskOptions())
+            _ = try await ledger.recordTask(jobID: job.job_id, taskID: created.taskID, at: Date())
+        } catch {
+            await createPermit.release()
+            throw error
+        }
+        await createPermit.release()
+        var polls = 0
+        var task: TaskRecord
+        repeat {
+            try await Task.sleep(for: .seconds(1))
+            task = try await client.queryTask(created.taskID)
+            polls += 1
+        } while !task.state.isTerminal
+        let result = PlainResult(
+            job_id: job.job_id, status: task.state == .success ? "succeeded" : "failed", task_id: created.taskID,
+            result_url: task.file)
+        let value = Array(try JSONEncoder().encode(result))
+        _ = try await ledger.complete(jobID: job.job_id, resultMessage: value, polls: polls, at: Date())
+        _ = try await producer.send(KafkaProducerMessage(topic: resultsTopic, key: Array(job.job_id.utf8), value: value))
+        _ = try await ledger.markPublished(jobID: job.job_id, at: Date())
+    }
+}
+
+/// One create at a time, first come first served.
+actor CreatePermit {
+    private var held = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var next = 0
+
+    func acquire() async {
+        if !held {
+            held = true
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func release() {
+        guard next < waiters.count else {
+            held = false
+            return
+        }
+        let waiter = waiters[next]
+        next += 1
+        if next == waiters.count {
+            waiters.removeAll(keepingCapacity: true)
+            next = 0
+        }
+        waiter.resume()
+    }
+}
+
+struct PlainWorkerError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
