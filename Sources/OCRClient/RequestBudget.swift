@@ -188,7 +188,7 @@ public final class RequestBudget: Sendable {
                     state.dispatcherRunning = false
                     return nil
                 }
-                return max(.milliseconds(1), state.bucket.delayUntilNextToken(now: now))
+                return max(TokenBucket.dispatchInterval, state.bucket.delayUntilNextToken(now: now))
             }
             for continuation in ready { continuation.resume() }
             guard let delay else { return }

@@ -1,7 +1,8 @@
 /// The pure state of the request budget: a token bucket whose rate adapts to 429s.
 ///
 /// Time is passed in (`now`, monotonic), so every rule is testable without waiting:
-/// - Tokens accrue at ``rate`` per second up to ``Configuration/burst``.
+/// - Tokens accrue at ``rate`` per second up to ``capacity``: ``Configuration/burst``, or
+///   one ``dispatchInterval``'s worth of the rate when that is more.
 /// - A 429 cuts the rate at once (multiplied by ``Configuration/decreaseFactor``, not below
 ///   ``Configuration/minimumRate``) and empties the bucket. Several 429s that answer
 ///   requests sent before the first cut arrive together; they count as one cut
@@ -49,6 +50,16 @@ public struct TokenBucket: Sendable, Hashable {
     private var lastAdjustment: Duration
     private var lastCut: Duration?
 
+    /// The shortest sleep of the budget's dispatcher between grants to waiting requests.
+    public static let dispatchInterval: Duration = .milliseconds(1)
+
+    /// The most tokens the bucket holds. Waiting requests are served by a dispatcher that
+    /// wakes at most once per ``dispatchInterval``; with a cap of one token it would grant
+    /// one request per wake-up, so a rate above 1,000 per second could never be reached and
+    /// once a queue formed every request behind it would wait for a timer. Below that rate
+    /// this is ``Configuration/burst``.
+    public var capacity: Double { max(configuration.burst, rate * Self.seconds(Self.dispatchInterval)) }
+
     public init(configuration: Configuration = .init(), now: Duration) {
         self.configuration = configuration
         rate = configuration.requestsPerSecond
@@ -69,7 +80,7 @@ public struct TokenBucket: Sendable, Hashable {
         }
         if rate >= ceiling { lastAdjustment = now }
         let elapsed = Self.seconds(now - lastRefill)
-        tokens = min(configuration.burst, tokens + elapsed * rate)
+        tokens = min(capacity, tokens + elapsed * rate)
         lastRefill = now
         if let pausedUntil, now >= pausedUntil { self.pausedUntil = nil }
     }

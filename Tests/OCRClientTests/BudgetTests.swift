@@ -85,6 +85,35 @@ import TestSupport
         try await budget.acquire(.existingTask)  // the token was not lost to the cancelled waiter
     }
 
+    /// The dispatcher wakes at most once a millisecond: above 1,000 requests per second
+    /// the bucket must hold a millisecond's worth of tokens, or the rate is out of reach.
+    @Test func aFastBucketHoldsAMillisecondOfTokens() {
+        var bucket = TokenBucket(configuration: .init(requestsPerSecond: 100_000, burst: 1), now: .zero)
+        #expect(bucket.capacity == 100)
+        var granted = 0
+        while take(&bucket, .milliseconds(5)) { granted += 1 }
+        #expect(granted == 100)
+        // At PicWish's 2 rps the cap stays the configured burst.
+        #expect(TokenBucket(configuration: .init(requestsPerSecond: 2, burst: 1), now: .zero).capacity == 1)
+    }
+
+    @Test func oneDispatcherWakeUpServesAMillisecondOfWaiters() async throws {
+        let clock = ManualClock()
+        let budget = RequestBudget(configuration: .init(requestsPerSecond: 100_000, burst: 1), clock: clock)
+        try await budget.acquire(.newTask)  // the one token there is at the start
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<50 {
+                group.addTask { try? await budget.acquire(.existingTask) }
+                await waitUntil("request \(index) waits") { budget.waiting == index + 1 }
+            }
+            await waitUntil("dispatcher sleeps") { clock.sleeperCount == 1 }
+            clock.advance(by: TokenBucket.dispatchInterval)
+            await waitUntil("every waiter is granted after one wake-up") { budget.granted(.existingTask) == 50 }
+            group.cancelAll()  // without the fix, the rest would wait for wake-ups that never come
+        }
+        #expect(budget.granted(.existingTask) == 50)
+    }
+
     @Test func realClockPacing() async throws {
         let budget = RequestBudget(configuration: .init(requestsPerSecond: 20, burst: 1))
         let start = ContinuousClock.now
