@@ -2,15 +2,17 @@
 // mode, written the plain way on the same libraries (the Kafka module, OCRClient, the
 // SQLite ledger). One task per job, straight-line code: accept, claim, create, record the
 // task id, sleep a second, poll until the task ends, store the result, publish it, mark it
-// published. It keeps the one rule that shapes the worker's throughput: one create at a
-// time per pod (claim, create, durable task-id write), as OCR_MAX_CONCURRENT_CREATES=1
-// does, so a crash orphans at most one task. No state machine, no poll scheduler, no claims taken over, no metrics, no
+// published. It keeps the one rule that shapes the worker's throughput: at most
+// OCR_MAX_CONCURRENT_CREATES creates at a time per pod (claim, create, durable task-id
+// write; 1 by default, as in the worker), so a crash orphans at most that many tasks. No
+// state machine, no poll scheduler, no claims taken over, no metrics, no
 // offsets committed, no dead letters: it is not a worker anyone should run, only the floor
 // of what the worker's own libraries cost per job, so the benchmark can tell the job
 // engine's overhead from theirs.
 //
 // Reads the OCR_* variables `scripts/bench worker` gives `ocr-worker run` (bootstrap,
-// group, topics, provider URL and key, `sqlite://` ledger URL); ignores its arguments.
+// group, topics, provider URL and key, `sqlite://` ledger URL, OCR_MAX_CONCURRENT_CREATES);
+// ignores its arguments.
 
 import Foundation
 import Kafka
@@ -66,7 +68,10 @@ struct PlainWorker {
                 client: kafka, groupID: try setting("OCR_GROUP_ID"), sessionTimeout: .seconds(6)),
             logger: logger)
         try consumer.subscribe(topics: [jobsTopic])
-        let createPermit = CreatePermit()
+        guard let creates = Int(env["OCR_MAX_CONCURRENT_CREATES"] ?? "1"), creates >= 1 else {
+            throw PlainWorkerError(message: "OCR_MAX_CONCURRENT_CREATES must be a whole number of at least 1")
+        }
+        let createPermit = CreatePermit(permits: creates)
         await withDiscardingTaskGroup { group in
             for await message in consumer.messages {
                 group.addTask {
@@ -117,15 +122,17 @@ struct PlainWorker {
     }
 }
 
-/// One create at a time, first come first served.
+/// At most `permits` creates at a time, first come first served.
 actor CreatePermit {
-    private var held = false
+    private var free: Int
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private var next = 0
 
+    init(permits: Int) { free = permits }
+
     func acquire() async {
-        if !held {
-            held = true
+        if free > 0 {
+            free -= 1
             return
         }
         await withCheckedContinuation { waiters.append($0) }
@@ -133,7 +140,7 @@ actor CreatePermit {
 
     func release() {
         guard next < waiters.count else {
-            held = false
+            free += 1
             return
         }
         let waiter = waiters[next]

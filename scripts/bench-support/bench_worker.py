@@ -19,7 +19,7 @@ variables), with no other environment than the variables that setting needs.
     work on the same libraries, straight-line code without the job engine) takes its
     turn in the pass-through runs: the gap to it is what the job engine itself costs.
 
-    bench_worker.py --bin NAME=PATH [--bin NAME=PATH ...] [--plain PATH] [--jobs N] [--in-flight M] [--max-in-flight K]
+    bench_worker.py --bin NAME=PATH [--bin NAME=PATH ...] [--plain PATH] [--creates C] [--jobs N] [--in-flight M] [--max-in-flight K]
 """
 import argparse
 import json
@@ -110,7 +110,7 @@ def count_results(bootstrap, topic, expected, timeout):
     return len(seen), last
 
 
-def start_worker(binary, bootstrap, provider_port, workdir, name, pass_through, max_in_flight, topics):
+def start_worker(binary, bootstrap, provider_port, workdir, name, pass_through, max_in_flight, topics, creates=1):
     ledger = os.path.join(workdir, f"ledger-{name}.db")
     env = {
         "PATH": "/usr/bin:/bin",
@@ -125,6 +125,7 @@ def start_worker(binary, bootstrap, provider_port, workdir, name, pass_through, 
         "OCR_RESULT_STORE_URL": f"file://{os.path.join(workdir, 'results-' + name)}",
         "OCR_PASS_THROUGH": "true" if pass_through else "false",
         "OCR_MAX_IN_FLIGHT": str(max_in_flight),
+        "OCR_MAX_CONCURRENT_CREATES": str(creates),
         "OCR_SESSION_TIMEOUT_SECONDS": "6",
         "OCR_HTTP_PORT": "-1",
         "OCR_LOG_LEVEL": "warning",
@@ -143,13 +144,13 @@ def stop(proc):
         proc.wait()
 
 
-def run_jobs(binary, label, mode, jobs, workdir, provider, max_in_flight):
+def run_jobs(binary, label, mode, jobs, workdir, provider, max_in_flight, creates=1):
     name = f"bench-{os.getpid()}-{label}-{mode}".replace("/", "_")
     bootstrap = broker(name, "start")
     try:
         topics = (f"jobs-{mode}", f"results-{mode}", f"dlq-{mode}")
         worker = start_worker(binary, bootstrap, provider.port, workdir, f"{label}-{mode}", mode == "pass-through",
-                              max_in_flight, topics)
+                              max_in_flight, topics, creates)
         time.sleep(8)  # group join (session 6 s) and topic creation before the clock starts
         downloads0 = provider.stats()["downloads"]
         cpu0 = proc_cpu_seconds(worker.pid)
@@ -199,6 +200,8 @@ def main():
     ap.add_argument("--max-in-flight", type=int, default=2048)
     ap.add_argument("--rounds", type=int, default=2,
                     help="job runs per binary and mode, alternated between the binaries (figures are means)")
+    ap.add_argument("--creates", type=int, default=1,
+                    help="OCR_MAX_CONCURRENT_CREATES for every binary (default 1, the worker's default)")
     ap.add_argument("--plain", help="PATH of the plain-worker binary: pass-through runs only, taking turns with the others")
     args = ap.parse_args()
     bins = [b.split("=", 1) for b in args.bin]
@@ -216,7 +219,7 @@ def main():
             for mode in ("pass-through", "rehost"):
                 turns = bins + ([["plain", args.plain]] if args.plain and mode == "pass-through" else [])
                 for label, path in (turns if rnd % 2 == 0 else turns[::-1]):
-                    r = run_jobs(path, f"{label}{rnd}", mode, args.jobs, workdir, provider, args.max_in_flight)
+                    r = run_jobs(path, f"{label}{rnd}", mode, args.jobs, workdir, provider, args.max_in_flight, args.creates)
                     runs[(label, mode)].append(r)
                     print(f"bench: round {rnd + 1} {label} {mode}: {r}", file=sys.stderr, flush=True)
         for (label, mode), rs in runs.items():
@@ -229,7 +232,8 @@ def main():
     finally:
         provider.stop()
     base = bins[-1][0]
-    print(f"\n{args.jobs} jobs per mode (OCR_MAX_IN_FLIGHT={args.max_in_flight}), instant provider, SQLite ledger, "
+    print(f"\n{args.jobs} jobs per mode (OCR_MAX_IN_FLIGHT={args.max_in_flight}, "
+          f"OCR_MAX_CONCURRENT_CREATES={args.creates}), instant provider, SQLite ledger, "
           f"means of {args.rounds} alternated rounds; {args.in_flight} tasks in flight")
     print(f"{'binary':<10} {'mode':<13} {'CPU ms/job':>10} {'jobs/s':>8} {'peak RSS MiB':>13}")
     for label, _ in bins:
