@@ -11,7 +11,8 @@
 // engine's overhead from theirs.
 //
 // Reads the OCR_* variables `scripts/bench worker` gives `ocr-worker run` (bootstrap,
-// group, topics, provider URL and key, `sqlite://` ledger URL, OCR_MAX_CONCURRENT_CREATES);
+// group, topics, provider URL, key and rate, `sqlite://` ledger URL,
+// OCR_MAX_CONCURRENT_CREATES);
 // ignores its arguments.
 
 import Foundation
@@ -57,10 +58,13 @@ struct PlainWorker {
         let ledgerURL = try setting("OCR_LEDGER_URL")
         guard ledgerURL.hasPrefix("sqlite://") else { throw PlainWorkerError(message: "OCR_LEDGER_URL must be sqlite://PATH") }
         let ledger = try await SQLiteJobLedger(location: .file(String(ledgerURL.dropFirst("sqlite://".count))), logger: logger)
+        guard let rps = Double(env["OCR_PROVIDER_RPS"] ?? "2"), rps.isFinite, rps > 0 else {
+            throw PlainWorkerError(message: "OCR_PROVIDER_RPS must be a positive number")
+        }
         let client = try OCRClient(
             configuration: OCRClientConfiguration(
                 baseURL: try setting("OCR_PROVIDER_URL"), apiKey: try setting("OCR_PROVIDER_API_KEY"), sourcePolicy: .passURL,
-                allowNonPublicImageURLs: true, budget: .init(requestsPerSecond: 1_000_000, burst: 1_000_000)),
+                allowNonPublicImageURLs: true, budget: .init(requestsPerSecond: rps)),
             logger: logger)
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: kafka), logger: logger)
         let consumer = try KafkaConsumer(
