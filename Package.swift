@@ -218,7 +218,7 @@ let package = Package(
         .executableTarget(
             name: "plain-worker",
             dependencies: [
-                "Kafka", "Ledger", "OCRClient", "OCRTaskAPI",
+                "Kafka", "Ledger", "OCRClient", "OCRTaskAPI", "Worker",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict,

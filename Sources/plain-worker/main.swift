@@ -21,6 +21,7 @@ import Ledger
 import Logging
 import OCRClient
 import OCRTaskAPI
+import Worker
 
 struct PlainJob: Decodable {
     struct Source: Decodable { var url: String }
@@ -75,13 +76,13 @@ struct PlainWorker {
         guard let creates = Int(env["OCR_MAX_CONCURRENT_CREATES"] ?? "1"), creates >= 1 else {
             throw PlainWorkerError(message: "OCR_MAX_CONCURRENT_CREATES must be a whole number of at least 1")
         }
-        let createPermit = CreatePermit(permits: creates)
+        let createGate = CreateGate(permits: creates)
         await withDiscardingTaskGroup { group in
             for await message in consumer.messages {
                 group.addTask {
                     do {
                         try await run(
-                            message, ledger: ledger, client: client, producer: producer, createPermit: createPermit,
+                            message, ledger: ledger, client: client, producer: producer, createGate: createGate,
                             resultsTopic: resultsTopic)
                     } catch {
                         logger.error("job failed: \(error)")
@@ -93,22 +94,17 @@ struct PlainWorker {
 
     static func run(
         _ message: KafkaConsumerMessage, ledger: SQLiteJobLedger, client: OCRClient, producer: KafkaProducer,
-        createPermit: CreatePermit, resultsTopic: String
+        createGate: CreateGate, resultsTopic: String
     ) async throws {
         let job = try JSONDecoder().decode(PlainJob.self, from: Data(message.value ?? []))
         let accepted = try await ledger.accept(jobID: job.job_id, fingerprint: job.source.url, at: Date())
-        await createPermit.acquire()
-        let created: CreateTaskResult
-        do {
+        let created = try await createGate.withPermit {
             _ = try await ledger.claimCreate(
                 jobID: job.job_id, expectedCreateAttempts: accepted.record.createAttempts, at: Date())
-            created = try await client.createTask(source: .url(job.source.url), options: try TaskOptions())
+            let created = try await client.createTask(source: .url(job.source.url), options: try TaskOptions())
             _ = try await ledger.recordTask(jobID: job.job_id, taskID: created.taskID, at: Date())
-        } catch {
-            await createPermit.release()
-            throw error
+            return created
         }
-        await createPermit.release()
         var polls = 0
         var task: TaskRecord
         repeat {
@@ -123,37 +119,6 @@ struct PlainWorker {
         _ = try await ledger.complete(jobID: job.job_id, resultMessage: value, polls: polls, at: Date())
         _ = try await producer.send(KafkaProducerMessage(topic: resultsTopic, key: Array(job.job_id.utf8), value: value))
         _ = try await ledger.markPublished(jobID: job.job_id, at: Date())
-    }
-}
-
-/// At most `permits` creates at a time, first come first served.
-actor CreatePermit {
-    private var free: Int
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-    private var next = 0
-
-    init(permits: Int) { free = permits }
-
-    func acquire() async {
-        if free > 0 {
-            free -= 1
-            return
-        }
-        await withCheckedContinuation { waiters.append($0) }
-    }
-
-    func release() {
-        guard next < waiters.count else {
-            free += 1
-            return
-        }
-        let waiter = waiters[next]
-        next += 1
-        if next == waiters.count {
-            waiters.removeAll(keepingCapacity: true)
-            next = 0
-        }
-        waiter.resume()
     }
 }
 
