@@ -85,7 +85,7 @@ final class SQLiteGroupCommit: Sendable {
                 s.writing = true
                 return true
             }
-            if lead { Task { await self.drain() } }
+            if lead { writeNextBatchOnWriterQueue() }
         }
     }
 
@@ -130,22 +130,35 @@ final class SQLiteGroupCommit: Sendable {
         if durable { syncedCommits.add(1, ordering: .relaxed) }
     }
 
-    /// Writes batches until the queue is empty. Only one drain runs at a time.
-    private func drain() async {
-        while true {
-            let batch = state.withLock { s -> [Pending] in
-                let batch = Array(s.queue.prefix(maxBatch))
-                s.queue.removeFirst(batch.count)
-                if batch.isEmpty { s.writing = false }
-                return batch
-            }
-            if batch.isEmpty { return }
-            do {
-                try await writer.writeWithoutTransaction { db in try self.commit(batch, in: db) }
-                for pending in batch { pending.finish(nil) }
-            } catch {
-                for pending in batch { pending.finish(error) }
-            }
+    /// Queues the next batch on GRDB's writer queue. Only one batch is queued or being
+    /// written at a time (`State.writing`).
+    ///
+    /// Why a callback on the writer queue, not a task awaiting GRDB's async `write`: that
+    /// path took a task start, a hop onto the writer queue's executor and a hop back per
+    /// batch, each a thread wake-up, about as much CPU as the batch's SQL with many jobs
+    /// in flight. Here the batch runs where GRDB writes anyway and only its callers are
+    /// resumed. The next batch goes to the back of the writer queue, behind any write
+    /// another part of the process queued meanwhile.
+    private func writeNextBatchOnWriterQueue() {
+        writer.asyncWriteWithoutTransaction { db in self.writeBatch(db) }
+    }
+
+    private func writeBatch(_ db: Database) {
+        let batch = state.withLock { s -> [Pending] in
+            let batch = Array(s.queue.prefix(maxBatch))
+            s.queue.removeFirst(batch.count)
+            return batch
         }
+        do {
+            try commit(batch, in: db)
+            for pending in batch { pending.finish(nil) }
+        } catch {
+            for pending in batch { pending.finish(error) }
+        }
+        let more = state.withLock { s -> Bool in
+            if s.queue.isEmpty { s.writing = false }
+            return s.writing
+        }
+        if more { writeNextBatchOnWriterQueue() }
     }
 }
