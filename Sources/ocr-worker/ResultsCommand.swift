@@ -101,7 +101,7 @@ struct ResultRow {
 
     /// One member of a ZIP file as text, at most 8 MiB of it.
     private static func zipEntry(_ name: String, of path: String) -> String? {
-        guard let archive = try? Archive(url: URL(fileURLWithPath: path), accessMode: .read), let entry = archive[name],
+        guard let archive = try? Archive(url: URL(fileURLWithPath: path), accessMode: .read, pathEncoding: nil), let entry = archive[name],
             entry.uncompressedSize <= 8 << 20
         else { return nil }
         var data = Data()
