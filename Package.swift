@@ -313,6 +313,7 @@ let package = Package(
             name: "WorkerTests",
             dependencies: [
                 "Worker",
+                "TestSupport",
                 "Kafka",
                 "Ledger",
                 "JobContract",

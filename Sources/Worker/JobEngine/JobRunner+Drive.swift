@@ -6,9 +6,11 @@ extension JobRunner {
     /// memory of its deepest chain of async frames until it ends; a frame keeps a slot
     /// for every value that lives across any of its suspensions (the machine, its steps,
     /// the event, the context, copies of each). With 10,000 jobs in flight those frames
-    /// were several KB each; the drive loop now keeps one reference and a closure. Only
-    /// the job's own task touches it.
-    final class Drive {
+    /// were several KB each; the drive loop now keeps one reference and a closure.
+    ///
+    /// `@unchecked Sendable`: one task touches it at a time, the job's own task or the
+    /// child task it is awaiting while that child performs a run of effects.
+    final class Drive: @unchecked Sendable {
         /// What the drive loop does next, after the synchronous part of a step.
         enum Next {
             case finished

@@ -50,6 +50,7 @@ public final class JobRunner: MessageHandler {
     public let health: WorkerHealth
     private let claims = JobClaims()
     private let createGate: CreateGate
+    private let renewals: CreateClaimRenewals
     private let decoder: JobDecoder
     /// Learned task durations: each job's polls are planned from a snapshot of it.
     let durationModel: DurationModel
@@ -64,6 +65,7 @@ public final class JobRunner: MessageHandler {
         self.logger = logger
         retry = DependencyRetry(firstDelay: settings.dependencyRetryDelay, timer: ports.timer)
         createGate = CreateGate(permits: settings.maxConcurrentCreates)
+        renewals = CreateClaimRenewals(every: settings.createClaimTimeout / 3, ledger: ports.ledger, logger: logger)
         decoder = JobDecoder(maxValueBytes: settings.maxRecordBytes)
         durationModel = DurationModel(settings: settings.pollPlanning, coldStart: settings.pollBackoff)
     }
@@ -223,24 +225,42 @@ public final class JobRunner: MessageHandler {
         if key != current.key { drive.machine.planPolls(with: durationModel.planner(for: key)) }
     }
 
-    /// Steps the machine until it finishes: waits park this task, I/O effects run in
-    /// child tasks. The loop's frame holds the ``Drive`` and a closure, nothing bigger.
+    /// Steps the machine until it finishes: waits park this task; a run of I/O effects
+    /// with no wait between them (poll, settle, publish, mark published) runs in one
+    /// child task; a create runs in a task of its own (see ``create(_:expectedCreateAttempts:upload:)``).
+    /// The loop's frame holds the ``Drive`` and a closure, nothing bigger.
     private func run(_ drive: Drive) async throws {
+        var next = try advance(drive)
         while true {
-            switch try advance(drive) {
+            switch next {
             case .finished:
                 return
             case .wait(let until):
                 try await ports.timer.wait(until: until)
                 drive.event = .woke
+                next = try advance(drive)
             case .create(let effect):
-                // Jobs queue for the create permit here, in their own small frame, not
-                // inside the child task that runs the create.
-                drive.event = try await createGate.withPermit { try await inChildTask(effect) }
-            case .perform(let effect):
-                drive.event = try await inChildTask(effect)
+                // Jobs queue for the create permit here, in their own small frame.
+                drive.event = try await createGate.withPermit { try await effect() }
+                next = try advance(drive)
+            case .perform:
+                let first = next
+                next = try await inChildTask { try await self.performEffects(from: first, drive) }
             }
         }
+    }
+
+    /// Performs I/O effects one after the other, feeding each outcome to the machine,
+    /// until it asks for something else (a wait, a create, the end). One child task per
+    /// run, not one per effect: each task start and each resume of the waiting parent is a
+    /// thread wake-up, and they were a large part of a job's CPU.
+    private func performEffects(from first: Drive.Next, _ drive: Drive) async throws -> Drive.Next {
+        var next = first
+        while case .perform(let effect) = next {
+            drive.event = try await effect()
+            next = try advance(drive)
+        }
+        return next
     }
 
     /// Feeds the pending event (none: start) to the machine and handles what needs no
@@ -344,10 +364,12 @@ public final class JobRunner: MessageHandler {
         let provider = ports.provider
         let logger = context.logger
         let retry = self.retry
-        let renewEvery = settings.createClaimTimeout / 3
+        let renewals = self.renewals
         let claimTimeout = settings.createClaimTimeout
-        // The caller holds the create permit (``drive``); the claim, the create and the
-        // write run shielded and the permit goes back when they are done.
+        // The caller holds the create permit (``run(_:)``). The claim, the create and the
+        // write run in a task of their own: a cancelled job does not cancel it, and the
+        // job's parked task keeps none of its deep frames. The permit goes back when it
+        // is done.
         let shielded = Task { () -> (claimed: Int?, outcome: Result<(JobRecord, CreateTaskResult), any Error>) in
             let creating: JobRecord
             do {
@@ -358,20 +380,8 @@ public final class JobRunner: MessageHandler {
             }
             // Keep the claim alive while the create runs (an upload can be long), and
             // while its task id is being written, so nobody mistakes it for a crash's.
-            let renewal = Task {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: renewEvery)
-                    if Task.isCancelled { return }
-                    do {
-                        try await ledger.renewCreateClaim(jobID: job.jobID, createAttempts: creating.createAttempts, at: Date())
-                    } catch let error as LedgerError where error.code == .invalidTransition {
-                        return
-                    } catch {
-                        logger.warning("could not renew the create claim; trying again", metadata: ["error": "\(error)"])
-                    }
-                }
-            }
-            defer { renewal.cancel() }
+            renewals.hold(jobID: job.jobID, createAttempts: creating.createAttempts)
+            defer { renewals.release(jobID: job.jobID) }
             let created: CreateTaskResult
             do {
                 created = try await provider.createTask(
