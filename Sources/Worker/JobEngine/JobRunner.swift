@@ -227,7 +227,7 @@ public final class JobRunner: MessageHandler {
 
     /// Steps the machine until it finishes: waits park this task; a run of I/O effects
     /// with no wait between them (poll, settle, publish, mark published) runs in one
-    /// child task; a create runs in a task of its own (see ``create(_:expectedCreateAttempts:upload:)``).
+    /// child task; a create runs in a child task too.
     /// The loop's frame holds the ``Drive`` and a closure, nothing bigger.
     private func run(_ drive: Drive) async throws {
         var next = try advance(drive)
@@ -240,8 +240,11 @@ public final class JobRunner: MessageHandler {
                 drive.event = .woke
                 next = try advance(drive)
             case .create(let effect):
-                // Jobs queue for the create permit here, in their own small frame.
-                drive.event = try await createGate.withPermit { try await effect() }
+                // Jobs queue for the create permit here, in their own small frame, not
+                // inside the child task that runs the create. The child keeps the create
+                // step's frames out of this task, which stays parked for the job's life
+                // (running it here: 285 against 209 MiB with 10,000 jobs in flight).
+                drive.event = try await createGate.withPermit { try await inChildTask(effect) }
                 next = try advance(drive)
             case .perform:
                 let first = next
