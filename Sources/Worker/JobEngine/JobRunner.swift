@@ -370,9 +370,8 @@ public final class JobRunner: MessageHandler {
         let renewals = self.renewals
         let claimTimeout = settings.createClaimTimeout
         // The caller holds the create permit (``run(_:)``). The claim, the create and the
-        // write run in a task of their own: a cancelled job does not cancel it, and the
-        // job's parked task keeps none of its deep frames. The permit goes back when it
-        // is done.
+        // write run in a task of their own, which a cancelled job does not cancel; the
+        // permit goes back when it is done.
         let shielded = Task { () -> (claimed: Int?, outcome: Result<(JobRecord, CreateTaskResult), any Error>) in
             let creating: JobRecord
             do {
