@@ -5,18 +5,7 @@
 // OCRClient (provider API) -> Ledger -> ResultStore -> Kafka. ocr-server is the
 // self-hosted provider behind the same OCRTaskAPI contract.
 
-import Foundation
 import PackageDescription
-
-// scripts/setup builds librdkafka >= 2.1 into this prefix when the system one is older
-// (Debian 12 ships 2.0.2, which cannot talk to current brokers). pkg-config finds it
-// through PKG_CONFIG_PATH (scripts/env.sh); the rpath lets binaries find it at run time
-// without LD_LIBRARY_PATH.
-let localLibrdkafka = Context.packageDirectory + "/.tools/librdkafka/lib"
-let librdkafkaRpath: [LinkerSetting] =
-    FileManager.default.fileExists(atPath: localLibrdkafka)
-    ? [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", localLibrdkafka])]
-    : []
 
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -66,8 +55,7 @@ let package = Package(
                 "Crdkafka",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strict,
-            linkerSettings: librdkafkaRpath
+            swiftSettings: strict
         ),
 
         // MARK: The OCR task API (wire contract) and its client
@@ -209,8 +197,7 @@ let package = Package(
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
-            swiftSettings: strict,
-            linkerSettings: librdkafkaRpath
+            swiftSettings: strict
         ),
 
         // The plain-code baseline of `scripts/bench worker` (pass-through jobs on the same
@@ -221,16 +208,14 @@ let package = Package(
                 "Kafka", "Ledger", "OCRClient", "OCRTaskAPI", "Worker",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strict,
-            linkerSettings: librdkafkaRpath
+            swiftSettings: strict
         ),
 
         // The poll planner's exact decisions for `scripts/bench provider`, over stdin/stdout.
         .executableTarget(
             name: "poll-plan-driver",
             dependencies: ["Worker"],
-            swiftSettings: strict,
-            linkerSettings: librdkafkaRpath
+            swiftSettings: strict
         ),
 
         // MARK: Job contract and result store
@@ -306,8 +291,7 @@ let package = Package(
         .testTarget(
             name: "KafkaTests",
             dependencies: ["Kafka"],
-            swiftSettings: strict,
-            linkerSettings: librdkafkaRpath
+            swiftSettings: strict
         ),
         .testTarget(
             name: "WorkerTests",
@@ -326,8 +310,7 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            swiftSettings: strict,
-            linkerSettings: librdkafkaRpath
+            swiftSettings: strict
         ),
         .testTarget(
             name: "OCRTaskAPITests",
