@@ -285,6 +285,13 @@ let package = Package(
         // What test targets share (a clock that moves only when told).
         .target(
             name: "TestSupport",
+            dependencies: [
+                "GuardedFetch",
+                "OCRTaskAPI",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             path: "Tests/TestSupport",
             swiftSettings: strict
         ),
@@ -321,6 +328,7 @@ let package = Package(
             name: "GuardedFetchTests",
             dependencies: [
                 "GuardedFetch",
+                "TestSupport",
                 "OCRTaskAPI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -355,13 +363,14 @@ let package = Package(
 
         .testTarget(
             name: "OCREngineTests",
-            dependencies: ["OCREngine"],
+            dependencies: ["OCREngine", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "OCRServerTests",
             dependencies: [
                 "OCRServer",
+                "TestSupport",
                 "GuardedFetch",
                 "OCRTaskAPI",
                 "OCREngine",

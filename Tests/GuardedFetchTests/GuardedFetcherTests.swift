@@ -4,6 +4,7 @@ import GuardedFetch
 import NIOCore
 import NIOHTTP1
 import OCRTaskAPI
+import TestSupport
 import Testing
 
 /// The SSRF guard on a real loopback server, with a scripted resolver: names under `.test`

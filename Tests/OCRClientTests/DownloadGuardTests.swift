@@ -3,6 +3,7 @@ import GuardedFetch
 import NIOCore
 import OCRClient
 import OCRTaskAPI
+import TestSupport
 import Testing
 
 /// The worker's own downloads (source uploads in `auto` mode, the -3 fallback's upload,

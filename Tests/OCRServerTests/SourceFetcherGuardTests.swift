@@ -2,6 +2,7 @@ import Foundation
 import GuardedFetch
 import NIOCore
 import OCRTaskAPI
+import TestSupport
 import Testing
 
 @testable import OCRServer

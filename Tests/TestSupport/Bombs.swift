@@ -1,13 +1,14 @@
-import Foundation
+public import Foundation
 
-/// Image and PDF files whose headers claim a size their (absent) data never fills.
-enum Bombs {
-    static func be32(_ value: Int) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * $0)) } }
-    static func be16(_ value: Int) -> [UInt8] { [UInt8(truncatingIfNeeded: value >> 8), UInt8(truncatingIfNeeded: value)] }
-    static func le32(_ value: Int) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
-    static func le16(_ value: Int) -> [UInt8] { [UInt8(truncatingIfNeeded: value), UInt8(truncatingIfNeeded: value >> 8)] }
+/// Image and PDF files whose headers claim a size their (absent) data never fills: the
+/// decompression bombs of the engine's and the server's pixel-limit tests.
+public enum Bombs {
+    public static func be32(_ value: Int) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * $0)) } }
+    public static func be16(_ value: Int) -> [UInt8] { [UInt8(truncatingIfNeeded: value >> 8), UInt8(truncatingIfNeeded: value)] }
+    public static func le32(_ value: Int) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+    public static func le16(_ value: Int) -> [UInt8] { [UInt8(truncatingIfNeeded: value), UInt8(truncatingIfNeeded: value >> 8)] }
 
-    static func crc32(_ bytes: [UInt8]) -> UInt32 {
+    public static func crc32(_ bytes: [UInt8]) -> UInt32 {
         var crc: UInt32 = 0xFFFF_FFFF
         for byte in bytes {
             crc ^= UInt32(byte)
@@ -17,7 +18,7 @@ enum Bombs {
     }
 
     /// Signature, IHDR (8-bit RGB), IEND: valid chunks, no image data.
-    static func png(width: Int, height: Int) -> Data {
+    public static func png(width: Int, height: Int) -> Data {
         func chunk(_ type: String, _ body: [UInt8]) -> [UInt8] {
             let typed = Array(type.utf8) + body
             return be32(body.count) + typed + be32(Int(crc32(typed)))
@@ -27,21 +28,21 @@ enum Bombs {
     }
 
     /// SOI, a baseline frame header (one component), a scan header, EOI.
-    static func jpeg(width: Int, height: Int) -> Data {
+    public static func jpeg(width: Int, height: Int) -> Data {
         let frame: [UInt8] = [0xFF, 0xC0] + be16(11) + [8] + be16(height) + be16(width) + [1, 1, 0x11, 0]
         let scan: [UInt8] = [0xFF, 0xDA] + be16(8) + [1, 1, 0x00, 0, 63, 0]
         return Data([0xFF, 0xD8] + frame + scan + [0xFF, 0xD9])
     }
 
     /// A screen and one frame of `width` x `height`, an empty image data stream.
-    static func gif(width: Int, height: Int) -> Data {
+    public static func gif(width: Int, height: Int) -> Data {
         let screen: [UInt8] = Array("GIF89a".utf8) + le16(width) + le16(height) + [0x00, 0, 0]
         let frame: [UInt8] = [0x2C] + le16(0) + le16(0) + le16(width) + le16(height) + [0x00] + [2, 0]
         return Data(screen + frame + [0x3B])
     }
 
     /// File header and BITMAPINFOHEADER of a 24-bit image; no pixel rows.
-    static func bmp(width: Int, height: Int) -> Data {
+    public static func bmp(width: Int, height: Int) -> Data {
         let info = le32(40) + le32(width) + le32(height) + le16(1) + le16(24) + le32(0) + le32(0) + le32(2835)
             + le32(2835) + le32(0) + le32(0)
         return Data(Array("BM".utf8) + le32(54) + le32(0) + le32(54) + info)
@@ -49,7 +50,7 @@ enum Bombs {
 
     /// A little-endian, uncompressed 8-bit greyscale TIFF with one IFD per page; only the
     /// first page's strip is present.
-    static func tiff(pages: [(Int, Int)]) -> Data {
+    public static func tiff(pages: [(Int, Int)]) -> Data {
         var bytes: [UInt8] = Array("II".utf8) + le16(42) + le32(8)
         let entryCount = 9
         let ifdSize = 2 + entryCount * 12 + 4
@@ -69,7 +70,7 @@ enum Bombs {
     }
 
     /// A one-page PDF of `width` x `height` pt with a correct cross-reference table.
-    static func pdf(width: Int, height: Int) -> Data {
+    public static func pdf(width: Int, height: Int) -> Data {
         let objects = [
             "<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
             "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 \(width) \(height)] >>",

@@ -1,17 +1,17 @@
-import GuardedFetch
-import OCRTaskAPI
+public import GuardedFetch
+public import OCRTaskAPI
 import Synchronization
 
 /// A resolver that answers from a script: each host's answers in turn (the last one
 /// repeats), counting the questions. A rebinding DNS server in a box.
-final class StubResolver: HostResolver {
+public final class StubResolver: HostResolver {
     private let state: Mutex<(answers: [String: [[String]]], calls: [String: Int])>
 
-    init(_ answers: [String: [[String]]]) {
+    public init(_ answers: [String: [[String]]]) {
         state = Mutex((answers, [:]))
     }
 
-    func resolve(_ host: String) async throws -> [IPAddress] {
+    public func resolve(_ host: String) async throws -> [IPAddress] {
         state.withLock { state in
             let count = state.calls[host, default: 0]
             state.calls[host] = count + 1
@@ -20,5 +20,5 @@ final class StubResolver: HostResolver {
         }
     }
 
-    func calls(_ host: String) -> Int { state.withLock { $0.calls[host, default: 0] } }
+    public func calls(_ host: String) -> Int { state.withLock { $0.calls[host, default: 0] } }
 }

@@ -1,34 +1,33 @@
-import Foundation
-import NIOCore
+public import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Synchronization
 
 /// An HTTP server on 127.0.0.1 (port 0) that answers each path from a script, and records
 /// the requests it got (path and Host header).
-final class ScriptedServer: Sendable {
-    enum Reply: Sendable {
+public final class ScriptedServer: Sendable {
+    public enum Reply: Sendable {
         case bytes([UInt8])
         case redirect(String, status: Int = 302)
         /// `total` bytes announced, one byte sent every `interval`.
         case trickle(total: Int, interval: TimeAmount)
     }
 
-    struct Seen: Sendable {
-        var path: String
-        var host: String?
+    public struct Seen: Sendable {
+        public var path: String
+        public var host: String?
     }
 
     private let state = Mutex<(replies: [String: Reply], seen: [Seen])>(([:], []))
     private let channel = Mutex<(any Channel)?>(nil)
     private let boundPort = Atomic<Int>(0)
 
-    var port: Int { boundPort.load(ordering: .relaxed) }
-    var seen: [Seen] { state.withLock { $0.seen } }
+    public var port: Int { boundPort.load(ordering: .relaxed) }
+    public var seen: [Seen] { state.withLock { $0.seen } }
 
-    func reply(_ path: String, _ reply: Reply) { state.withLock { $0.replies[path] = reply } }
+    public func reply(_ path: String, _ reply: Reply) { state.withLock { $0.replies[path] = reply } }
 
-    static func start() async throws -> ScriptedServer {
+    public static func start() async throws -> ScriptedServer {
         let server = ScriptedServer()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -44,7 +43,7 @@ final class ScriptedServer: Sendable {
         return server
     }
 
-    func stop() async {
+    public func stop() async {
         let channel = self.channel.withLock { $0 }
         try? await channel?.close()
     }
