@@ -151,9 +151,17 @@ let package = Package(
 
         // MARK: The worker
 
+        // When to poll a task: learned durations, progress trust, the backoff. Pure: no I/O,
+        // no clock reads (the caller passes elapsed times in).
+        .target(
+            name: "PollPlanning",
+            dependencies: ["OCRTaskAPI"],
+            swiftSettings: strict
+        ),
         .target(
             name: "Worker",
             dependencies: [
+                "PollPlanning",
                 "Kafka",
                 "OCRTaskAPI",
                 "OCRClient",
@@ -178,6 +186,7 @@ let package = Package(
             name: "ocr-worker",
             dependencies: [
                 "Worker",
+                "PollPlanning",
                 "Kafka",
                 "Ledger",
                 "ResultStore",
@@ -205,7 +214,7 @@ let package = Package(
         .executableTarget(
             name: "plain-worker",
             dependencies: [
-                "Kafka", "Ledger", "OCRClient", "OCRTaskAPI", "Worker",
+                "Kafka", "Ledger", "OCRClient", "OCRTaskAPI", "Worker", "PollPlanning",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -214,7 +223,7 @@ let package = Package(
         // The poll planner's exact decisions for `scripts/bench provider`, over stdin/stdout.
         .executableTarget(
             name: "poll-plan-driver",
-            dependencies: ["Worker"],
+            dependencies: ["PollPlanning"],
             swiftSettings: strict
         ),
 
@@ -304,6 +313,7 @@ let package = Package(
             name: "WorkerTests",
             dependencies: [
                 "Worker",
+                "PollPlanning",
                 "TestSupport",
                 "Kafka",
                 "Ledger",

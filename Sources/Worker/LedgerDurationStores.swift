@@ -1,3 +1,4 @@
+public import PollPlanning
 public import Ledger
 public import Logging
 

@@ -1,3 +1,4 @@
+public import PollPlanning
 import Foundation
 import JobContract
 import Metrics

@@ -1,3 +1,4 @@
+public import PollPlanning
 import Foundation
 import Kafka
 public import Ledger

@@ -1,3 +1,4 @@
+import PollPlanning
 import ArgumentParser
 import Foundation
 import JSONLogging

@@ -9,8 +9,8 @@
 //   done <task> <elapsed> [<provider-duration>] -> ok
 // Options: --cold-start N, --done-probability P, --max-lag-fraction F, --max-lag-seconds S,
 // --bound-done-probability P, --mixture-advantage NATS.
+import PollPlanning
 import Foundation
-import Worker
 
 var settings = PollPlanSettings(provider: "bench")
 var arguments = CommandLine.arguments.dropFirst()

@@ -4,6 +4,7 @@ import Ledger
 import OCRClient
 import OCRTaskAPI
 import Testing
+@testable import PollPlanning
 @testable import Worker
 
 /// The job state machine's rows, one test each (or a few), driven by hand: no I/O, no

@@ -1,3 +1,4 @@
+import PollPlanning
 import Testing
 import Worker
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import PollPlanning
 @testable import Worker
 
 /// Durations of two kinds: the two-component mixture (LogNormalMixtureFit), the choice

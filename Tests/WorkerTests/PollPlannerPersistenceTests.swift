@@ -2,6 +2,7 @@ import Foundation
 import Ledger
 import Logging
 import Testing
+@testable import PollPlanning
 @testable import Worker
 
 /// The poll planner's learned durations across restarts: the model's snapshot and

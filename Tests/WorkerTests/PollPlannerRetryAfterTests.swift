@@ -5,6 +5,7 @@ import OCRClient
 import OCRTaskAPI
 import Synchronization
 import Testing
+@testable import PollPlanning
 @testable import Worker
 
 /// A `Retry-After` on a successful poll reply reaches the planner: through the job

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import PollPlanning
 @testable import Worker
 
 /// The source's size in the duration key (issue 13 follow-up): a create that uploaded the

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import PollPlanning
 @testable import Worker
 
 /// Step-wise progress as a bound on the remaining time (ProgressStep, ProgressTrust's step

@@ -2,6 +2,7 @@ import Foundation
 import Ledger
 import OCRTaskAPI
 import Testing
+@testable import PollPlanning
 @testable import Worker
 
 /// The poll planner's decisions (Sources/Worker/PollPlanning): cold start, where the first

@@ -1,3 +1,4 @@
+public import PollPlanning
 public import Foundation
 import JobContract
 public import Ledger

@@ -1,3 +1,4 @@
+public import PollPlanning
 public import Foundation
 
 /// Something a transition wants counted or logged. The machine stays pure: it returns

@@ -1,3 +1,4 @@
+public import PollPlanning
 import Crypto
 import Foundation
 import JobContract

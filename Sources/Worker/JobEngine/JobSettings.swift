@@ -1,3 +1,4 @@
+public import PollPlanning
 public import JobContract
 
 /// What ``JobRunner`` does and where it publishes.

@@ -1,3 +1,4 @@
+public import PollPlanning
 public import Logging
 
 /// Keeps a ``DurationModel`` across restarts through a ``DurationModelStore``: takes up
