@@ -84,6 +84,30 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
         return "Kafka \(operation) failed: \(code.name): \(message)\(suffix)"
     }
 
+    // MARK: Failures that repeating the same call cannot fix
+
+    /// The record is larger than the producer's `message.max.bytes` or the broker's
+    /// limit: it will never be accepted as it is. librdkafka reports both with the same
+    /// code (`rd_kafka_produce` documents it for the local check too).
+    public var isMessageTooLarge: Bool {
+        code.rawValue == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE.rawValue
+    }
+
+    /// The principal may not write the topic (or use the cluster): an ACL change, not a
+    /// retry, fixes it.
+    public var isAuthorizationFailure: Bool {
+        code.rawValue == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED.rawValue
+            || code.rawValue == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED.rawValue
+    }
+
+    /// The broker does not know the topic (or partition), locally or remotely. A topic
+    /// being created shows up within seconds; one deleted or misnamed never does, so
+    /// callers give it a deadline rather than failing at once.
+    public var isUnknownTopic: Bool {
+        code.rawValue == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue
+            || code.rawValue == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC.rawValue
+    }
+
     /// From a bare response code, with librdkafka's own text for it.
     init(_ err: rd_kafka_resp_err_t, operation: String, message: String? = nil) {
         let retriable = Self.retriableCodes.contains(err.rawValue)

@@ -34,26 +34,15 @@ public struct DependencyRetry: Sendable {
         case permanentAfterDeadline(PermanentDependencyFailure.Kind)
     }
 
-    // librdkafka's codes (rdkafka.h) for the permanent produce failures.
-    static let messageTooLarge: Int32 = 10
-    static let topicAuthorizationFailed: Int32 = 29
-    static let clusterAuthorizationFailed: Int32 = 31
-    static let unknownTopicOrPartition: Int32 = 3
-    static let localUnknownTopic: Int32 = -188
-    static let localMessageTooLarge: Int32 = -175
-
     static func verdict(_ error: any Error) -> Verdict {
         if let error = error as? LedgerError {
             return error.code == .invalidTransition || error.code == .notFound ? .answer : .transient
         }
         if let error = error as? KafkaError {
             if error.isFatal { return .permanent(.fatal) }
-            switch error.code.rawValue {
-            case messageTooLarge, localMessageTooLarge: return .permanent(.tooLarge)
-            case topicAuthorizationFailed, clusterAuthorizationFailed: return .permanent(.unwritable)
-            case unknownTopicOrPartition, localUnknownTopic: return .permanentAfterDeadline(.unwritable)
-            default: return .transient
-            }
+            if error.isMessageTooLarge { return .permanent(.tooLarge) }
+            if error.isAuthorizationFailure { return .permanent(.unwritable) }
+            if error.isUnknownTopic { return .permanentAfterDeadline(.unwritable) }
         }
         return .transient
     }

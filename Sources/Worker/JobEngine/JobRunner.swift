@@ -1,4 +1,4 @@
-public import PollPlanning
+import PollPlanning
 import Crypto
 import Foundation
 import JobContract
