@@ -158,9 +158,19 @@ let package = Package(
             dependencies: ["OCRTaskAPI"],
             swiftSettings: strict
         ),
+        // One job's life: the state machine, its events and effects, and the ports it is
+        // performed through, in domain types. No I/O and no imports of Kafka, the ledger,
+        // the client or the result store: those adapt to the ports (Worker/Adapters,
+        // Ledger).
+        .target(
+            name: "JobCore",
+            dependencies: ["JobContract", "OCRTaskAPI", "PollPlanning"],
+            swiftSettings: strict
+        ),
         .target(
             name: "Worker",
             dependencies: [
+                "JobCore",
                 "PollPlanning",
                 "Kafka",
                 "OCRTaskAPI",
@@ -186,6 +196,7 @@ let package = Package(
             name: "ocr-worker",
             dependencies: [
                 "Worker",
+                "JobCore",
                 "PollPlanning",
                 "Kafka",
                 "Ledger",
@@ -214,7 +225,7 @@ let package = Package(
         .executableTarget(
             name: "plain-worker",
             dependencies: [
-                "Kafka", "Ledger", "OCRClient", "OCRTaskAPI", "Worker", "PollPlanning",
+                "Kafka", "Ledger", "OCRClient", "OCRTaskAPI", "Worker", "PollPlanning", "JobCore",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -244,6 +255,7 @@ let package = Package(
         .target(
             name: "Ledger",
             dependencies: [
+                "JobCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -254,6 +266,7 @@ let package = Package(
             name: "LedgerTests",
             dependencies: [
                 "Ledger",
+                "JobCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -313,6 +326,7 @@ let package = Package(
             name: "WorkerTests",
             dependencies: [
                 "Worker",
+                "JobCore",
                 "PollPlanning",
                 "TestSupport",
                 "Kafka",
@@ -369,7 +383,7 @@ let package = Package(
         .target(name: "FuzzEntries", dependencies: ["JobContract", "OCRTaskAPI"], swiftSettings: strict),
         .executableTarget(name: "FuzzJobRecord", dependencies: ["FuzzEntries"], swiftSettings: strict),
         .executableTarget(name: "FuzzProviderReply", dependencies: ["FuzzEntries"], swiftSettings: strict),
-        .testTarget(name: "FuzzCorpusTests", dependencies: ["FuzzEntries"], swiftSettings: strict),
+        .testTarget(name: "FuzzCorpusTests", dependencies: ["FuzzEntries", "JobCore"], swiftSettings: strict),
 
         .testTarget(
             name: "OCREngineTests",

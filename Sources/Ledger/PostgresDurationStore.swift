@@ -1,3 +1,4 @@
+public import JobCore
 import Foundation
 public import Logging
 import PostgresNIO

@@ -1,3 +1,4 @@
+public import JobCore
 public import Foundation
 public import Logging
 import PostgresNIO

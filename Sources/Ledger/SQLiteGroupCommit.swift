@@ -1,3 +1,4 @@
+public import JobCore
 import GRDB
 import Synchronization
 

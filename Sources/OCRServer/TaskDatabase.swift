@@ -1,3 +1,4 @@
+import JobCore
 public import Foundation
 public import Ledger
 

@@ -1,5 +1,5 @@
 public import OCRClient
-import OCRTaskAPI
+public import OCRTaskAPI
 public import Logging
 import Synchronization
 
@@ -34,9 +34,14 @@ public final class ProviderMonitor: Sendable {
 
     /// Records the outcome of a failed call by the action the contract assigns to it.
     public func record(_ error: OCRClientError) {
-        switch error.action {
+        record(action: error.action, detail: "\(error)")
+    }
+
+    /// Records a failed call by its action; `detail` (redacted) goes into the log.
+    public func record(action: CallerAction, detail: String) {
+        switch action {
         case .deploymentFault:
-            logger.error("provider refused the API key (401): pausing until it is accepted again", metadata: ["error": "\(error)"])
+            logger.error("provider refused the API key (401): pausing until it is accepted again", metadata: ["error": "\(detail)"])
             update { $0.recordUnauthorized(now: .now) }
         case .retryLater:
             update { $0.recordFailure(now: .now) }

@@ -1,4 +1,4 @@
-public import PollPlanning
+import PollPlanning
 import Foundation
 import JobContract
 import Metrics

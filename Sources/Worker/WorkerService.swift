@@ -1,7 +1,8 @@
+public import JobCore
 public import PollPlanning
 import Foundation
 import Kafka
-public import Ledger
+import Ledger
 public import Logging
 import OCRClient
 public import ResultStore
@@ -45,7 +46,9 @@ public final class WorkerService: Service, Sendable {
         monitor = ProviderMonitor(logger: logger)
         let runner = JobRunner(
             settings: configuration.processing,
-            ports: .init(provider: provider, ledger: ledger, store: store, publisher: producer, timer: scheduler, gate: monitor),
+            ports: .init(
+                provider: provider, ledger: ledger, store: store, publisher: producer, timer: scheduler, gate: monitor, logger: logger,
+                dependencyRetryDelay: configuration.processing.dependencyRetryDelay),
             metrics: metrics, health: health, logger: logger)
         durations = durationStore.map { DurationModelPersistence(model: runner.durationModel, store: $0, logger: logger) }
         loop = JobConsumerLoop(

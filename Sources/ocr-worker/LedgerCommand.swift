@@ -1,3 +1,4 @@
+import JobCore
 import ArgumentParser
 import Foundation
 import Ledger

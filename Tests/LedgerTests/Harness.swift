@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import Logging
+import JobCore
 import Testing
 
 /// The backends the contract suite runs against. PostgreSQL comes from

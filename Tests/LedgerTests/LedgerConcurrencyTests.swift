@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import JobCore
 import Testing
 
 /// Two worker pods racing on the same rows (a rebalance overlap), simulated by two ledger

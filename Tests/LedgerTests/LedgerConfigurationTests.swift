@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import JobCore
 import Testing
 
 @Suite("LedgerConfiguration")

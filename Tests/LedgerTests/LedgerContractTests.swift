@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import JobCore
 import Testing
 
 /// The protocol's write operations, with the states the protocol's documentation allows

@@ -1,4 +1,5 @@
 import Ledger
+import JobCore
 import Testing
 
 @Suite struct LedgerTLSDefaultTests {

@@ -3,6 +3,7 @@ import JobContract
 import Ledger
 import OCRClient
 import OCRTaskAPI
+import JobCore
 import Testing
 @testable import PollPlanning
 @testable import Worker
@@ -37,8 +38,9 @@ struct JobMachineTests {
         TaskRecord(taskID: id, state: state, progress: progress, file: file, createdAt: createdAt.map(UnixTimestamp.init))
     }
 
-    static func http(_ status: Int, _ endpoint: TaskEndpoint) -> OCRClientError {
-        OCRClientError(code: .httpStatus, endpoint: endpoint, status: status, reason: "status \(status)")
+    /// An HTTP failure as the client reports it, through the worker's adapter.
+    static func http(_ status: Int, _ endpoint: TaskEndpoint) -> ProviderFailure {
+        ProviderFailure(OCRClientError(code: .httpStatus, endpoint: endpoint, status: status, reason: "status \(status)"))
     }
 
     /// A machine that created task `t1` and is about to poll it.
@@ -176,7 +178,7 @@ struct JobMachineTests {
     func createForbiddenSource() {
         var m = Self.machine()
         _ = m.start(at: Self.at(0))
-        let refused = OCRClientError(code: .forbiddenAddress, endpoint: .create, reason: "address not allowed")
+        let refused = ProviderFailure(OCRClientError(code: .forbiddenAddress, endpoint: .create, reason: "address not allowed"))
         let step = m.handle(.createFailed(refused, claimed: 1, record: nil), at: Self.at(0))
         #expect(Self.failure(step)?.errorClass == .sourceUnreachable)
         #expect(Self.failure(step)?.code == "forbidden_address")

@@ -5,6 +5,7 @@ import Ledger
 import OCRClient
 import OCRTaskAPI
 import ResultStore
+import JobCore
 import Testing
 @testable import Worker
 
@@ -40,8 +41,8 @@ struct JobRunnerTests {
                 logger: .init(label: "test"))
         }
 
-        var results: [KafkaProducerMessage] { publisher.messages(on: "ocr.results") }
-        var deadLetters: [KafkaProducerMessage] { publisher.messages(on: "ocr.jobs.dlq") }
+        var results: [OutgoingRecord] { publisher.messages(on: "ocr.results") }
+        var deadLetters: [OutgoingRecord] { publisher.messages(on: "ocr.jobs.dlq") }
 
         func result(_ index: Int = 0) throws -> JobResult {
             let all = results

@@ -4,6 +4,7 @@ import Ledger
 import OCRClient
 import OCRTaskAPI
 import Synchronization
+import JobCore
 import Testing
 @testable import PollPlanning
 @testable import Worker
@@ -36,7 +37,7 @@ struct PollPlannerRetryAfterTests {
     }
 
     /// ScriptedProvider plus a `Retry-After` on every successful reply of `pending` tasks.
-    final class AdvisingProvider: TaskProvider {
+    final class AdvisingProvider: ProviderClient {
         let inner = ScriptedProvider()
         let advice: Duration
         init(advice: Duration) { self.advice = advice }

@@ -2,6 +2,7 @@ import Foundation
 import Ledger
 import OCRClient
 import Synchronization
+import JobCore
 import Testing
 @testable import Worker
 

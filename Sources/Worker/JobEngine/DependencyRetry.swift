@@ -1,3 +1,4 @@
+public import JobCore
 import Foundation
 import Kafka
 import Ledger

@@ -1,3 +1,4 @@
+import JobCore
 extension JobRunner {
     /// One job's machine, context and pending event while the runner drives it, kept on
     /// the heap.

@@ -1,8 +1,8 @@
 import Crypto
 import Foundation
 import JobContract
+import JobCore
 import Kafka
-import Ledger
 import Logging
 import OCRTaskAPI
 
@@ -53,7 +53,7 @@ extension JobRunner {
         guard let result = JobResult.rejected(rejection, timings: timings, worker: worker, traceparent: message.headers.last(named: "traceparent")?.stringValue) else { return }
         let bytes = result.encodedJSON()
         let failed = try await retry.run("store rejection", logger) { try await ledger.fail(jobID: jobID, resultMessage: bytes, at: now) }
-        try await send(KafkaProducerMessage(topic: settings.resultsTopic, key: Array(jobID.utf8), value: bytes, headers: traceHeaders(message)), logger)
+        try await send(OutgoingRecord(topic: settings.resultsTopic, key: Array(jobID.utf8), value: bytes, headers: traceHeaders(message)), logger)
         try await deadLetter(message, info: info(failed))
         _ = try await retry.run("mark published", logger) { try await ledger.markPublished(jobID: jobID, at: Date()) }
         metrics.finished(.rejected, errorClass: .invalidJob, enqueuedAt: message.timestamp?.asRFC3339Instant)
@@ -66,7 +66,7 @@ extension JobRunner {
             return
         }
         let ledger = ports.ledger
-        try await send(KafkaProducerMessage(topic: settings.resultsTopic, key: Array(record.jobID.utf8), value: bytes, headers: traceHeaders(message)), logger)
+        try await send(OutgoingRecord(topic: settings.resultsTopic, key: Array(record.jobID.utf8), value: bytes, headers: traceHeaders(message)), logger)
         if record.state == .failed, record.publishedAt == nil, let failure = StoredFailure(bytes) {
             let reason = JobFailure(failure.errorClass, code: failure.code, message: failure.message, taskID: record.taskID)
             try await deadLetter(message, info: deadLetterInfo(message, record: record, failure: reason))
@@ -95,10 +95,10 @@ extension JobRunner {
     /// broker refuses as too large goes out as a stub (DeadLetterStub): the reason and the
     /// original sizes, without the value.
     func deadLetter(_ message: KafkaConsumerMessage, info: DeadLetterInfo) async throws {
-        let reason = DeadLetterHeaders.make(info).map { KafkaHeader(key: $0.name, value: $0.value) }
-        let full = KafkaProducerMessage(
+        let reason = DeadLetterHeaders.make(info).map { OutgoingRecord.Header(key: $0.name, value: $0.value) }
+        let full = OutgoingRecord(
             topic: settings.deadLetterTopic, key: message.key, value: DeadLetterValue.withoutPassword(message.value),
-            headers: message.headers + reason)
+            headers: message.headers.map(\.outgoing) + reason)
         do {
             try await send(full, logger)
             metrics.deadLettered(info.errorClass)
@@ -117,14 +117,15 @@ extension JobRunner {
             key: message.key, valueBytes: message.value?.count ?? 0, headers: message.headers.map { ($0.key, $0.value) },
             info: info, reason: reason)
         try await send(
-            KafkaProducerMessage(
+            OutgoingRecord(
                 topic: settings.deadLetterTopic, key: stub.key, value: stub.value,
-                headers: (stub.keepsOriginalHeaders ? message.headers : []) + stub.headers.map { KafkaHeader(key: $0.name, value: $0.value) }),
+                headers: (stub.keepsOriginalHeaders ? message.headers.map(\.outgoing) : [])
+                    + stub.headers.map { OutgoingRecord.Header(key: $0.name, value: $0.value) }),
             logger)
         metrics.deadLettered(info.errorClass)
     }
 
-    func send(_ record: KafkaProducerMessage, _ logger: Logger) async throws {
+    func send(_ record: OutgoingRecord, _ logger: Logger) async throws {
         let publisher = ports.publisher
         var retry = self.retry
         retry.unknownTopicDeadline = settings.unknownTopicDeadline
@@ -136,8 +137,8 @@ extension JobRunner {
         }
     }
 
-    func traceHeaders(_ message: KafkaConsumerMessage) -> [KafkaHeader] {
-        message.headers.last(named: "traceparent").map { [$0] } ?? []
+    func traceHeaders(_ message: KafkaConsumerMessage) -> [OutgoingRecord.Header] {
+        message.headers.last(named: "traceparent").map { [$0.outgoing] } ?? []
     }
 
     func deadLetterInfo(_ message: KafkaConsumerMessage, record: JobRecord, failure: JobFailure) -> DeadLetterInfo {

@@ -2,10 +2,9 @@ import PollPlanning
 import Crypto
 import Foundation
 import JobContract
+public import JobCore
 public import Kafka
-public import Ledger
 public import Logging
-import OCRClient
 import OCRTaskAPI
 public import ResultStore
 
@@ -19,26 +18,41 @@ public import ResultStore
 /// rejected: a failed result when it has a job id, and a dead letter), one driver per job
 /// id in this pod is claimed, and the ledger row is accepted.
 public final class JobRunner: MessageHandler {
-    /// The ports and settings the runner works with.
+    /// The ports the runner performs the machine's effects through (`JobCore`'s, in domain
+    /// types).
     public struct Ports: Sendable {
         public var provider: any TaskProvider
         public var ledger: any JobLedger
         /// nil in pass-through mode.
-        public var store: (any ResultStore)?
+        public var rehoster: (any ResultRehoster)?
         public var publisher: any ResultPublisher
         public var timer: any JobTimer
         public var gate: any ProviderGate
 
         public init(
-            provider: any TaskProvider, ledger: any JobLedger, store: (any ResultStore)?, publisher: any ResultPublisher,
+            provider: any TaskProvider, ledger: any JobLedger, rehoster: (any ResultRehoster)?, publisher: any ResultPublisher,
             timer: any JobTimer, gate: any ProviderGate
         ) {
             self.provider = provider
             self.ledger = ledger
-            self.store = store
+            self.rehoster = rehoster
             self.publisher = publisher
             self.timer = timer
             self.gate = gate
+        }
+
+        /// The ports on an OCR client and a result store (nil: pass-through), through the
+        /// adapters in `Worker/Adapters`.
+        public init(
+            provider client: any ProviderClient, ledger: any JobLedger, store: (any ResultStore)?, publisher: any ResultPublisher,
+            timer: any JobTimer, gate: any ProviderGate, logger: Logger = Logger(label: "ocr-worker"),
+            dependencyRetryDelay: Duration = .seconds(1)
+        ) {
+            let retry = DependencyRetry(firstDelay: dependencyRetryDelay, timer: timer)
+            self.init(
+                provider: ClientTaskProvider(client: client), ledger: ledger,
+                rehoster: store.map { StoreRehoster(client: client, store: $0, retry: retry, logger: logger) },
+                publisher: publisher, timer: timer, gate: gate)
         }
     }
 
@@ -60,7 +74,7 @@ public final class JobRunner: MessageHandler {
         self.settings = settings
         self.health = health
         var ports = ports
-        if settings.passThrough { ports.store = nil }
+        if settings.passThrough { ports.rehoster = nil }
         self.ports = ports
         self.metrics = metrics
         self.logger = logger
@@ -81,7 +95,7 @@ public final class JobRunner: MessageHandler {
         .init(
             maxRecreates: settings.maxRecreates, taskTimeout: settings.taskTimeout, pollBackoff: settings.pollBackoff,
             createClaimTimeout: settings.createClaimTimeout, dependencyRetryDelay: settings.dependencyRetryDelay,
-            rehost: ports.store != nil, resultURLLifetime: settings.resultURLLifetime)
+            rehost: ports.rehoster != nil, resultURLLifetime: settings.resultURLLifetime)
     }
 
     public func handle(_ message: KafkaConsumerMessage) async throws {
@@ -373,7 +387,7 @@ public final class JobRunner: MessageHandler {
         // The caller holds the create permit (``run(_:)``). The claim, the create and the
         // write run in a task of their own, which a cancelled job does not cancel; the
         // permit goes back when it is done.
-        let shielded = Task { () -> (claimed: Int?, outcome: Result<(JobRecord, CreateTaskResult), any Error>) in
+        let shielded = Task { () -> (claimed: Int?, outcome: Result<(JobRecord, TaskCreation), any Error>) in
             let creating: JobRecord
             do {
                 // Exactly one racer (another pod holding a duplicate) wins the claim.
@@ -385,10 +399,9 @@ public final class JobRunner: MessageHandler {
             // while its task id is being written, so nobody mistakes it for a crash's.
             renewals.hold(jobID: job.jobID, createAttempts: creating.createAttempts)
             defer { renewals.release(jobID: job.jobID) }
-            let created: CreateTaskResult
+            let created: TaskCreation
             do {
-                created = try await provider.createTask(
-                    source: .checkedURL(job.source), options: job.options, sourcePolicy: upload ? .upload : nil)
+                created = try await provider.createTask(for: job, upload: upload)
             } catch {
                 return (creating.createAttempts, .failure(error))
             }
@@ -407,7 +420,7 @@ public final class JobRunner: MessageHandler {
         case .success(let (submitted, created)):
             ports.gate.recordSuccess()
             return .created(record: submitted, taskID: created.taskID, uploadedBytes: created.uploadedBytes)
-        case .failure(let error as OCRClientError):
+        case .failure(let error as ProviderFailure):
             try Task.checkCancellation()
             ports.gate.record(error)
             // The claim raised createAttempts: the machine's next claim must expect it.
@@ -424,7 +437,7 @@ public final class JobRunner: MessageHandler {
     private func poll(_ taskID: String) async throws -> JobEvent {
         try await ports.gate.waitUntilUsable()
         do {
-            let reply = try await ports.provider.queryTaskReply(taskID)
+            let reply = try await ports.provider.queryTask(taskID)
             ports.gate.recordSuccess()
             return .polled(reply.record, retryAfter: reply.retryAfter)
         } catch {
@@ -435,31 +448,18 @@ public final class JobRunner: MessageHandler {
     }
 
     private func rehost(_ fileURL: String, _ context: JobContext) async throws -> JobEvent {
-        guard let store = ports.store else { return .storeFailed }
-        let job = context.job
-        let key = ResultKey.forJob(job.jobID, fileExtension: job.format.rawValue)
-        let writer = try await retry.run("open result store", context.logger) {
-            try await store.makeWriter(key: key, contentType: job.format.contentType)
+        guard let rehoster = ports.rehoster else { return .storeFailed }
+        switch try await rehoster.rehost(fileURL: fileURL, for: context.job) {
+        case .stored(let file):
+            metrics.rehosted(bytes: file.sizeBytes ?? 0)
+            return .rehosted(file)
+        case .providerFailed(let failure):
+            if case .retryLater = failure.action { ports.gate.record(failure) }
+            return .rehostFailed(failure)
+        case .storeFailed(let reason):
+            context.logger.warning("result store failed; retrying the rehost", metadata: ["error": "\(reason)"])
+            return .storeFailed
         }
-        let sink = StoreSink(writer)
-        let downloaded: DownloadedResult
-        do {
-            downloaded = try await ports.provider.downloadResult(from: fileURL, into: sink)
-        } catch {
-            await writer.abort()
-            try Task.checkCancellation()
-            if error.code == .sinkFailed {
-                context.logger.warning("result store failed; retrying the rehost", metadata: ["error": "\(error)"])
-                return .storeFailed
-            }
-            if case .retryLater = error.action { ports.gate.record(error) }
-            return .rehostFailed(error)
-        }
-        guard let stored = sink.stored else { return .storeFailed }
-        metrics.rehosted(bytes: downloaded.size)
-        return .rehosted(.init(
-            fileURL: fileURL, fileURLExpiresAt: Date(), location: stored.location, sizeBytes: downloaded.size,
-            sha256: downloaded.sha256, contentType: downloaded.contentType ?? job.format.contentType))
     }
 
     private func settle(_ settlement: JobSettlement, pollsToRecord: Int, _ context: JobContext) async throws -> JobEvent {
@@ -468,8 +468,7 @@ public final class JobRunner: MessageHandler {
         let now = Date()
         let bytes: [UInt8]
         switch settlement {
-        case .succeeded(let task, var file, let attempts):
-            file.fileURLExpiresAt = (task.completedAt?.date.asRFC3339Instant ?? now).addingTimeInterval(settings.resultURLLifetime.seconds)
+        case .succeeded(let task, let file, let attempts):
             bytes = JobResult.succeeded(
                 job: job, taskID: task.taskID, file: file, timings: timings(context, task: task, now: now), attempts: attempts,
                 worker: worker, traceparent: context.traceparent
@@ -503,7 +502,7 @@ public final class JobRunner: MessageHandler {
         guard let bytes = record.resultMessage else { return }
         do {
             try await send(
-                KafkaProducerMessage(topic: settings.resultsTopic, key: Array(record.jobID.utf8), value: bytes, headers: traceHeaders(context.message)),
+                OutgoingRecord(topic: settings.resultsTopic, key: Array(record.jobID.utf8), value: bytes, headers: traceHeaders(context.message)),
                 context.logger)
         } catch let refused as PermanentDependencyFailure where refused.kind == .tooLarge {
             // The result can never be published (the broker's message.max.bytes): a stub
@@ -570,14 +569,4 @@ public final class JobRunner: MessageHandler {
             taskProcessedAt: task?.processedAt?.date.asRFC3339Instant, taskCompletedAt: task?.completedAt?.date.asRFC3339Instant,
             publishedAt: now)
     }
-}
-
-extension JobState {
-    /// Nothing left to do but (re)publish the stored result.
-    var isSettled: Bool { self == .completed || self == .published || self == .failed }
-}
-
-extension OCRClientError {
-    /// The `code` of a failed result: the HTTP status (`http_413`), else the error code.
-    var statusCode: String { status.map { "http_\($0)" } ?? code.rawValue }
 }

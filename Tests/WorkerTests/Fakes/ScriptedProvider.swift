@@ -1,3 +1,4 @@
+import JobCore
 import Foundation
 import NIOCore
 import OCRClient
@@ -7,7 +8,7 @@ import Worker
 
 /// A task provider whose answers a test scripts: create results in order, and per task
 /// a list of query answers (the last one repeats). Counts every call.
-final class ScriptedProvider: TaskProvider {
+final class ScriptedProvider: ProviderClient {
     struct State {
         var creates: [Result<String, OCRClientError>] = []
         var queries: [String: [Result<TaskRecord, OCRClientError>]] = [:]

@@ -1,3 +1,4 @@
+import JobCore
 import Foundation
 import Synchronization
 import Worker

@@ -1,6 +1,5 @@
 import Foundation
 public import JobContract
-public import Ledger
 public import OCRTaskAPI
 
 /// What the runner must do next for a job: the output of ``JobMachine``. Each effect is

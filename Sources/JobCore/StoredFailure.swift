@@ -1,13 +1,13 @@
-import Foundation
-import JobContract
+public import Foundation
+public import JobContract
 
 /// The `error` of a stored failed result, read back to dead-letter it again.
-struct StoredFailure {
-    var errorClass: ErrorClass
-    var code: String
-    var message: String
+public struct StoredFailure: Sendable {
+    public var errorClass: ErrorClass
+    public var code: String
+    public var message: String
 
-    init?(_ bytes: [UInt8]) {
+    public init?(_ bytes: [UInt8]) {
         guard let root = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
             let error = root["error"] as? [String: Any],
             let errorClass = (error["class"] as? String).flatMap(ErrorClass.init(rawValue:))
@@ -19,7 +19,8 @@ struct StoredFailure {
 }
 
 extension Duration {
-    var seconds: TimeInterval {
+    /// The duration in seconds, for `Date` arithmetic and logs.
+    public var timeInterval: TimeInterval {
         let (s, atto) = components
         return TimeInterval(s) + TimeInterval(atto) / 1e18
     }
@@ -29,7 +30,7 @@ extension Date {
     /// The date when it can be written as an RFC 3339 instant (years 1 to 9999), else nil.
     /// Record timestamps and provider dates are outside data: a record stamped at the far
     /// end of Int64 milliseconds must give a result without a time, not a trap.
-    var asRFC3339Instant: Date? {
+    public var asRFC3339Instant: Date? {
         let seconds = timeIntervalSince1970
         return seconds.isFinite && seconds >= -62_135_596_800 && seconds < 253_402_300_800 ? self : nil
     }

@@ -1,7 +1,5 @@
-public import Ledger
-public import OCRClient
-public import OCRTaskAPI
 public import JobContract
+public import OCRTaskAPI
 
 /// What happened when the runner performed a ``JobEffect``: the input of
 /// ``JobMachine/handle(_:at:)``.
@@ -17,18 +15,18 @@ public enum JobEvent: Sendable {
     /// `.create`: the provider refused or failed (after the client's own retries).
     /// `claimed` is the `createAttempts` the claim wrote, when the claim was taken;
     /// `record` is the row read back afterwards, when it could be read.
-    case createFailed(OCRClientError, claimed: Int?, record: JobRecord?)
+    case createFailed(ProviderFailure, claimed: Int?, record: JobRecord?)
     /// `.create`: our own side failed (the claim was refused because another driver won
     /// it, or the ledger was down); `record` is the row read back afterwards.
     case createInterrupted(claimed: Int?, record: JobRecord?)
     /// `.poll` answered; `retryAfter`: the successful reply's `Retry-After`, if any.
     case polled(TaskRecord, retryAfter: Duration? = nil)
     /// `.poll` failed.
-    case pollFailed(OCRClientError)
+    case pollFailed(ProviderFailure)
     /// `.rehost` stored the result file.
     case rehosted(JobResult.ResultFile)
     /// `.rehost`: the provider side of the download failed.
-    case rehostFailed(OCRClientError)
+    case rehostFailed(ProviderFailure)
     /// `.rehost`: our result store failed (never a job failure).
     case storeFailed
     /// `.settle` stored the result; `record` carries its bytes.

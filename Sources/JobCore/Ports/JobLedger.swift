@@ -68,8 +68,9 @@ public struct JobRecord: Sendable, Hashable {
 /// cannot be reached throws `.unavailable`. Dates are stored in UTC and come back rounded
 /// to the millisecond.
 ///
-/// Implementations: ``SQLiteJobLedger``, ``PostgresJobLedger``; ``makeLedger(_:logger:)``
-/// opens either from a ``LedgerConfiguration``.
+/// The port the job engine keeps its rows through. Implementations live in the `Ledger`
+/// target (`SQLiteJobLedger`, `PostgresJobLedger`; `makeLedger(_:logger:)` opens either
+/// from a `LedgerConfiguration`).
 public protocol JobLedger: Sendable {
     /// Registers a job seen for the first time (state `accepted`), or returns the row that
     /// exists. `isNew` tells which; an existing row is never modified here.
@@ -189,13 +190,6 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
         self.message = message
     }
 
-    /// What is wrong with a ledger URL or setting, without the words that name the
-    /// ledger: for other programs that take the same URL (ocr-server's `--store`).
-    public var configurationProblem: String? {
-        guard message.hasPrefix(LedgerConfiguration.invalidPrefix) else { return nil }
-        return String(message.dropFirst(LedgerConfiguration.invalidPrefix.count))
-    }
-
     public var description: String {
         "ledger \(code.rawValue)" + (jobID.map { " (job \($0))" } ?? "") + ": \(message)"
     }
@@ -211,4 +205,9 @@ extension JobLedger {
     public func fail(jobID: String, resultMessage: [UInt8], at: Date) async throws -> JobRecord {
         try await fail(jobID: jobID, resultMessage: resultMessage, polls: 0, at: at)
     }
+}
+
+extension JobState {
+    /// Nothing left to do but (re)publish the stored result.
+    public var isSettled: Bool { self == .completed || self == .published || self == .failed }
 }

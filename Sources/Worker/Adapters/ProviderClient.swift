@@ -1,9 +1,10 @@
 public import OCRClient
 public import OCRTaskAPI
 
-/// The OCR task API as the job engine uses it: create, query, download. ``OCRClient``
-/// is the real one (budget, retries, streaming); unit tests use a scripted fake.
-public protocol TaskProvider: Sendable {
+/// What the adapters of the job engine's provider ports need of the OCR client: create,
+/// query, download, in the client's own terms. ``OCRClient`` is the real one (budget,
+/// retries, streaming); unit tests use a scripted fake, so the adapters run in them too.
+public protocol ProviderClient: Sendable {
     func createTask(source: DocumentSource, options: TaskOptions, sourcePolicy: SourcePolicy?) async throws(OCRClientError) -> CreateTaskResult
     func queryTask(_ taskID: String) async throws(OCRClientError) -> TaskRecord
     /// A query with the successful reply's `Retry-After` (for the poll planner).
@@ -11,11 +12,11 @@ public protocol TaskProvider: Sendable {
     func downloadResult(from fileURL: String, into sink: some ResultSink) async throws(OCRClientError) -> DownloadedResult
 }
 
-extension TaskProvider {
+extension ProviderClient {
     /// A provider that cannot see reply headers: the record alone, no `Retry-After`.
     public func queryTaskReply(_ taskID: String) async throws(OCRClientError) -> QueriedTask {
         QueriedTask(record: try await queryTask(taskID))
     }
 }
 
-extension OCRClient: TaskProvider {}
+extension OCRClient: ProviderClient {}

@@ -1,9 +1,7 @@
-public import PollPlanning
 public import Foundation
-import JobContract
-public import Ledger
-import OCRClient
+public import JobContract
 import OCRTaskAPI
+public import PollPlanning
 
 /// One job's life as a value: a pure transition function from (phase, event) to (phase,
 /// effect). Every rule of the job's processing (docs/architecture.md, as the
@@ -217,16 +215,16 @@ public struct JobMachine: Sendable {
             if let claimed { ownClaim = claimed }
             if let fresh { record = fresh }
             switch error.action {
-            case .permanentFailure where error.code == .forbiddenAddress:
+            case .permanentFailure where error.isForbiddenAddress:
                 // Our own download of the source (an upload) was refused by the address rule.
-                return fail(.sourceUnreachable, code: error.statusCode, message: "\(error)", now)
+                return fail(.sourceUnreachable, code: error.code, message: error.message, now)
             case .permanentFailure:
-                return fail(.providerRejected, code: error.statusCode, message: "\(error)", now)
+                return fail(.providerRejected, code: error.code, message: error.message, now)
             case .uploadFileInstead where !uploadInstead:
                 uploadInstead = true
                 return proceed(now, notes: [.uploadingInstead])
             case .uploadFileInstead:
-                return fail(.sourceUnreachable, code: error.statusCode, message: "\(error)", now)
+                return fail(.sourceUnreachable, code: error.code, message: error.message, now)
             default:
                 return Step(effect: .wait(until: now.instant + rules.pollBackoff.cap), notes: [])
             }
@@ -248,13 +246,14 @@ public struct JobMachine: Sendable {
             case .recreateTask:
                 return recreate("the provider lost the task", failure: (.providerFailed, "http_404"), now)
             case .permanentFailure:
-                return fail(.providerRejected, code: error.statusCode, message: "\(error)", now)
+                return fail(.providerRejected, code: error.code, message: error.message, now)
             default:
                 return Step(effect: .wait(until: now.instant + rules.pollBackoff.first), notes: [])
             }
 
-        case (.rehosting, .rehosted(let file)):
+        case (.rehosting, .rehosted(var file)):
             guard let task = lastTask else { return unexpected(event, now) }
+            file.fileURLExpiresAt = resultURLExpiry(task, now)
             return settle(.succeeded(task: task, file: file, attempts: attempts))
         case (.rehosting, .rehostFailed(let error)):
             switch error.action {
@@ -268,7 +267,7 @@ public struct JobMachine: Sendable {
                 phase = .polling
                 return Step(effect: .wait(until: now.instant + rules.pollBackoff.first), notes: [])
             default:
-                return fail(.rehostFailed, code: "rehost", message: "\(error)", now)
+                return fail(.rehostFailed, code: "rehost", message: error.message, now)
             }
         case (.rehosting, .storeFailed):
             phase = .polling
@@ -323,7 +322,7 @@ public struct JobMachine: Sendable {
         }
         // A claim that is not ours: another driver's create call, or a crash's.
         let age = now.date.timeIntervalSince(record.updatedAt)
-        if age > rules.createClaimTimeout.seconds {
+        if age > rules.createClaimTimeout.timeInterval {
             notes.append(.claimTakenOver(age: age, createAttempts: record.createAttempts))
             return create(notes)
         }
@@ -367,7 +366,7 @@ public struct JobMachine: Sendable {
             let delay = max(rules.pollBackoff.delay(afterPolls: polls, progress: task.progress, elapsed: elapsed), retryAfter ?? .zero)
             return Step(effect: .wait(until: now.instant + delay), notes: [])
         default:
-            notes.append(.taskEnded(seconds: (now.instant - taskStartedAt).seconds, state: task.state.rawValue))
+            notes.append(.taskEnded(seconds: (now.instant - taskStartedAt).timeInterval, state: task.state.rawValue))
             if action == .done, let planner = rules.pollPlanner {
                 notes.append(.taskTimed(pollHistory.completion(
                     key: planner.key, doneAt: now.instant - taskStartedAt, providerDuration: task.providerDuration)))
@@ -383,9 +382,8 @@ public struct JobMachine: Sendable {
                 phase = .rehosting
                 return Step(effect: .rehost(taskID: task.taskID, fileURL: file), notes: notes)
             }
-            let expiresAt = (task.completedAt?.date.asRFC3339Instant ?? now.date).addingTimeInterval(rules.resultURLLifetime.seconds)
             let passed = JobResult.ResultFile(
-                fileURL: file, fileURLExpiresAt: expiresAt, location: nil, sizeBytes: nil, sha256: nil, contentType: resultContentType)
+                fileURL: file, fileURLExpiresAt: resultURLExpiry(task, now), location: nil, sizeBytes: nil, sha256: nil, contentType: resultContentType)
             var step = settle(.succeeded(task: task, file: passed, attempts: attempts))
             step.notes = notes
             return step
@@ -475,6 +473,13 @@ public struct JobMachine: Sendable {
         polls = 0
         pollHistory = TaskPollHistory()
         refetches = 0
+    }
+
+    /// When the provider's result URL stops working: its lifetime from the task's
+    /// completion (the provider's `completed_at`), or from now when it sent none. Computed
+    /// here only, for pass-through and rehosted results alike.
+    private func resultURLExpiry(_ task: TaskRecord, _ now: Now) -> Date {
+        (task.completedAt?.date.asRFC3339Instant ?? now.date).addingTimeInterval(rules.resultURLLifetime.timeInterval)
     }
 
     /// The wait between a create and the task's first poll.
