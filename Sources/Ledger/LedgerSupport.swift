@@ -1,4 +1,4 @@
-public import JobCore
+import JobCore
 import Foundation
 
 // What both implementations share: the transition table (checked in SQL by each), the

@@ -1,4 +1,4 @@
-public import JobCore
+import JobCore
 import Foundation
 public import Logging
 import PostgresNIO

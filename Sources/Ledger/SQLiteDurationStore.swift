@@ -1,4 +1,4 @@
-public import JobCore
+import JobCore
 public import Foundation
 public import Logging
 import GRDB

@@ -1,4 +1,4 @@
-public import JobCore
+import JobCore
 import GRDB
 import Synchronization
 
