@@ -26,6 +26,9 @@ public enum JobEffect: Sendable, Equatable {
     /// Send the stored result bytes; `deadLetter` set: dead-letter the record too.
     /// -> `.sent`
     case publish(JobRecord, deadLetter: JobFailure?)
+    /// Dead-letter the record as a stub: the reason and the original sizes, without its
+    /// value (the record or its result cannot go out whole). -> `.deadLettered`
+    case deadLetterStub(JobFailure, reason: String, record: JobRecord)
     /// Mark the row published. -> `.marked`
     case markPublished
     /// The driver is done.

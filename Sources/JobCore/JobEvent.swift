@@ -35,6 +35,11 @@ public enum JobEvent: Sendable {
     case settleRefused
     /// `.publish` delivered the result (and the dead letter).
     case sent
+    /// `.publish`: the broker refuses the result as larger than it accepts
+    /// (`message.max.bytes`); nothing went out.
+    case resultTooLarge(bytes: Int)
+    /// `.deadLetterStub` delivered the stub.
+    case deadLettered
     /// `.markPublished` was written.
     case marked
 }

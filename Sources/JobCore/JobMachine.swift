@@ -1,5 +1,5 @@
 public import Foundation
-public import JobContract
+import JobContract
 import OCRTaskAPI
 public import PollPlanning
 
@@ -10,52 +10,8 @@ public import PollPlanning
 /// time comes in with each event, so a unit test drives a job's whole life in
 /// microseconds (Tests/WorkerTests/JobMachineTests.swift).
 ///
-/// The table (docs/architecture.md renders the same rows):
-///
-/// | Phase | Event | Rule | Next phase, effect |
-/// |---|---|---|---|
-/// | any driving phase | (top of the loop) | the job's `deadline` passed | settling, `settle(failed deadline_exceeded)` |
-/// | accepted | start | ledger row settled | publishing, `publish(stored bytes)` (republish) |
-/// | accepted | start | row `submitted` with a task id | polling, `poll` (resume; the task keeps its deadline) |
-/// | accepted | start | row `creating` under a claim that is not ours | awaitingClaim (below) |
-/// | accepted | start | otherwise | creating, `create` |
-/// | awaitingClaim | (row read) | row `submitted` with a task id | polling, `poll` that task |
-/// | awaitingClaim | (row read) | row settled | publishing (republish) |
-/// | awaitingClaim | (row read) | row `creating`, claim renewed within the claim timeout | awaitingClaim, `wait(first)` then `readLedger` |
-/// | awaitingClaim | (row read) | row `creating`, claim older than the claim timeout | creating, `create` (taken over, counted) |
-/// | creating | created | | polling, `wait(first)` then `poll` |
-/// | creating | createFailed | permanent (400, 413, ...) | settling, failed `provider_rejected` |
-/// | creating | createFailed | our download of the source refused (forbidden address) | settling, failed `source_unreachable` |
-/// | creating | createFailed | -3 / source fetch failure, no upload tried yet | creating, `create(upload)` |
-/// | creating | createFailed | -3 after our own upload | settling, failed `source_unreachable` |
-/// | creating | createFailed | transient, 401, circuit open | creating, `wait(cap)` then `create` |
-/// | creating | createInterrupted | row `submitted` meanwhile | polling, `wait(first)` then `poll` |
-/// | creating | createInterrupted | otherwise (claim lost, ledger down) | awaitingClaim, `wait(retry delay)` then `readLedger` |
-/// | polling | (before a poll) | task older than the task timeout | recreate |
-/// | polling | polled | state 0, 2, 3, 4 (pending) | polling, `wait(rules.pollPlanner's delay; without one, backoff by polls and progress; at least the reply's Retry-After)` |
-/// | polling | polled | state 1 with a file | rehosting, `rehost` (pass-through: settling, success) |
-/// | polling | polled | state 1 without a file | recreate |
-/// | polling | polled | state -1, -2, -8 | recreate |
-/// | polling | polled | state -3, no upload tried yet | creating, `create(upload)` (not a re-create) |
-/// | polling | polled | state -3 after our own upload | settling, failed `source_unreachable` |
-/// | polling | polled | state -5, -7, unknown negative | settling, failed `provider_rejected` |
-/// | polling | pollFailed | 404 (task lost) | recreate |
-/// | polling | pollFailed | permanent | settling, failed `provider_rejected` |
-/// | polling | pollFailed | transient, 401, circuit open | polling, `wait(first)` then `poll` |
-/// | rehosting | rehosted | | settling, success |
-/// | rehosting | rehostFailed | URL expired, refetches left | polling, `poll` (fresh URL) |
-/// | rehosting | rehostFailed | URL expired, no refetches left | recreate |
-/// | rehosting | rehostFailed | transient | polling, `wait(first)` then `poll` |
-/// | rehosting | rehostFailed | anything else | settling, failed `rehost_failed` |
-/// | rehosting | storeFailed | our store is down | polling, `wait(cap)` then `poll` (never fails the job) |
-/// | (recreate) | | re-creates left | creating, `create` |
-/// | (recreate) | | none left | settling, failed (`provider_failed` or `rehost_failed`) |
-/// | settling | settled | | publishing, `publish` (a failure: with its dead letter) |
-/// | settling | settleRefused | row settled by another driver | publishing (republish theirs) |
-/// | settling | settleRefused | row not settled | finish(redrive) |
-/// | publishing | sent | row `completed`, or `failed` never published | markingPublished, `markPublished` |
-/// | publishing | sent | otherwise | published, `finish` |
-/// | markingPublished | marked | | published, `finish` |
+/// The table is ``transitions`` (JobMachine+Table.swift): one row per rule, rendered in
+/// docs/architecture.md.
 ///
 /// 401 and the circuit breaker are not rows: the runner waits at the provider gate before
 /// every create and poll, so a paused provider holds jobs where they are, and no failure
@@ -285,12 +241,22 @@ public struct JobMachine: Sendable {
             guard let fresh, fresh.state.isSettled else { return finish(.redrive) }
             return republish(fresh)
 
-        case (.publishing, .sent):
+        case (.publishing, .sent), (.publishing, .deadLettered):
             if record.state == .completed || (record.state == .failed && record.publishedAt == nil) {
                 phase = .markingPublished
                 return Step(effect: .markPublished, notes: [])
             }
             return finish(ending)
+        case (.publishing, .resultTooLarge(let bytes)):
+            // The result can never be published as it is: a stub dead letter says so, and
+            // the row is then marked published, so a redelivery does not run this again.
+            // Ops raise the broker's limit and replay.
+            let tooLarge = JobFailure(
+                .internal, code: "result_too_large",
+                message: "the job's result (\(bytes) bytes) is too large for the broker (message.max.bytes)", taskID: record.taskID)
+            failure = tooLarge
+            republishing = false
+            return Step(effect: .deadLetterStub(tooLarge, reason: "the result was too large for the broker", record: record), notes: [.resultTooLarge(bytes: bytes)])
         case (.markingPublished, .marked):
             return finish(ending)
 

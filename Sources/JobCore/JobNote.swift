@@ -28,6 +28,8 @@ public enum JobNote: Sendable, Hashable {
     case resultStoreFailed
     /// Two payloads share a job id: the first one wins.
     case otherPayload(firstFingerprint: String)
+    /// The broker refuses the job's result as too large: a stub dead letter goes instead.
+    case resultTooLarge(bytes: Int)
     /// A settled row carried no result bytes: nothing to republish.
     case settledWithoutResult
     /// An event the phase does not expect (a runner defect): the job is driven again.

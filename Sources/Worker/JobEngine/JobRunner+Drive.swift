@@ -25,6 +25,8 @@ extension JobRunner {
         var context: JobContext
         /// What happened since the last step; nil before the first.
         var event: JobEvent?
+        /// How the machine finished; nil while it runs.
+        var ending: JobEnding?
 
         init(machine: JobMachine, context: JobContext) {
             self.machine = machine

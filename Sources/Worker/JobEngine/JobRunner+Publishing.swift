@@ -8,7 +8,8 @@ import OCRTaskAPI
 
 extension JobRunner {
     /// A record that broke the job contract: a `failed` result when it had a job id (once
-    /// per job id), and a dead letter in any case. The partition moves on.
+    /// per job id), and a dead letter in any case. The partition moves on. Which of these
+    /// happen is the machine's rule (`JobMachine.rejection`, `afterAcceptingRejected`).
     func reject(_ message: KafkaConsumerMessage, rejection: JobRejection, logger: Logger) async throws {
         var logger = logger
         let now = Date()
@@ -19,35 +20,35 @@ extension JobRunner {
                 rejection: rejection, firstSeenAt: record?.firstSeenAt ?? now, failedAt: now, workerID: self.settings.workerID,
                 consumerGroup: self.settings.consumerGroup, origin: Self.origin(of: message))
         }
-        if rejection.code == .recordTooLarge {
-            // Copying a record over the caps to the dead-letter topic may not even fit the
-            // broker: its stub goes instead, with the reason and the original sizes.
+        let counted = { self.metrics.finished(.rejected, errorClass: .invalidJob, enqueuedAt: message.timestamp?.asRFC3339Instant) }
+        let jobID: String
+        switch JobMachine.rejection(rejection) {
+        case .deadLetterStub:
             try await deadLetterStub(message, info: info(nil), reason: rejection.message)
-            metrics.finished(.rejected, errorClass: .invalidJob, enqueuedAt: message.timestamp?.asRFC3339Instant)
+            counted()
             return
-        }
-        guard let jobID = rejection.jobID else {
+        case .deadLetterOnly:
             try await deadLetter(message, info: info(nil))
-            metrics.finished(.rejected, errorClass: .invalidJob, enqueuedAt: message.timestamp?.asRFC3339Instant)
+            counted()
             return
+        case .acceptRow(let id):
+            jobID = id
         }
         logger[metadataKey: "job_id"] = "\(jobID)"
-        let fingerprint = "invalid:" + Hex.lowercase(SHA256.hash(data: message.value ?? []))
+        let fingerprint = JobMachine.rejectedFingerprint(Hex.lowercase(SHA256.hash(data: message.value ?? [])))
         let (record, isNew) = try await retry.run("accept rejected job", logger) {
             try await ledger.accept(jobID: jobID, fingerprint: fingerprint, at: now)
         }
-        // This same invalid record still `accepted`: a crash came between the accept and
-        // the stored failure, so finish the rejection as if it were new.
-        let ownLeftover = record.fingerprint == fingerprint && record.state == .accepted
-        if !isNew, !ownLeftover {
-            if record.fingerprint == fingerprint, record.state.isSettled {
-                try await republish(record, message: message, logger: logger)
-            } else {
-                // The id belongs to another payload, which keeps its own result.
-                logger.warning("invalid record reuses the id of another job: dead letter only", metadata: ["first_fingerprint": "\(record.fingerprint)"])
-                try await deadLetter(message, info: info(record))
-            }
+        switch JobMachine.afterAcceptingRejected(record, isNew: isNew, fingerprint: fingerprint) {
+        case .republish:
+            try await republish(record, message: message, logger: logger)
             return
+        case .deadLetterOnly:
+            logger.warning("invalid record reuses the id of another job: dead letter only", metadata: ["first_fingerprint": "\(record.fingerprint)"])
+            try await deadLetter(message, info: info(record))
+            return
+        case .storeAndPublish:
+            break
         }
         let timings = JobResult.Timings(enqueuedAt: message.timestamp?.asRFC3339Instant, publishedAt: now)
         guard let result = JobResult.rejected(rejection, timings: timings, worker: worker, traceparent: message.headers.last(named: "traceparent")?.stringValue) else { return }
@@ -56,7 +57,7 @@ extension JobRunner {
         try await send(OutgoingRecord(topic: settings.resultsTopic, key: Array(jobID.utf8), value: bytes, headers: traceHeaders(message)), logger)
         try await deadLetter(message, info: info(failed))
         _ = try await retry.run("mark published", logger) { try await ledger.markPublished(jobID: jobID, at: Date()) }
-        metrics.finished(.rejected, errorClass: .invalidJob, enqueuedAt: message.timestamp?.asRFC3339Instant)
+        counted()
     }
 
     /// Republishes the stored result of a rejected record's settled row.
@@ -78,10 +79,10 @@ extension JobRunner {
     }
 
     /// Dead-letters a record whose processing kept failing for reasons of our own.
-    func deadLetterInternal(_ message: KafkaConsumerMessage, error: any Error) async throws {
+    func deadLetterInternal(_ message: KafkaConsumerMessage, failure: JobFailure) async throws {
         let now = Date()
         let info = DeadLetterInfo(
-            errorClass: .internal, code: "internal", message: "\(error)", createAttempts: 0, pollAttempts: 0,
+            errorClass: failure.errorClass, code: failure.code, message: failure.message, createAttempts: 0, pollAttempts: 0,
             firstSeenAt: now, failedAt: now, taskID: nil, workerID: settings.workerID,
             consumerGroup: settings.consumerGroup, origin: Self.origin(of: message))
         try await deadLetter(message, info: info)

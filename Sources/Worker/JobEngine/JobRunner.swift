@@ -99,44 +99,45 @@ public final class JobRunner: MessageHandler {
     }
 
     public func handle(_ message: KafkaConsumerMessage) async throws {
-        // Our own dependencies are retried inside; what still escapes is unexpected (a
-        // runner defect, a ledger row no transition allows). Try the whole job again a
-        // few times, then dead-letter it as an internal error rather than hold the
-        // partition's commits forever.
-        var attempt = 0
+        // Our own dependencies are retried inside; what still escapes, and a job another
+        // driver moved on without settling it, goes to the machine's rule for failures no
+        // row covers (`JobMachine.afterFailure`): drive the job again, or dead-letter it.
+        var tries = 0
         while true {
+            let failure: (description: String, permanent: Bool)
             do {
-                try await handleOnce(message)
-                return
+                guard try await handleOnce(message) == .redrive else { return }
+                failure = ("the job moved on under another driver but is not settled", false)
             } catch is CancellationError {
                 throw CancellationError()
-            } catch let failure as PermanentDependencyFailure {
-                // Retrying the job cannot help (a topic we may not write, a record the broker
-                // will never take): dead-letter it at once with the reason. If even the dead
-                // letter cannot be written, the pod cannot do its work: it reports fatal
-                // (/healthz fails, the process exits non-zero) instead of stalling silently.
-                try Task.checkCancellation()
-                logger.error("job cannot be published: dead-lettering it", metadata: [
-                    "error": "\(failure)", "partition": "\(message.partition)", "offset": "\(message.offset)",
+            } catch let permanent as PermanentDependencyFailure {
+                failure = ("\(permanent)", true)
+            } catch {
+                failure = ("\(error)", false)
+            }
+            try Task.checkCancellation()
+            tries += 1
+            switch JobMachine.afterFailure(failure.description, tries: tries, permanent: failure.permanent, rules: rules) {
+            case .driveAgain(let delay):
+                logger.error("job step failed unexpectedly; driving the job again", metadata: [
+                    "error": "\(failure.description)", "attempt": "\(tries)", "partition": "\(message.partition)",
+                    "offset": "\(message.offset)",
                 ])
+                try await ports.timer.wait(until: ports.timer.now().instant + delay)
+            case .deadLetter(let reason):
+                logger.error("job cannot be processed: dead-lettering it", metadata: [
+                    "error": "\(failure.description)", "partition": "\(message.partition)", "offset": "\(message.offset)",
+                ])
+                // If even the dead letter cannot be written, the pod cannot do its work: it
+                // reports fatal (/healthz fails, the process exits non-zero) instead of
+                // stalling silently.
                 do {
-                    try await deadLetterInternal(message, error: failure)
+                    try await deadLetterInternal(message, failure: reason)
                 } catch let again as PermanentDependencyFailure {
                     health.markFatal("neither the result nor the dead letter can be published: \(again)")
                     throw again
                 }
                 return
-            } catch {
-                try Task.checkCancellation()
-                attempt += 1
-                logger.error("job step failed unexpectedly", metadata: [
-                    "error": "\(error)", "attempt": "\(attempt)", "partition": "\(message.partition)", "offset": "\(message.offset)",
-                ])
-                guard attempt < 5 else {
-                    try await deadLetterInternal(message, error: error)
-                    return
-                }
-                try await ports.timer.wait(until: ports.timer.now().instant + settings.dependencyRetryDelay * attempt)
             }
         }
     }
@@ -145,14 +146,14 @@ public final class JobRunner: MessageHandler {
     /// parked is small on purpose (see ``Drive``): the context is a reference and a
     /// logger, the ledger calls that open the job run in a child task, and the drive
     /// loop keeps one reference to the job's ``Drive``.
-    private func handleOnce(_ message: KafkaConsumerMessage) async throws {
+    private func handleOnce(_ message: KafkaConsumerMessage) async throws -> JobEnding {
         let context: JobContext
         switch decode(message) {
         case .success(let decoded):
             context = decoded
         case .failure(let rejection):
             try await reject(message, rejection: rejection, logger: logger(for: message))
-            return
+            return .failed(.invalidJob)
         }
 
         // One driver per job id in this pod; duplicates wait, then drive or republish
@@ -162,8 +163,11 @@ public final class JobRunner: MessageHandler {
         }
         defer { claims.release(context.job.jobID) }
 
-        guard let drive = try await inChildTask({ try await self.open(context) }).map({ makeDrive($0, context) }) else { return }
+        guard let drive = try await inChildTask({ try await self.open(context) }).map({ makeDrive($0, context) }) else {
+            return .deferredToFirstPayload
+        }
         try await run(drive)
+        return drive.ending ?? .redrive
     }
 
     /// The logger of one record's job: the record's coordinates, then its job id.
@@ -296,7 +300,8 @@ public final class JobRunner: MessageHandler {
         let context = drive.context
         switch effect {
         case .finish(let ending):
-            try finished(ending, machine: drive.machine, context)
+            finished(ending, machine: drive.machine, context)
+            drive.ending = ending
             return .finished
         case .wait(let until):
             return .wait(until)
@@ -336,8 +341,10 @@ public final class JobRunner: MessageHandler {
         case .settle(let settlement, let polls):
             return try await settle(settlement, pollsToRecord: polls, context)
         case .publish(let record, let deadLetter):
-            try await publish(record, deadLetter: deadLetter, context)
-            return .sent
+            return try await publish(record, deadLetter: deadLetter, context)
+        case .deadLetterStub(let failure, let reason, let record):
+            try await deadLetterStub(context.message, info: deadLetterInfo(context.message, record: record, failure: failure), reason: reason)
+            return .deadLettered
         case .markPublished:
             let jobID = context.job.jobID
             let ledger = ports.ledger
@@ -349,7 +356,7 @@ public final class JobRunner: MessageHandler {
         }
     }
 
-    private func finished(_ ending: JobEnding, machine: JobMachine, _ context: JobContext) throws {
+    private func finished(_ ending: JobEnding, machine: JobMachine, _ context: JobContext) {
         let enqueuedAt = context.message.timestamp?.asRFC3339Instant
         switch ending {
         case .succeeded:
@@ -366,7 +373,7 @@ public final class JobRunner: MessageHandler {
         case .redrive:
             // Another driver moved the job but did not settle it: ``handle(_:)`` takes it
             // up again instead of checkpointing a message whose job has no result.
-            throw LedgerError(code: .invalidTransition, jobID: context.job.jobID, message: "job moved on but is not settled: driving it again")
+            break
         }
     }
 
@@ -498,28 +505,21 @@ public final class JobRunner: MessageHandler {
     }
 
     /// Sends the row's stored result bytes, and the dead letter when `deadLetter` is set.
-    private func publish(_ record: JobRecord, deadLetter failure: JobFailure?, _ context: JobContext) async throws {
-        guard let bytes = record.resultMessage else { return }
+    /// A result the broker will never take is the machine's to decide on.
+    private func publish(_ record: JobRecord, deadLetter failure: JobFailure?, _ context: JobContext) async throws -> JobEvent {
+        guard let bytes = record.resultMessage else { return .sent }
         do {
             try await send(
                 OutgoingRecord(topic: settings.resultsTopic, key: Array(record.jobID.utf8), value: bytes, headers: traceHeaders(context.message)),
                 context.logger)
         } catch let refused as PermanentDependencyFailure where refused.kind == .tooLarge {
-            // The result can never be published (the broker's message.max.bytes): a stub
-            // dead letter says so, and the machine goes on to mark the row published, so a
-            // redelivery does not run this again. Ops raise the limit and replay.
-            context.logger.error("result too large for the broker: dead-lettering a stub", metadata: ["result_bytes": "\(bytes.count)"])
-            let tooLarge = JobFailure(
-                .internal, code: "result_too_large",
-                message: "the job's result (\(bytes.count) bytes) is too large for the broker (message.max.bytes)", taskID: record.taskID)
-            try await deadLetterStub(
-                context.message, info: deadLetterInfo(context.message, record: record, failure: tooLarge),
-                reason: "the result was too large for the broker")
-            return
+            context.logger.error("result too large for the broker", metadata: ["result_bytes": "\(bytes.count)"])
+            return .resultTooLarge(bytes: bytes.count)
         }
         if let failure {
             try await deadLetter(context.message, info: deadLetterInfo(context.message, record: record, failure: failure))
         }
+        return .sent
     }
 
     private func note(_ note: JobNote, _ context: JobContext) {
@@ -556,6 +556,8 @@ public final class JobRunner: MessageHandler {
             logger.warning(
                 "job id seen again with another payload; the first one wins",
                 metadata: ["first_fingerprint": "\(first)", "this_fingerprint": "\(context.job.fingerprint)"])
+        case .resultTooLarge(let bytes):
+            logger.error("result too large for the broker: dead-lettering a stub", metadata: ["result_bytes": "\(bytes)"])
         case .settledWithoutResult:
             logger.error("settled job without a stored result")
         case .unexpected(let event, let phase):
