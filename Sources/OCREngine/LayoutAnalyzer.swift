@@ -1,7 +1,7 @@
 /// Makes a ``PageLayout`` of a ``SourcePage``: lines as the source grouped its words,
 /// tables found among them (``TableDetector``), the other lines kept in the source's
-/// paragraphs, headings told by their type size, and the blocks put in reading order
-/// (``ReadingOrder``).
+/// paragraphs (split where the type size changes by a heading's ratio), headings told by
+/// their type size, and the blocks put in reading order (``ReadingOrder``).
 enum LayoutAnalyzer {
     /// A paragraph of at most this many lines whose type is this much larger than the
     /// page's body text is a heading: level 1 from ``headingLevel1Ratio``, else level 2.
@@ -61,7 +61,14 @@ enum LayoutAnalyzer {
                 flush()
                 continue
             }
-            if let previous = current.last, keys[previous].paragraphKey != keys[index].paragraphKey { flush() }
+            // A change of type size within the source's paragraph (a heading run into the
+            // text under it) starts a new paragraph too.
+            if let previous = current.last,
+                keys[previous].paragraphKey != keys[index].paragraphKey
+                    || sizeChanges(from: lines[previous], to: lines[index])
+            {
+                flush()
+            }
             current.append(index)
         }
         flush()
@@ -69,6 +76,13 @@ enum LayoutAnalyzer {
         blocks.sort { $0.first < $1.first }
         let order = ReadingOrder.order(blocks.map(\.block.box))
         return PageLayout(width: page.width, height: page.height, blocks: order.map { blocks[$0].block })
+    }
+
+    static func sizeChanges(from previous: TableDetector.Line, to line: TableDetector.Line) -> Bool {
+        guard let before = median(previous.words.map(\.size)), let after = median(line.words.map(\.size)),
+            before > 0, after > 0
+        else { return false }
+        return max(before, after) / min(before, after) >= headingRatio
     }
 
     struct LineKey: Hashable {

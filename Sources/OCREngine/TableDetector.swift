@@ -9,8 +9,9 @@
 /// - A candidate table is a run of rows with two or more segments each, at most
 ///   ``maxRowGapFactor`` word heights apart; a one-segment row directly under a row
 ///   (closer than ``continuationGapFactor``) continues a wrapped cell.
-/// - Columns are the x ranges the segments of the multi-segment rows cover, merged where
-///   they overlap; a one-segment row that crosses columns ends the table.
+/// - Columns are the x ranges the segments of the multi-segment rows cover, between
+///   gutters that at most one row in ten crosses; a one-segment row that crosses columns
+///   ends the table.
 /// - It is a table when it has at least ``minRows`` multi-segment rows, two columns that
 ///   are filled in at least half of them, and, unless ruling lines cross it, no column
 ///   of prose (``proseWords`` words a line or more on average): two columns of running
@@ -82,8 +83,8 @@ struct TableDetector {
         return tables
     }
 
-    /// Lines grouped into rows (side by side, overlapping vertically by half the lower
-    /// one's height), top to bottom, each split into segments.
+    /// Lines grouped into rows (side by side, touching at most, overlapping vertically by
+    /// half the lower one's height), top to bottom, each split into segments.
     func rows() -> [Row] {
         let order = lines.indices.sorted { lines[$0].box.centerY < lines[$1].box.centerY }
         var rows: [Row] = []
@@ -91,7 +92,9 @@ struct TableDetector {
             let line = lines[index]
             if var last = rows.last,
                 line.box.verticalOverlap(last.box) >= 0.5 * min(line.box.height, last.box.height),
-                last.lines.allSatisfy({ lines[$0].box.horizontalOverlap(line.box) <= 0 })
+                last.lines.allSatisfy({
+                    lines[$0].box.horizontalOverlap(line.box) <= 0.2 * min(lines[$0].box.width, line.box.width)
+                })
             {
                 last.lines.append(index)
                 last.box = PageLayout.Box.union([last.box, line.box])!
@@ -127,7 +130,7 @@ struct TableDetector {
         let trimmed = Array(run[first...])
         let multi = trimmed.filter { $0.segments.count >= 2 }
         guard multi.count >= Self.minRows else { return [] }
-        let columns = Self.columns(multi.flatMap(\.segments))
+        let columns = Self.columns(multi.map(\.segments))
         guard columns.count >= 2 else { return [] }
         if let crossing = trimmed.firstIndex(where: { row in
             row.segments.count == 1 && columns.filter { Self.overlap(row.segments[0], $0) > 0 }.count > 1
@@ -210,16 +213,25 @@ struct TableDetector {
         columns.indices.max { overlap(segment, columns[$0]) < overlap(segment, columns[$1]) } ?? 0
     }
 
-    /// The x ranges `segments` cover, overlapping ones merged, left to right.
-    static func columns(_ segments: [Segment]) -> [ClosedRange<Double>] {
-        var merged: [ClosedRange<Double>] = []
-        for segment in segments.sorted(by: { $0.left < $1.left }) {
-            if let last = merged.last, segment.left <= last.upperBound {
-                merged[merged.count - 1] = last.lowerBound...max(last.upperBound, segment.right)
-            } else {
-                merged.append(segment.left...segment.right)
+    /// The columns of `rows`: the x ranges their segments cover, separated by gutters
+    /// that at most one row in ten crosses (a long cell running into its neighbour does
+    /// not merge two columns of a long table), left to right.
+    static func columns(_ rows: [[Segment]]) -> [ClosedRange<Double>] {
+        let edges = Array(Set(rows.flatMap { $0.flatMap { [$0.left, $0.right] } })).sorted()
+        guard edges.count >= 2, edges.count <= 10_000 else { return [] }
+        let allowance = rows.count / 10
+        var columns: [ClosedRange<Double>] = []
+        var start: Double?
+        for (left, right) in zip(edges, edges.dropFirst()) {
+            let crossing = rows.count { row in row.contains { $0.left <= left && $0.right >= right } }
+            if crossing > allowance {
+                if start == nil { start = left }
+            } else if let open = start {
+                columns.append(open...left)
+                start = nil
             }
         }
-        return merged
+        if let open = start, let last = edges.last { columns.append(open...last) }
+        return columns
     }
 }

@@ -28,11 +28,15 @@ import Testing
         for (index, y) in [60.0, 74, 88].enumerated() {
             fixture.line(Self.prose, x: 20, y: y, block: 3, paragraph: 3 + index)
         }
+        // A heading the source ran into the paragraph under it.
+        fixture.line("Run in", x: 20, y: 110, block: 4, paragraph: 7, size: 13)
+        fixture.line(Self.prose, x: 20, y: 130, block: 4, paragraph: 7)
+        fixture.line(Self.prose, x: 20, y: 144, block: 4, paragraph: 7)
         let roles = fixture.layout.blocks.map { block -> PageLayout.Paragraph.Role? in
             if case .paragraph(let paragraph) = block { return paragraph.role }
             return nil
         }
-        #expect(roles == [.heading(level: 1), .heading(level: 2), .body, .body, .body])
+        #expect(roles == [.heading(level: 1), .heading(level: 2), .body, .body, .body, .heading(level: 2), .body])
     }
 
     /// Two columns between a heading and a footer that span both, then two more columns;
@@ -108,6 +112,23 @@ import Testing
             ])
         #expect(table.columns.map(\.lowerBound) == Self.serviceColumns)
         #expect(layout.text.contains("discard\t9\tudp\tsink null\n"))
+    }
+
+    /// One long cell that runs up to the next column does not merge the columns of a long
+    /// table.
+    @Test func aLongCellDoesNotMergeColumns() throws {
+        var fixture = LayoutFixture()
+        let columns: [Double] = [20, 120, 220]
+        var block = 0
+        for index in 0..<12 {
+            let code = index == 5 ? "AE,OM,RE,SC,TF,XX" : "A\(index)"
+            fixture.row([code, "+\(4230 + index)", "Europe/City\(index)"], columns: columns, y: 20 + Double(index) * 14, block: &block)
+        }
+        let table = try #require(fixture.layout.tables.first)
+        #expect(table.columns.count == 3)
+        try #require(table.rows.count == 12, "\(table.rows)")
+        #expect(table.rows[4] == ["A4", "+4234", "Europe/City4"])
+        #expect(table.rows[5].filter { !$0.isEmpty }.joined(separator: " ") == "AE,OM,RE,SC,TF,XX +4235 Europe/City5")
     }
 
     /// With ruling lines, a row whose cells wrap onto two lines stays one row.
