@@ -27,15 +27,10 @@ extension OOXMLWriter {
             + #"<w:sectPr><w:pgSz w:w="11906" w:h="16838"/><w:pgMar w:top="1440" w:right="1440" w:bottom="1440" w:left="1440" w:header="708" w:footer="708" w:gutter="0"/></w:sectPr>"#
             + "</w:body></w:document>"
         let main = "application/vnd.openxmlformats-officedocument.wordprocessingml."
-        try write(
-            [
-                (
-                    "[Content_Types].xml",
-                    contentTypes([
-                        ("/word/document.xml", main + "document.main+xml"), ("/word/styles.xml", main + "styles+xml"),
-                    ])
-                ),
-                ("_rels/.rels", relationships([("rId1", officeDocumentRelationship, "word/document.xml")])),
+        try writePackage(
+            mainPart: "word/document.xml",
+            overrides: [("/word/document.xml", main + "document.main+xml"), ("/word/styles.xml", main + "styles+xml")],
+            parts: [
                 ("word/_rels/document.xml.rels", relationships([("rId1", relationshipBase + "styles", "styles.xml")])),
                 ("word/document.xml", document),
                 ("word/styles.xml", docxStyles),

@@ -64,10 +64,9 @@ extension OOXMLWriter {
             header + #"<p:sldLayout \#(presentationNamespaces) type="blank" preserve="1">"#
             + #"<p:cSld name="Blank"><p:spTree>\#(emptyGroup)</p:spTree></p:cSld>"#
             + "<p:clrMapOvr><a:masterClrMapping/></p:clrMapOvr></p:sldLayout>"
-        try write(
-            [
-                ("[Content_Types].xml", contentTypes(overrides)),
-                ("_rels/.rels", relationships([("rId1", officeDocumentRelationship, "ppt/presentation.xml")])),
+        try writePackage(
+            mainPart: "ppt/presentation.xml", overrides: overrides,
+            parts: [
                 ("ppt/presentation.xml", presentation),
                 ("ppt/_rels/presentation.xml.rels", relationships(presentationRelationships)),
                 ("ppt/slideMasters/slideMaster1.xml", master),

@@ -20,10 +20,9 @@ extension OOXMLWriter {
             header + #"<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" "#
             + #"xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">"#
             + "<sheets>\(sheets)</sheets></workbook>"
-        try write(
-            [
-                ("[Content_Types].xml", contentTypes(overrides)),
-                ("_rels/.rels", relationships([("rId1", officeDocumentRelationship, "xl/workbook.xml")])),
+        try writePackage(
+            mainPart: "xl/workbook.xml", overrides: overrides,
+            parts: [
                 ("xl/workbook.xml", workbook),
                 ("xl/_rels/workbook.xml.rels", relationships(workbookRelationships)),
             ] + parts, to: url)

@@ -51,10 +51,18 @@ public enum OOXMLWriter {
             + "</Relationships>"
     }
 
-    static func write(_ parts: [(String, String)], to url: URL) throws {
+    /// Writes the package at `url`: its content types (`overrides` for the parts), the
+    /// package relationship to `mainPart`, and `parts` (path, XML).
+    static func writePackage(
+        mainPart: String, overrides: [(part: String, type: String)], parts: [(String, String)], to url: URL
+    ) throws {
         try? FileManager.default.removeItem(at: url)
         let archive = try Archive(url: url, accessMode: .create)
-        for (path, text) in parts {
+        let package = [
+            ("[Content_Types].xml", contentTypes(overrides)),
+            ("_rels/.rels", relationships([("rId1", officeDocumentRelationship, mainPart)])),
+        ]
+        for (path, text) in package + parts {
             let data = Data(text.utf8)
             try archive.addEntry(
                 with: path, type: .file, uncompressedSize: Int64(data.count), compressionMethod: .deflate

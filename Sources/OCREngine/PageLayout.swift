@@ -4,7 +4,8 @@
 /// from it.
 ///
 /// Coordinates are in the page's own units (pixels of the recognised image, or PDF points
-/// for a text layer), origin at the top left, y growing downwards.
+/// for a text layer), origin at the top left, y growing downwards. Callers outside the
+/// engine read layouts; only the engine makes them.
 public struct PageLayout: Sendable, Equatable {
     public struct Box: Sendable, Equatable {
         public var left: Double
@@ -12,12 +13,6 @@ public struct PageLayout: Sendable, Equatable {
         public var right: Double
         public var bottom: Double
 
-        public init(left: Double, top: Double, right: Double, bottom: Double) {
-            self.left = left
-            self.top = top
-            self.right = right
-            self.bottom = bottom
-        }
 
         public var width: Double { right - left }
         public var height: Double { bottom - top }
@@ -43,10 +38,6 @@ public struct PageLayout: Sendable, Equatable {
         public var text: String
         public var box: Box
 
-        public init(text: String, box: Box) {
-            self.text = text
-            self.box = box
-        }
     }
 
     public struct Line: Sendable, Equatable {
@@ -54,7 +45,6 @@ public struct PageLayout: Sendable, Equatable {
         public var box: Box { Box.union(words.map(\.box)) ?? Box(left: 0, top: 0, right: 0, bottom: 0) }
         public var text: String { words.map(\.text).joined(separator: " ") }
 
-        public init(words: [Word]) { self.words = words }
     }
 
     public struct Paragraph: Sendable, Equatable {
@@ -65,13 +55,9 @@ public struct PageLayout: Sendable, Equatable {
         }
 
         public var lines: [Line]
-        public var role: Role
+        public var role: Role = .body
         public var box: Box { Box.union(lines.map(\.box)) ?? Box(left: 0, top: 0, right: 0, bottom: 0) }
 
-        public init(lines: [Line], role: Role = .body) {
-            self.lines = lines
-            self.role = role
-        }
 
         /// The lines as one run of text: a word broken with a hyphen at a line end (a
         /// lower-case letter, "-", and a lower-case letter starting the next line) is joined.
@@ -105,11 +91,6 @@ public struct PageLayout: Sendable, Equatable {
         /// The x ranges of the columns, left to right.
         public var columns: [ClosedRange<Double>]
 
-        public init(rows: [[String]], box: Box, columns: [ClosedRange<Double>]) {
-            self.rows = rows
-            self.box = box
-            self.columns = columns
-        }
 
         public var columnCount: Int { rows.map(\.count).max() ?? 0 }
     }
@@ -130,11 +111,6 @@ public struct PageLayout: Sendable, Equatable {
     public var height: Double
     public var blocks: [Block]
 
-    public init(width: Double, height: Double, blocks: [Block]) {
-        self.width = width
-        self.height = height
-        self.blocks = blocks
-    }
 
     /// The page as plain text in reading order: a paragraph's lines as lines, a blank line
     /// between blocks, a table's cells separated by tabs, one row a line.

@@ -60,6 +60,12 @@ final class TesseractAPI {
         // sets automatic page segmentation (PSM 3), which finds columns, headings and
         // indented paragraphs of real pages.
         TessBaseAPISetPageSegMode(handle, PSM_AUTO)
+        // Sauvola's local thresholding instead of Tesseract's default global Otsu: a page
+        // photographed under uneven light (darker towards one corner) keeps its text in
+        // the dark part, where one global threshold turns the background black and the
+        // text there is lost (CER 0.093 -> 0.006 on the phone-like pages of
+        // scripts/bench-ocr-quality, 0.0018 -> 0.0020 on the clean ones).
+        _ = TessBaseAPISetVariable(handle, "thresholding_method", "2")
         if selection.digitsOnly {
             _ = TessBaseAPISetVariable(handle, "tessedit_char_whitelist", OCRLanguage.digitsWhitelist)
         }

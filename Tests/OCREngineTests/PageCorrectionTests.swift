@@ -1,5 +1,6 @@
 import CTesseract
 import Foundation
+import TestSupport
 import Testing
 
 @testable import OCREngine
@@ -7,7 +8,7 @@ import Testing
 /// With Tesseract: a page turned by a quarter, half or three quarters is turned back
 /// before recognition and reads as the upright page does; a slightly skewed page is
 /// straightened.
-@Suite struct PageCorrectionTests {
+@Suite(.tags(.tesseract)) struct PageCorrectionTests {
     /// samples/clean.png turned clockwise by `quarterTurns`, as a PNG.
     static func turned(_ quarterTurns: Int32) throws -> Data {
         let upright = try #require(Leptonica.read(path: samples.appendingPathComponent("clean.png").path, tiffIndex: nil))

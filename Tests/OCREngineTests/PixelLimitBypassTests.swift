@@ -1,12 +1,13 @@
 import CTesseract
 import Foundation
+import TestSupport
 import Testing
 
 @testable import OCREngine
 
 /// Pages whose headers understate their size: the decoder's own view is the last word, and
 /// the planner reads sizes the way the decoder will.
-@Suite struct PixelLimitBypassTests {
+@Suite(.tags(.tesseract)) struct PixelLimitBypassTests {
     /// 10,000 pixels a page: the hostile files below are small, their pages a little over.
     static let smallLimits = EngineConfiguration(workers: 1, rasterDPI: 72, maxPagePixels: 10_000)
 

@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import OCREngine
 
 /// With Tesseract: a ruled table on a page image (recognition forced on a PDF page that
 /// has text) comes out of docx as a Word table, cell by cell.
-@Suite struct TableRecognitionTests {
+@Suite(.tags(.tesseract)) struct TableRecognitionTests {
     static let cells = [
         ["Service", "Port", "Protocol"], ["echo", "7", "tcp"], ["discard", "9", "udp"], ["daytime", "13", "tcp"],
     ]

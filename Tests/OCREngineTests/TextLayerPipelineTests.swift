@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import OCREngine
@@ -6,7 +7,7 @@ import Testing
 /// With poppler and Tesseract: a born-digital page is read from its text layer, a page
 /// without one is recognised, a job can force recognition, and the searchable PDF keeps
 /// the original page where its text served.
-@Suite struct TextLayerPipelineTests {
+@Suite(.tags(.tesseract)) struct TextLayerPipelineTests {
     static let lines = ["Born digital text on a PDF page", "with a second line below it"]
     /// Page 1: text in Helvetica. Page 2: nothing on it (a scan would be an image).
     static let mixed = HostileFiles.pdf([

@@ -5,8 +5,9 @@ Pages are real documents Debian ships, none written by this project: manual page
 LibreOffice, and two tables of real data laid out by LibreOffice: the first entries of
 /etc/services in a Word table with borders (python-docx), and the first rows of
 /usr/share/zoneinfo/zone1970.tab in a spreadsheet without grid lines (openpyxl). The
-ground truth of a page is the text of its PDF page (pdftotext, which reads columns in
-order); of a table, the data written into it.
+ground truth of a page is the text of its PDF page in the order the PDF draws it
+(`pdftotext -raw`: groff and LibreOffice draw column after column, and a table row by row,
+cell by cell); of a table, the data written into it.
 
 Each page is sent as five variants: upright (200 dpi PNG), turned 90 and 180 degrees,
 phone-like (turned 3 degrees, blurred, lit unevenly, JPEG quality 70) and the born-digital
@@ -169,7 +170,7 @@ def make_pages(documents, work):
         for number in numbers:
             page = f"{name}-p{number}"
             base = os.path.join(pages_dir, page)
-            truth = run(["pdftotext", "-f", str(number), "-l", str(number), pdf, "-"]).decode()
+            truth = run(["pdftotext", "-raw", "-f", str(number), "-l", str(number), pdf, "-"]).decode()
             run(["pdftoppm", "-r", "200", "-png", "-f", str(number), "-l", str(number), "-singlefile", pdf, base])
             upright = Image.open(base + ".png")
             files = {"upright": base + ".png"}
