@@ -74,7 +74,8 @@ enum LayoutAnalyzer {
         flush()
 
         blocks.sort { $0.first < $1.first }
-        let order = ReadingOrder.order(blocks.map(\.block.box))
+        let heights = lines.flatMap { $0.words.map(\.box.height) }
+        let order = ReadingOrder.order(blocks.map(\.block.box), pageHeight: page.height, gutter: median(heights) ?? 1)
         return PageLayout(width: page.width, height: page.height, blocks: order.map { blocks[$0].block })
     }
 

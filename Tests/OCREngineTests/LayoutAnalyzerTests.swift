@@ -157,13 +157,37 @@ import Testing
         #expect(layout.blocks.isEmpty && layout.text.isEmpty)
     }
 
+    static func order(_ boxes: [PageLayout.Box]) -> [Int] { ReadingOrder.order(boxes, pageHeight: 1000, gutter: 10) }
+
     @Test func readingOrderKeepsTheSourceOrderWhereTheRulesAllowIt() {
         let box = { (left: Double, top: Double) in PageLayout.Box(left: left, top: top, right: left + 100, bottom: top + 20) }
         // One column: top to bottom whatever the source said.
-        #expect(ReadingOrder.order([box(0, 50), box(0, 0), box(0, 100)]) == [1, 0, 2])
+        #expect(Self.order([box(0, 150), box(0, 100), box(0, 200)]) == [1, 0, 2])
         // Side by side on one row: left first.
-        #expect(ReadingOrder.order([box(200, 0), box(0, 0)]) == [1, 0])
+        #expect(Self.order([box(200, 100), box(0, 100)]) == [1, 0])
         // Boxes on top of each other still come out, each once.
-        #expect(ReadingOrder.order([box(0, 0), box(0, 0), box(5, 5)]).sorted() == [0, 1, 2])
+        #expect(Self.order([box(0, 100), box(0, 100), box(5, 105)]).sorted() == [0, 1, 2])
+    }
+
+    /// A manual page: a running head in three parts, a section heading set out into the
+    /// left margin, indented text, an example indented further, a running foot.
+    @Test func headsMarginHeadingsAndIndentsKeepTheirPlace() {
+        let box = { (left: Double, top: Double, right: Double) in PageLayout.Box(left: left, top: top, right: right, bottom: top + 12) }
+        let boxes = [
+            box(72, 40, 110),  // 0 head, left
+            box(260, 40, 340),  // 1 head, centre
+            box(500, 40, 540),  // 2 head, right
+            box(144, 70, 300),  // 3 keywords, indented
+            box(108, 100, 540),  // 4 text
+            box(72, 130, 100),  // 5 "Lists", out in the margin
+            box(108, 150, 540),  // 6 text
+            box(144, 180, 400),  // 7 example, indented
+            box(108, 210, 540),  // 8 text
+            box(72, 960, 110),  // 9 foot, left
+            box(500, 960, 540),  // 10 foot, right
+        ]
+        #expect(Self.order(boxes) == Array(0...10))
+        // The same blocks as a source that read the head's right part last.
+        #expect(Self.order([boxes[0], boxes[1], boxes[3], boxes[2]] + boxes[4...]) == [0, 1, 3, 2] + Array(4...10))
     }
 }
