@@ -30,6 +30,7 @@ import concurrent.futures
 import io
 import os
 import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -243,6 +244,11 @@ class Server:
         seconds = time.monotonic() - start
         return [self.session.get(links[i]).content for i in ids], seconds
 
+    def cpu(self):
+        """CPU seconds (user + system) the server process has used so far."""
+        fields = open(f"/proc/{self.process.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self):
         self.process.terminate()
         self.process.wait(timeout=60)
@@ -258,11 +264,17 @@ def cli(path):
     return run(["tesseract", path, "-", "-l", "eng"], env=CLI_ENV).decode()
 
 
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def cli_run(paths, workers):
-    start = time.monotonic()
+    """The CLI on `paths`, `workers` at a time: texts, seconds, CPU seconds."""
+    start, cpu = time.monotonic(), children_cpu()
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         texts = list(pool.map(cli, paths))
-    return texts, time.monotonic() - start
+    return texts, time.monotonic() - start, children_cpu() - cpu
 
 
 # --- Scores ---------------------------------------------------------------------------
@@ -365,29 +377,37 @@ def main():
 def report(pages, server):
     workers = server.workers
     print(f"pages: {', '.join(p['name'] for p in pages)}; {workers} engines / {workers} CLI processes, English")
+    # Every engine loads its models before the clock starts (the CLI loads them per page,
+    # which is part of what it costs).
+    server.run([(pages[0]["files"]["upright"], "txt")] * workers)
     results = {}
     for variant in VARIANTS:
         paths = [p["files"][variant] for p in pages]
+        cpu = server.cpu()
         texts, seconds = server.run([(path, "txt") for path in paths])
+        server_cpu = server.cpu() - cpu
         server_texts = [t.decode() for t in texts]
-        cli_texts, cli_seconds = cli_run(paths, workers)
-        results[variant] = (server_texts, seconds, cli_texts, cli_seconds)
+        cli_texts, cli_seconds, cli_cpu = cli_run(paths, workers)
+        results[variant] = (server_texts, seconds, cli_texts, cli_seconds, server_cpu, cli_cpu)
 
     print()
-    print(f"{'variant':<14}{'CER server':>11}{'CER CLI':>9}{'order server':>14}{'order CLI':>11}{'pages/s server':>16}{'pages/s CLI':>13}")
+    print(f"{'variant':<14}{'CER server':>11}{'CER CLI':>9}{'order server':>14}{'order CLI':>11}{'pages/s server':>16}"
+          f"{'pages/s CLI':>13}{'CPU s/page server':>19}{'CPU s/page CLI':>16}")
     for variant in VARIANTS:
-        server_texts, seconds, cli_texts, cli_seconds = results[variant]
+        server_texts, seconds, cli_texts, cli_seconds, server_cpu, cli_cpu = results[variant]
         server_pairs = [(p["truth"], t) for p, t in zip(pages, server_texts)]
         cli_pairs = [(p["truth"], t) for p, t in zip(pages, cli_texts)]
         print(f"{variant:<14}{cer(server_pairs):>11.4f}{cer(cli_pairs):>9.4f}{reading_order(server_pairs):>14.3f}"
-              f"{reading_order(cli_pairs):>11.3f}{len(pages) / seconds:>16.3f}{len(pages) / cli_seconds:>13.3f}")
-    print("(pages/s: all pages of a variant submitted at once; the CLI's born-digital time includes pdftoppm at 300 dpi)")
+              f"{reading_order(cli_pairs):>11.3f}{len(pages) / seconds:>16.3f}{len(pages) / cli_seconds:>13.3f}"
+              f"{server_cpu / len(pages):>19.2f}{cli_cpu / len(pages):>16.2f}")
+    print("(pages/s: all pages of a variant submitted at once; the CLI's born-digital time includes pdftoppm at 300 dpi;\n"
+          " CPU: user + system of the server process, of the CLI's processes; less sensitive to other load than pages/s)")
     print()
     print("CER per page (server / CLI):")
     for index, page in enumerate(pages):
         cells = []
         for variant in VARIANTS:
-            server_texts, _, cli_texts, _ = results[variant]
+            server_texts, _, cli_texts, _, _, _ = results[variant]
             cells.append(f"{variant} {cer([(page['truth'], server_texts[index])]):.3f}/"
                          f"{cer([(page['truth'], cli_texts[index])]):.3f}")
         print(f"  {page['name']:<14}" + "  ".join(cells))
