@@ -1,3 +1,4 @@
+import CTesseract
 import Foundation
 
 /// What kind of document a file is, judged by its first bytes (never by its name).
@@ -35,10 +36,19 @@ public enum DocumentKind: Sendable, Equatable {
     }
 }
 
-/// One page to recognise.
+/// One page of a document.
 enum PageSource: Sendable {
+    /// Recognised from an image file (page `tiffIndex` of a TIFF).
     case image(path: String, tiffIndex: Int?)
+    /// Recognised from the PDF page rasterised at `dpi`.
     case pdf(path: String, page: Int, dpi: Int)
+    /// Taken from the PDF page's own text layer (see ``TextLayerJudge``), never rasterised.
+    case textLayer(path: String, page: Int, words: SourcePage)
+
+    var isTextLayer: Bool {
+        if case .textLayer = self { return true }
+        return false
+    }
 }
 
 /// A document whose pages are known (decrypted, converted from an office format and
@@ -47,6 +57,8 @@ enum PageSource: Sendable {
 public struct PreparedDocument: Sendable {
     let pages: [PageSource]
     public var pageCount: Int { pages.count }
+    /// Pages whose own text layer stands in for recognition.
+    public var textLayerPageCount: Int { pages.filter(\.isTextLayer).count }
 }
 
 /// A page decoded into memory, with the raster file it came from (removed with it).
@@ -169,45 +181,20 @@ struct DocumentPlanner {
         if geometry.pages.count > configuration.maxPages {
             throw .tooLarge("document has more than \(configuration.maxPages) pages; the limit is \(configuration.maxPages)")
         }
-        let limit = configuration.maxImageSide
+        let limits = PixelLimits(configuration)
         var total = 0
         for (index, page) in geometry.pages.enumerated() {
-            if page.width > limit || page.height > limit {
-                throw .tooLarge(
-                    "image\(Self.pageLabel(index, geometry.pages.count)) is \(page.width) x \(page.height) pixels; "
-                        + "the limit is \(limit) x \(limit)")
-            }
-            try checkPagePixels(page.decodedPixels, "image\(Self.pageLabel(index, geometry.pages.count))")
+            let what = "image\(Self.pageLabel(index, geometry.pages.count))"
+            try limits.checkSides(width: page.width, height: page.height, what)
+            try limits.checkPage(pixels: page.decodedPixels, what)
             total += page.decodedPixels
         }
-        try checkDocumentPixels(total)
+        try limits.checkDocument(pixels: total)
         let isTIFF = DocumentKind.isTIFF(path: path)
         return geometry.pages.indices.map { .image(path: path, tiffIndex: isTIFF ? $0 : nil) }
     }
 
     private static func pageLabel(_ index: Int, _ count: Int) -> String { count > 1 ? " page \(index + 1)" : "" }
-
-    private static func megapixels(_ pixels: Int) -> String {
-        pixels >= 10_000_000 ? "\(pixels / 1_000_000)" : String(format: "%.1f", Double(pixels) / 1e6)
-    }
-
-    private func checkPagePixels(_ pixels: Int, _ what: String) throws(OCRFailure) {
-        let limit = configuration.maxPagePixels
-        if pixels > limit {
-            throw .tooLarge(
-                "\(what) is \(Self.megapixels(pixels)) megapixels once decoded; the limit is "
-                    + "\(Self.megapixels(limit)) megapixels per page")
-        }
-    }
-
-    private func checkDocumentPixels(_ pixels: Int) throws(OCRFailure) {
-        let limit = configuration.maxDocumentPixels
-        if pixels > limit {
-            throw .tooLarge(
-                "the document's pages are \(Self.megapixels(pixels)) megapixels together once decoded; the limit is "
-                    + "\(Self.megapixels(limit)) megapixels per document")
-        }
-    }
 
     private func planPDF(path originalPath: String) throws(OCRFailure) -> [PageSource] {
         var path = originalPath
@@ -263,21 +250,66 @@ struct DocumentPlanner {
             else { continue }
             pageSizes[page] = (max(1, width), max(1, height))
         }
+        let textLayers = job.forceOCR ? [:] : try usableTextLayers(path: path, count: count)
         var pages: [PageSource] = []
         var total = 0
+        let limits = PixelLimits(configuration)
         for page in 1...count {
+            if let words = textLayers[page] {
+                pages.append(.textLayer(path: path, page: page, words: words))
+                continue
+            }
             // A page pdfinfo gave no size for counts as A4.
             let (width, height) = pageSizes[page] ?? (595, 842)
             let dpi = Self.rasterDPI(
                 width: width, height: height, preferred: configuration.rasterDPI,
                 maxSide: configuration.maxRasterSide, maxPixels: configuration.maxPagePixels)
             let pixels = Self.rasterPixels(width: width, height: height, dpi: dpi)
-            try checkPagePixels(pixels, "page \(page) of the PDF (\(Int(width)) x \(Int(height)) pt at \(dpi) dpi)")
+            try limits.checkPage(pixels: pixels, "page \(page) of the PDF (\(Int(width)) x \(Int(height)) pt at \(dpi) dpi)")
             total += pixels
             pages.append(.pdf(path: path, page: page, dpi: dpi))
         }
-        try checkDocumentPixels(total)
+        try limits.checkDocument(pixels: total)
         return pages
+    }
+
+    /// A text layer larger than this (pdftotext's XHTML) is not read: the pages are
+    /// recognised from their images instead.
+    static let maxTextLayerBytes = 64 << 20
+
+    /// The pages whose own text layer serves instead of recognition (see
+    /// ``TextLayerJudge``), by page number. None when poppler cannot read the layer or the
+    /// images, or the layer is over ``maxTextLayerBytes`` or poppler's limits.
+    private func usableTextLayers(path: String, count: Int) throws(OCRFailure) -> [Int: SourcePage] {
+        let output = job.workDirectory.appendingPathComponent("text-layer.html").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let range = ["-f", "1", "-l", String(count)]
+        do throws(OCRFailure) {
+            let text = try Subprocess.run(
+                "pdftotext", ["-bbox-layout", "-cropbox", "-enc", "UTF-8"] + range + [path, output],
+                deadline: job.deadline, cancel: cancel, limits: configuration.helperLimits)
+            let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? NSNumber)?.intValue ?? 0
+            guard text.status == 0, size <= Self.maxTextLayerBytes,
+                let data = FileManager.default.contents(atPath: output), let layers = TextLayerReader.parse(data),
+                layers.count == count
+            else { return [:] }
+            let images = try Subprocess.run(
+                "pdfimages", ["-list"] + range + [path], deadline: job.deadline, cancel: cancel,
+                limits: configuration.helperLimits)
+            guard images.status == 0 else { return [:] }
+            let areas = PDFImageCoverage.areas(pdfimagesList: images.stdout)
+            var usable: [Int: SourcePage] = [:]
+            for (index, layer) in layers.enumerated() {
+                let coverage = PDFImageCoverage.fraction(area: areas[index + 1] ?? 0, width: layer.width, height: layer.height)
+                if TextLayerJudge.judge(layer, imageCoverage: coverage) == .usable { usable[index + 1] = layer }
+            }
+            return usable
+        } catch {
+            // A layer poppler cannot read within its limits is no reason to refuse a page
+            // that recognition may still read.
+            if case .tooLarge = error { return [:] }
+            throw error
+        }
     }
 
     /// The lowest resolution PDF pages are rasterised at: below it text is unreadable.
@@ -332,30 +364,53 @@ struct DocumentRecognizer {
     let cancel: CancelFlag
     let document: PreparedDocument
 
-    /// `feed` delivers the document's pages in order; the caller started its producer.
+    /// `feed` delivers the document's rasterised pages (all but the text-layer pages) in
+    /// order; the caller started its producer.
     func run(slot: EngineSlot, feed: PageFeed, onPhase: @Sendable (OCRPhase) -> Void) throws(OCRFailure) -> OCROutcome {
         try FileManager.default.createDirectory(at: job.workDirectory)
         let pageCount = document.pageCount
         onPhase(.waiting(pageCount: pageCount))
-        let engine = try slot.engine(
-            for: job.languages, dataPath: configuration.dataPath, keep: configuration.cachedLanguageSets)
+        let recognised = document.pages.count { !$0.isTextLayer }
+        var engine: TesseractAPI?
+        var correction: PageCorrection?
+        if recognised > 0 {
+            engine = try slot.engine(
+                for: job.languages, dataPath: configuration.dataPath, keep: configuration.cachedLanguageSets)
+            correction = PageCorrection(
+                osd: configuration.minOrientationConfidence.isFinite
+                    ? try slot.orientationEngine(dataPath: configuration.dataPath) : nil,
+                minOrientationConfidence: configuration.minOrientationConfidence, deskew: configuration.deskew)
+        }
 
         var renderer: PDFRenderer?
         let rendererBase = job.workDirectory.appendingPathComponent("searchable").path
-        if job.format == .pdf {
+        if job.format == .pdf && recognised > 0 {
             renderer = try PDFRenderer(outputBase: rendererBase, dataPath: configuration.dataPath, title: "OCR result")
         }
-        var texts: [String] = []
+        var layouts: [PageLayout] = []
+        // Where each page of a searchable PDF comes from: the renderer's page, or the
+        // original page with its own text.
+        var pdfPages: [SearchablePDF.Page] = []
+        var rasterIndex = 0
         onPhase(.processing(pagesDone: 0, pageCount: pageCount))
-        for index in 0..<pageCount {
+        for (index, source) in document.pages.enumerated() {
             try checkpoint()
-            let page = try feed.take(index, cancel: cancel, deadline: job.deadline)
-            let text = try withExtendedLifetime(page) { () throws(OCRFailure) -> String in
-                try engine.recognize(
-                    pix: page.pix, resolution: page.resolution, deadline: job.deadline, cancel: cancel,
-                    renderer: renderer?.handle)
+            if case .textLayer(let path, let number, let words) = source {
+                layouts.append(LayoutAnalyzer.analyze(words))
+                pdfPages.append(.original(path: path, page: number))
+            } else if let engine, let correction {
+                let page = try feed.take(rasterIndex, cancel: cancel, deadline: job.deadline)
+                rasterIndex += 1
+                let words = try withExtendedLifetime(page) { () throws(OCRFailure) -> SourcePage in
+                    let (corrected, _) = correction.correct(page.pix, resolution: page.resolution)
+                    defer { if let corrected { Leptonica.destroy(corrected) } }
+                    return try engine.recognize(
+                        pix: corrected ?? page.pix, resolution: page.resolution, deadline: job.deadline, cancel: cancel,
+                        renderer: renderer?.handle)
+                }
+                layouts.append(LayoutAnalyzer.analyze(words))
+                pdfPages.append(.rendered)
             }
-            texts.append(text)
             onPhase(.processing(pagesDone: index + 1, pageCount: pageCount))
         }
         try checkpoint()
@@ -365,17 +420,18 @@ struct DocumentRecognizer {
             try ResultFile.replace(output) { partial in
                 switch job.format {
                 case .txt:
-                    try Data(texts.joined(separator: "\u{0C}").utf8).write(to: partial)
+                    try Data(layouts.map(\.text).joined(separator: "\u{0C}").utf8).write(to: partial)
                 case .pdf:
                     try renderer?.finish()
                     renderer = nil
-                    try FileManager.default.moveItem(atPath: rendererBase + ".pdf", toPath: partial.path)
+                    try SearchablePDF(job: job, limits: configuration.helperLimits, cancel: cancel)
+                        .assemble(pdfPages, rendered: rendererBase + ".pdf", to: partial.path)
                 case .docx:
-                    try OOXMLWriter.writeDocx(pages: texts, to: partial)
+                    try OOXMLWriter.writeDocx(pages: layouts, to: partial)
                 case .xlsx:
-                    try OOXMLWriter.writeXlsx(pages: texts, to: partial)
+                    try OOXMLWriter.writeXlsx(pages: layouts, to: partial)
                 case .pptx:
-                    try OOXMLWriter.writePptx(pages: texts, to: partial)
+                    try OOXMLWriter.writePptx(pages: layouts, to: partial)
                 }
             }
         } catch let failure as OCRFailure {
@@ -384,7 +440,8 @@ struct DocumentRecognizer {
             throw .failed("could not write the \(job.format.rawValue) result: \(error)")
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: output.path)[.size] as? NSNumber)?.int64Value ?? 0
-        return OCROutcome(pageTexts: texts, outputBytes: size)
+        return OCROutcome(
+            pageTexts: layouts.map(\.text), pageLayouts: layouts, textLayerPages: pageCount - recognised, outputBytes: size)
     }
 
     private func checkpoint() throws(OCRFailure) {
@@ -396,17 +453,21 @@ struct DocumentRecognizer {
 /// Renders and decodes pages for the engine, on the feed's producer thread.
 struct PageLoader {
     let job: OCRJob
-    let limits: HelperLimits
+    let configuration: EngineConfiguration
     let cancel: CancelFlag
 
     /// Runs until every page is handed over, the first failure, or the consumer stops.
     func produce(_ pages: [PageSource], into feed: PageFeed) {
         defer { feed.producerDone() }
+        var decodedPixels = 0
         for (index, page) in pages.enumerated() {
             guard feed.waitForRoom(index: index) else { return }
             do throws(OCRFailure) {
-                let (pix, resolution, rasterFile) = try load(page, index: index)
-                feed.put(index, .success(LoadedPage(pix: pix, resolution: resolution, rasterFile: rasterFile)))
+                let loaded = try load(page, index: index)
+                decodedPixels = try PixelLimits(configuration).checkDecoded(
+                    width: Int(pixGetWidth(loaded.pix)), height: Int(pixGetHeight(loaded.pix)), total: decodedPixels,
+                    "page \(index + 1) of the document as decoded")
+                feed.put(index, .success(loaded))
             } catch {
                 feed.put(index, .failure(error))
                 return
@@ -416,25 +477,42 @@ struct PageLoader {
 
     // MARK: Loading one page
 
-    private func load(_ page: PageSource, index: Int) throws(OCRFailure) -> (PixPointer, Int32, String?) {
+    private func load(_ page: PageSource, index: Int) throws(OCRFailure) -> LoadedPage {
         switch page {
         case .image(let path, let tiffIndex):
             guard let pix = Leptonica.read(path: path, tiffIndex: tiffIndex) else {
                 throw .invalidDocument("page \(index + 1) is not a readable image")
             }
-            return (pix, Leptonica.resolution(pix), nil)
+            return LoadedPage(pix: pix, resolution: Leptonica.resolution(pix), rasterFile: nil)
         case .pdf(let path, let number, let dpi):
             let base = job.workDirectory.appendingPathComponent("page-\(index + 1)").path
+            // The crop box is what readers show and what the planner sized the page from
+            // (pdfinfo's page size); pdftoppm's default, the media box, may be far larger.
             let result = try Subprocess.run(
                 "pdftoppm",
-                ["-r", String(dpi), "-f", String(number), "-l", String(number), "-singlefile", path, base],
-                deadline: job.deadline, cancel: cancel, limits: limits)
+                ["-r", String(dpi), "-cropbox", "-f", String(number), "-l", String(number), "-singlefile", path, base],
+                deadline: job.deadline, cancel: cancel, limits: configuration.helperLimits)
             let raster = base + ".ppm"
-            guard result.status == 0, let pix = Leptonica.read(path: raster, tiffIndex: nil) else {
+            do throws(OCRFailure) {
+                guard result.status == 0, let header = ImageGeometry.read(path: raster, maxPages: 1)?.pages.first else {
+                    throw .invalidDocument(
+                        "page \(number) of the PDF could not be rendered (\(Self.firstLine(result.stderr)))")
+                }
+                // The raster's own header, before Leptonica allocates for it.
+                let what = "page \(number) of the PDF as rendered"
+                try PixelLimits(configuration).checkSides(width: header.width, height: header.height, what)
+                try PixelLimits(configuration).checkPage(pixels: header.decodedPixels, what)
+                guard let pix = Leptonica.read(path: raster, tiffIndex: nil) else {
+                    throw .invalidDocument("page \(number) of the PDF could not be rendered (unreadable raster)")
+                }
+                return LoadedPage(pix: pix, resolution: Int32(dpi), rasterFile: raster)
+            } catch {
                 try? FileManager.default.removeItem(atPath: raster)
-                throw .invalidDocument("page \(number) of the PDF could not be rendered (\(Self.firstLine(result.stderr)))")
+                throw error
             }
-            return (pix, Int32(dpi), raster)
+        case .textLayer:
+            // The recogniser takes these from the plan; the producer never gets one.
+            throw .failed("page \(index + 1) has its text layer and no image to load")
         }
     }
 

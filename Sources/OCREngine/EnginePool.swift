@@ -21,10 +21,13 @@ public struct OCRJob: Sendable {
     public var workDirectory: URL
     /// Processing fails with ``OCRFailure/timeout(_:)`` after this instant.
     public var deadline: ContinuousClock.Instant
+    /// Recognise every page from its image, even a PDF page whose own text layer would
+    /// serve (see ``TextLayerJudge``): for PDFs whose text layer is known to be wrong.
+    public var forceOCR: Bool
 
     public init(
         input: URL, languages: LanguageSelection, password: String?, format: ResultFormat,
-        output: URL, workDirectory: URL, deadline: ContinuousClock.Instant
+        output: URL, workDirectory: URL, deadline: ContinuousClock.Instant, forceOCR: Bool = false
     ) {
         self.input = input
         self.languages = languages
@@ -33,6 +36,7 @@ public struct OCRJob: Sendable {
         self.output = output
         self.workDirectory = workDirectory
         self.deadline = deadline
+        self.forceOCR = forceOCR
     }
 }
 
@@ -46,8 +50,12 @@ public enum OCRPhase: Sendable, Equatable {
 
 /// What a finished job produced.
 public struct OCROutcome: Sendable {
-    /// Recognised text, one element per page.
+    /// Recognised text, one element per page, in reading order.
     public var pageTexts: [String]
+    /// Each page's paragraphs and tables, as the result file holds them.
+    public var pageLayouts: [PageLayout]
+    /// Pages whose own PDF text layer served instead of recognition.
+    public var textLayerPages: Int
     /// Size of the result file.
     public var outputBytes: Int64
     public var pageCount: Int { pageTexts.count }
@@ -59,6 +67,9 @@ public struct EngineConfiguration: Sendable {
     public static let defaultMaxPagePixels = 100_000_000
     /// 5000 megapixels: 500 A4 pages at 300 dpi (8.7 megapixels each) fit.
     public static let defaultMaxDocumentPixels = 5_000_000_000
+    /// OSD's confidence on a page of running text is 15 to 40 whichever way it is turned;
+    /// on a page with a few words it falls under 5 and the answer is often wrong.
+    public static let defaultMinOrientationConfidence = 5.0
 
     /// Engines (and threads) in the pool: tasks processed at once.
     public var workers: Int
@@ -91,6 +102,11 @@ public struct EngineConfiguration: Sendable {
     public var bwrapPath: String
     /// Limits of every other helper run (pdftoppm, pdfinfo, qpdf).
     public var helperLimits: HelperLimits
+    /// The confidence Tesseract's orientation detection (OSD) must reach for a page to be
+    /// turned upright (see ``PageCorrection``); `.infinity` turns no page and skips OSD.
+    public var minOrientationConfidence: Double
+    /// Whether pages are straightened (small skew angles) before recognition.
+    public var deskew: Bool
 
     public init(
         workers: Int = ProcessInfo.processInfo.activeProcessorCount,
@@ -98,7 +114,8 @@ public struct EngineConfiguration: Sendable {
         maxRasterSide: Int = 12000, maxPages: Int = 500, maxPagePixels: Int = defaultMaxPagePixels,
         maxDocumentPixels: Int = defaultMaxDocumentPixels, cachedLanguageSets: Int = 2,
         preparationWorkers: Int? = nil, pagesAhead: Int = 2, officeLimits: OfficeSandbox.Limits = .init(),
-        bwrapPath: String = "bwrap", helperLimits: HelperLimits = .init()
+        bwrapPath: String = "bwrap", helperLimits: HelperLimits = .init(),
+        minOrientationConfidence: Double = defaultMinOrientationConfidence, deskew: Bool = true
     ) {
         self.workers = max(1, workers)
         self.dataPath = dataPath
@@ -114,6 +131,8 @@ public struct EngineConfiguration: Sendable {
         self.officeLimits = officeLimits
         self.bwrapPath = bwrapPath
         self.helperLimits = helperLimits
+        self.minOrientationConfidence = minOrientationConfidence.isNaN ? .infinity : minOrientationConfidence
+        self.deskew = deskew
     }
 }
 
@@ -123,6 +142,9 @@ public final class EngineSlot: @unchecked Sendable {
     let index: Int
     private var engines: [LanguageSelection: TesseractAPI] = [:]
     private var recency: [LanguageSelection] = []
+    /// The orientation detection engine (`osd`), loaded at first use; nil inside when the
+    /// server has no `osd.traineddata`.
+    private var orientation: TesseractAPI??
 
     init(index: Int) { self.index = index }
 
@@ -136,9 +158,22 @@ public final class EngineSlot: @unchecked Sendable {
         return engine
     }
 
+    /// The OSD engine, nil when `osd.traineddata` is not installed (pages are then
+    /// straightened but never turned).
+    func orientationEngine(dataPath: String) throws(OCRFailure) -> TesseractAPI? {
+        if let orientation { return orientation }
+        var engine: TesseractAPI?
+        if FileManager.default.fileExists(atPath: dataPath + "/osd.traineddata") {
+            engine = try TesseractAPI(selection: LanguageSelection(codes: ["osd"]), dataPath: dataPath)
+        }
+        orientation = .some(engine)
+        return engine
+    }
+
     func releaseEngines() {
         engines.removeAll()
         recency.removeAll()
+        orientation = nil
     }
 }
 
@@ -226,8 +261,8 @@ public final class OCREnginePool: Sendable {
         let configuration = configuration
         return try await run(on: threadPool, cancel: cancel, unavailable: "engine unavailable") {
             let feed = PageFeed(capacity: configuration.pagesAhead)
-            let loader = PageLoader(job: job, limits: configuration.helperLimits, cancel: feed.producerCancel)
-            let pages = document.pages
+            let loader = PageLoader(job: job, configuration: configuration, cancel: feed.producerCancel)
+            let pages = document.pages.filter { !$0.isTextLayer }
             let producer = Thread { loader.produce(pages, into: feed) }
             producer.name = "ocr-pages"
             producer.start()

@@ -7,7 +7,8 @@ import Foundation
 /// image to learn its size, which is the very allocation a decompression bomb aims at.
 /// Covered: PNG (IHDR), JPEG (the first SOFn), GIF (logical screen and every frame:
 /// giflib decodes them all), BMP (DIB header), TIFF (every IFD's ImageWidth and
-/// ImageLength), WebP (VP8, VP8L or VP8X).
+/// ImageLength), WebP (VP8, VP8L or VP8X), and the binary PNM rasters pdftoppm writes
+/// (P4, P5, P6).
 struct ImageGeometry: Equatable {
     struct Page: Equatable {
         var width: Int
@@ -34,6 +35,9 @@ struct ImageGeometry: Equatable {
         if bytes.matches(0, [0x49, 0x49, 0x2A, 0x00]) { return tiff(bytes, bigEndian: false, maxPages: maxPages) }
         if bytes.matches(0, [0x4D, 0x4D, 0x00, 0x2A]) { return tiff(bytes, bigEndian: true, maxPages: maxPages) }
         if bytes.matches(0, Array("RIFF".utf8)) && bytes.matches(8, Array("WEBP".utf8)) { return webp(bytes) }
+        if bytes.matches(0, Array("P4".utf8)) || bytes.matches(0, Array("P5".utf8)) || bytes.matches(0, Array("P6".utf8)) {
+            return pnm(bytes)
+        }
         return nil
     }
 
@@ -150,15 +154,47 @@ struct ImageGeometry: Equatable {
                 let entry = ifd + 2 + index * 12
                 guard let tag = u16(entry), let type = u16(entry + 2) else { return nil }
                 guard tag == 256 || tag == 257 else { continue }
-                // SHORT (3) or LONG (4), one value, held in the entry itself.
+                // SHORT (3) or LONG (4), one value, held in the entry itself. A tag given
+                // twice counts once, as libtiff reads it: the first occurrence.
                 let value = type == 3 ? u16(entry + 8) : type == 4 ? u32(entry + 8) : nil
-                if tag == 256 { width = value } else { height = value }
+                if tag == 256 {
+                    if width == nil { width = value }
+                } else if height == nil {
+                    height = value
+                }
             }
             guard let width, let height, let next = u32(ifd + 2 + entries * 12) else { return nil }
             pages.append(Page(width: width, height: height, decodedPixels: area(width, height)))
             ifd = next
         }
         return pages.isEmpty ? nil : ImageGeometry(pages: pages)
+    }
+
+    /// "P6", whitespace, width, whitespace, height; comments (from "#" to the end of a
+    /// line) may stand between the fields.
+    private static func pnm(_ bytes: ByteReader) -> ImageGeometry? {
+        var offset = 2
+        func field() -> Int? {
+            while offset < bytes.count {
+                if bytes[offset] == UInt8(ascii: "#") {
+                    while offset < bytes.count, bytes[offset] != 0x0A { offset += 1 }
+                } else if [0x20, 0x09, 0x0A, 0x0D].contains(bytes[offset]) {
+                    offset += 1
+                } else {
+                    break
+                }
+            }
+            var value = 0
+            var digits = 0
+            while offset < bytes.count, (0x30...0x39).contains(bytes[offset]), digits < 10 {
+                value = value * 10 + Int(bytes[offset] - 0x30)
+                digits += 1
+                offset += 1
+            }
+            return digits > 0 ? value : nil
+        }
+        guard let width = field(), let height = field() else { return nil }
+        return single(width, height)
     }
 
     private static func webp(_ bytes: ByteReader) -> ImageGeometry? {

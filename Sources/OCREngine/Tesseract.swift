@@ -60,6 +60,12 @@ final class TesseractAPI {
         // sets automatic page segmentation (PSM 3), which finds columns, headings and
         // indented paragraphs of real pages.
         TessBaseAPISetPageSegMode(handle, PSM_AUTO)
+        // Sauvola's local thresholding instead of Tesseract's default global Otsu: a page
+        // photographed under uneven light (darker towards one corner) keeps its text in
+        // the dark part, where one global threshold turns the background black and the
+        // text there is lost (CER 0.093 -> 0.006 on the phone-like pages of
+        // scripts/bench-ocr-quality, 0.0018 -> 0.0020 on the clean ones).
+        _ = TessBaseAPISetVariable(handle, "thresholding_method", "2")
         if selection.digitsOnly {
             _ = TessBaseAPISetVariable(handle, "tessedit_char_whitelist", OCRLanguage.digitsWhitelist)
         }
@@ -72,12 +78,12 @@ final class TesseractAPI {
         TessBaseAPIDelete(handle)
     }
 
-    /// Recognises one page and returns its UTF-8 text; adds the page to `renderer` (the
-    /// searchable PDF) when given.
+    /// Recognises one page: its words as Tesseract grouped them, and the ruling lines of
+    /// the image it binarised; adds the page to `renderer` (the searchable PDF) when given.
     func recognize(
         pix: PixPointer, resolution: Int32, deadline: ContinuousClock.Instant,
         cancel: CancelFlag, renderer: OpaquePointer?
-    ) throws(OCRFailure) -> String {
+    ) throws(OCRFailure) -> SourcePage {
         defer { TessBaseAPIClear(handle) }
         TessBaseAPISetImage2(handle, pix)
         TessBaseAPISetSourceResolution(handle, resolution)
@@ -102,13 +108,48 @@ final class TesseractAPI {
         if ContinuousClock.now >= deadline { throw .timeout("processing timed out during recognition") }
         guard status == 0 else { throw .failed("Tesseract recognition failed (status \(status))") }
 
-        guard let cText = TessBaseAPIGetUTF8Text(handle) else { return "" }
-        defer { TessDeleteText(cText) }
-        let text = String(cString: cText)
+        var page = SourcePage(
+            width: Double(pixGetWidth(pix)), height: Double(pixGetHeight(pix)), words: words())
+        if let binary = TessBaseAPIGetThresholdedImage(handle) {
+            page.rules = RulingLines.find(in: binary)
+            Leptonica.destroy(binary)
+        }
         if let renderer, TessResultRendererAddImage(renderer, handle) == 0 {
             throw .failed("Tesseract's PDF renderer could not add the page")
         }
-        return text
+        return page
+    }
+
+    /// The recognised words in Tesseract's order, numbered by block, paragraph and line,
+    /// each with its line's type size (Tesseract's estimate from the line's x-height,
+    /// ascenders and descenders, which the LSTM engine provides too).
+    private func words() -> [SourcePage.Word] {
+        guard let iterator = TessBaseAPIGetIterator(handle) else { return [] }
+        defer { TessResultIteratorDelete(iterator) }
+        let pageIterator = TessResultIteratorGetPageIterator(iterator)
+        var words: [SourcePage.Word] = []
+        var block = 0, paragraph = 0, line = 0
+        repeat {
+            if TessPageIteratorIsAtBeginningOf(pageIterator, RIL_BLOCK) != 0 { block += 1 }
+            if TessPageIteratorIsAtBeginningOf(pageIterator, RIL_PARA) != 0 { paragraph += 1 }
+            if TessPageIteratorIsAtBeginningOf(pageIterator, RIL_TEXTLINE) != 0 { line += 1 }
+            guard let cText = TessResultIteratorGetUTF8Text(iterator, RIL_WORD) else { continue }
+            let text = String(cString: cText)
+            TessDeleteText(cText)
+            var left: Int32 = 0, top: Int32 = 0, right: Int32 = 0, bottom: Int32 = 0
+            guard TessPageIteratorBoundingBox(pageIterator, RIL_WORD, &left, &top, &right, &bottom) != 0 else { continue }
+            var bold: Int32 = 0, italic: Int32 = 0, underlined: Int32 = 0, monospace: Int32 = 0, serif: Int32 = 0
+            var smallCaps: Int32 = 0, pointSize: Int32 = 0, fontID: Int32 = 0
+            _ = TessResultIteratorWordFontAttributes(
+                iterator, &bold, &italic, &underlined, &monospace, &serif, &smallCaps, &pointSize, &fontID)
+            words.append(
+                SourcePage.Word(
+                    text: text,
+                    box: PageLayout.Box(left: Double(left), top: Double(top), right: Double(right), bottom: Double(bottom)),
+                    block: block, paragraph: paragraph, line: line,
+                    size: pointSize > 0 ? Double(pointSize) : Double(bottom - top)))
+        } while TessResultIteratorNext(iterator, RIL_WORD) != 0
+        return words
     }
 }
 

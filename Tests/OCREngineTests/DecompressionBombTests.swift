@@ -12,24 +12,9 @@ import Testing
     func prepare(_ data: Data, configuration: EngineConfiguration = EngineConfiguration(workers: 1)) async throws
         -> Result<PreparedDocument, OCRFailure>
     {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bomb-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let input = directory.appendingPathComponent("input")
-        try data.write(to: input)
-        let pool = OCREnginePool(configuration: configuration)
-        let job = OCRJob(
-            input: input, languages: try LanguageSelection.resolve(names: ["English"]).get(), password: nil,
-            format: .txt, output: directory.appendingPathComponent("out.txt"),
-            workDirectory: directory.appendingPathComponent("work"), deadline: .now + .seconds(60))
-        let result: Result<PreparedDocument, OCRFailure>
-        do throws(OCRFailure) {
-            result = .success(try await pool.prepare(job, cancel: CancelFlag()))
-        } catch {
-            result = .failure(error)
-        }
-        await pool.shutdown()
-        return result
+        let harness = try EngineHarness(data, configuration: configuration)
+        defer { harness.remove() }
+        return try await harness.prepare()
     }
 
     func expectTooLarge(_ result: Result<PreparedDocument, OCRFailure>, mentioning words: [String], _ what: String) {
