@@ -33,18 +33,28 @@ import Testing
         let resolver = HangingResolver()
         defer { resolver.release() }
         let fetcher = GuardedFetcher(policy: .allowingPrivate, resolver: resolver, resolveTimeout: .milliseconds(300))
-        let started = ContinuousClock.now
-        do {
-            _ = try await fetcher.get(
-                try DocumentURL("http://stuck.example.test/doc.pdf"), deadline: .now() + .seconds(60),
-                headers: { _ in HTTPHeaders() }
-            ) { _ in 0 }
-            Issue.record("the fetch succeeded")
-        } catch let error as GuardedFetchError {
-            #expect(error == .unresolvable(url: "http://stuck.example.test/doc.pdf", noAnswerWithin: .milliseconds(300)))
-            #expect("\(error)".contains("did not answer within 300 ms"), "\(error)")
+        let url = try DocumentURL("http://stuck.example.test/doc.pdf")
+        // In a task of its own, watched with a deadline of the test's: a fetch that waited
+        // for the resolver would never end.
+        let outcome = Box<(any Error)??>(nil)
+        let fetch = Task {
+            do {
+                _ = try await fetcher.get(url, deadline: .now() + .seconds(60), headers: { _ in HTTPHeaders() }) { _ in 0 }
+                outcome.value.withLock { $0 = .some(nil) }
+            } catch {
+                outcome.value.withLock { $0 = .some(error) }
+            }
         }
-        #expect(ContinuousClock.now - started < .seconds(10), "failed at the resolution deadline, not the download's")
+        let deadline = ContinuousClock.now + .seconds(10)
+        while outcome.value.withLock({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        guard let ended = outcome.value.withLock({ $0 }) else {
+            fetch.cancel()
+            Issue.record("the fetch waited for the resolver past 10 s")
+            return
+        }
+        let error = try #require(ended as? GuardedFetchError, "\(String(describing: ended))")
+        #expect(error == .unresolvable(url: "http://stuck.example.test/doc.pdf", noAnswerWithin: .milliseconds(300)))
+        #expect("\(error)".contains("did not answer within 300 ms"), "\(error)")
     }
 
     /// Every thread of NIO's shared blocking pool is busy (queued work beyond them too)
@@ -53,12 +63,18 @@ import Testing
     @Test func theSystemResolverDoesNotWaitForNIOsSharedPool() async throws {
         let blocker = DispatchSemaphore(value: 0)
         let count = 64
+        let running = Box(0)
         let blocked = (0..<count).map { _ in
-            Task { try? await NIOThreadPool.singleton.runIfActive { blocker.wait() } }
+            Task {
+                try? await NIOThreadPool.singleton.runIfActive {
+                    running.value.withLock { $0 += 1 }
+                    blocker.wait()
+                }
+            }
         }
-        let released = Mutex(false)
+        let released = Box(false)
         let release: @Sendable () -> Void = {
-            let first = released.withLock { wasReleased in
+            let first = released.value.withLock { wasReleased in
                 defer { wasReleased = true }
                 return !wasReleased
             }
@@ -68,12 +84,23 @@ import Testing
             try? await Task.sleep(for: .seconds(5))
             release()
         }
+        // Every thread of the pool (one per core) is blocked before the lookup starts.
+        let threads = min(count, System.coreCount)
+        let poolFull = ContinuousClock.now + .seconds(4)
+        while running.value.withLock({ $0 }) < threads, ContinuousClock.now < poolFull { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(running.value.withLock { $0 } == threads, "NIO's pool did not fill")
         let addresses = try await SystemHostResolver().resolve("localhost")
-        let answeredWhileBlocked = !released.withLock { $0 }
+        let answeredWhileBlocked = !released.value.withLock { $0 }
         release()
         releaser.cancel()
         for task in blocked { await task.value }
         #expect(answeredWhileBlocked, "the lookup waited for NIO's shared pool")
         #expect(addresses.contains(IPAddress("127.0.0.1")!) || addresses.contains(IPAddress("::1")!), "\(addresses)")
     }
+}
+
+/// A value tasks and pool threads share.
+final class Box<Value: Sendable>: Sendable {
+    let value: Mutex<Value>
+    init(_ value: Value) { self.value = Mutex(value) }
 }
