@@ -343,7 +343,7 @@ final class ServerCore: Sendable {
             let prepared = try await preparations.withPermit(key: job.owner) {
                 try await pool.prepare(ocrJob(document), cancel: cancel)
             }
-            ended = try await engines.withPermit(key: job.owner) { try await pool.withSlot { slot in
+            ended = try await withEngine(key: job.owner) { slot in
                 // A task that gets an engine after SIGTERM does not start: the drain waits
                 // only for tasks already running.
                 if isDraining { throw HandedBack() }
@@ -407,7 +407,7 @@ final class ServerCore: Sendable {
                         "seconds": "\(Self.seconds(since: started))",
                     ])
                 return recorded
-            } }
+            }
         } catch is AttemptsExhausted {
             // Recorded (failed) by startAttempt; the source goes below.
         } catch is HandedBack {
@@ -449,6 +449,12 @@ final class ServerCore: Sendable {
             if !ended { return }
         }
         try? FileManager.default.removeItem(at: job.directory)
+    }
+
+    /// Runs `body` on an engine, taken fairly among keys (``engines``); the pool's slot is
+    /// then free at once (there are as many permits as slots).
+    private func withEngine<T: Sendable>(key: String, _ body: @Sendable (EngineSlot) async throws -> T) async throws -> T {
+        try await engines.withPermit(key: key) { try await pool.withSlot(body) }
     }
 
     /// Where a task's scratch files go: the task's directory with a store of one process,

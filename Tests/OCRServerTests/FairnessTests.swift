@@ -36,23 +36,40 @@ import Testing
         }
     }
 
+    /// Launches `name` and waits until it runs.
+    static func running(_ name: String, key: String, on limit: FairLimit, _ bodies: Bodies) async throws -> Task<Void, any Error> {
+        let task = bodies.launch(name, key: key, on: limit)
+        try await until("\(name) running") { bodies.order.contains(name) }
+        return task
+    }
+
+    /// Launches `name` and waits until it waits for a permit.
+    static func waiting(_ name: String, key: String, on limit: FairLimit, _ bodies: Bodies) async throws -> Task<Void, any Error> {
+        let before = await limit.waiting
+        let task = bodies.launch(name, key: key, on: limit)
+        try await until("\(name) waiting") { await limit.waiting == before + 1 }
+        return task
+    }
+
+    /// Lets the bodies in `names` finish one by one, each time waiting for the next body to
+    /// start (but after the last).
+    static func finish(_ names: [String], _ bodies: Bodies) async throws {
+        for (index, name) in names.enumerated() {
+            let count = bodies.order.count
+            bodies.finish(name)
+            if index + 1 < names.count { try await until("after \(name)") { bodies.order.count == count + 1 } }
+        }
+    }
+
     @Test func aWaitingKeyWithNothingRunningGoesBeforeAnotherKeysBacklog() async throws {
         let limit = FairLimit(1)
         let bodies = Bodies()
-        let a1 = bodies.launch("a1", key: "A", on: limit)
-        try await Self.until("a1 running") { bodies.order == ["a1"] }
-        let a2 = bodies.launch("a2", key: "A", on: limit)
-        try await Self.until("a2 waiting") { await limit.waiting == 1 }
-        let a3 = bodies.launch("a3", key: "A", on: limit)
-        try await Self.until("a3 waiting") { await limit.waiting == 2 }
-        let b1 = bodies.launch("b1", key: "B", on: limit)
-        try await Self.until("b1 waiting") { await limit.waiting == 3 }
-        for (name, count) in [("a1", 2), ("b1", 3), ("a2", 4)] {
-            bodies.finish(name)
-            try await Self.until("\(count) started") { bodies.order.count == count }
+        var tasks = [try await Self.running("a1", key: "A", on: limit, bodies)]
+        for (name, key) in [("a2", "A"), ("a3", "A"), ("b1", "B")] {
+            tasks.append(try await Self.waiting(name, key: key, on: limit, bodies))
         }
-        bodies.finish("a3")
-        for task in [a1, a2, a3, b1] { try await task.value }
+        try await Self.finish(["a1", "b1", "a2", "a3"], bodies)
+        for task in tasks { try await task.value }
         #expect(bodies.order == ["a1", "b1", "a2", "a3"])
     }
 
@@ -60,17 +77,11 @@ import Testing
     @Test func keysWithBacklogsTakeTurns() async throws {
         let limit = FairLimit(1)
         let bodies = Bodies()
-        var tasks = [bodies.launch("a0", key: "A", on: limit)]
-        try await Self.until("a0 running") { bodies.order == ["a0"] }
-        for (index, name) in ["a1", "a2", "b1", "b2"].enumerated() {
-            tasks.append(bodies.launch(name, key: String(name.prefix(1)).uppercased(), on: limit))
-            try await Self.until("\(name) waiting") { await limit.waiting == index + 1 }
+        var tasks = [try await Self.running("a0", key: "A", on: limit, bodies)]
+        for (name, key) in [("a1", "A"), ("a2", "A"), ("b1", "B"), ("b2", "B")] {
+            tasks.append(try await Self.waiting(name, key: key, on: limit, bodies))
         }
-        for name in ["a0", "b1", "a1", "b2", "a2"] {
-            let count = bodies.order.count
-            bodies.finish(name)
-            if count < 5 { try await Self.until("next started") { bodies.order.count == count + 1 } }
-        }
+        try await Self.finish(["a0", "b1", "a1", "b2", "a2"], bodies)
         for task in tasks { try await task.value }
         #expect(bodies.order == ["a0", "b1", "a1", "b2", "a2"])
     }
@@ -80,29 +91,23 @@ import Testing
     @Test func theLastPermitIsKeptForAKeyWithNothingRunning() async throws {
         let limit = FairLimit(2, keepsOneForIdleKeys: true)
         let bodies = Bodies()
-        let a1 = bodies.launch("a1", key: "A", on: limit)
-        try await Self.until("a1 running") { bodies.order == ["a1"] }
-        let a2 = bodies.launch("a2", key: "A", on: limit)
-        try await Self.until("a2 waiting") { await limit.waiting == 1 }
-        let b1 = bodies.launch("b1", key: "B", on: limit)
-        try await Self.until("b1 running") { bodies.order == ["a1", "b1"] }
+        let a1 = try await Self.running("a1", key: "A", on: limit, bodies)
+        let a2 = try await Self.waiting("a2", key: "A", on: limit, bodies)
+        let b1 = try await Self.running("b1", key: "B", on: limit, bodies)
         bodies.finish("b1")
         try await b1.value
         #expect(await limit.waiting == 1, "A still holds one: the free permit stays kept")
-        bodies.finish("a1")
-        try await Self.until("a2 running") { bodies.order == ["a1", "b1", "a2"] }
-        bodies.finish("a2")
+        try await Self.finish(["a1", "a2"], bodies)
         try await a1.value
         try await a2.value
+        #expect(bodies.order == ["a1", "b1", "a2"])
     }
 
     @Test func aCancelledWaiterLeavesTheQueue() async throws {
         let limit = FairLimit(1)
         let bodies = Bodies()
-        let a1 = bodies.launch("a1", key: "A", on: limit)
-        try await Self.until("a1 running") { bodies.order == ["a1"] }
-        let a2 = bodies.launch("a2", key: "A", on: limit)
-        try await Self.until("a2 waiting") { await limit.waiting == 1 }
+        let a1 = try await Self.running("a1", key: "A", on: limit, bodies)
+        let a2 = try await Self.waiting("a2", key: "A", on: limit, bodies)
         a2.cancel()
         await #expect(throws: CancellationError.self) { try await a2.value }
         #expect(await limit.waiting == 0)
