@@ -1,5 +1,6 @@
 import Foundation
 import OCRTaskAPI
+import TestSupport
 import Testing
 
 @testable import OCRServer
@@ -11,7 +12,7 @@ import Testing
 /// A task that brings the server down is not run forever: each start of a run is counted
 /// in the task's record before the run does anything risky, a drain's hand-back gives the
 /// start back, and a task that started 3 times without ending fails with state -8.
-@Suite(.serialized) struct AttemptTests {
+@Suite(.serialized, .tags(.e2e)) struct AttemptTests {
     /// The attempts the stopped server left in its database (sqlite3 command).
     static func storedAttempts(_ id: String, data: URL) async throws -> Int? {
         Int(

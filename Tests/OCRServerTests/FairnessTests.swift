@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import OCRServer
@@ -119,7 +120,7 @@ import Testing
 
 /// The fair limits in the server: a key's slow `image_url` sources, and its backlog on the
 /// engine, do not hold up another key's quick PNG.
-@Suite struct FairnessTests {
+@Suite(.tags(.tesseract)) struct FairnessTests {
     /// Key A's three sources never answer; with two download slots, A gets one and the
     /// other stays for another key, so key B's PNG downloads and finishes at once.
     @Test func oneKeysSlowSourcesDoNotHoldEveryDownload() async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import OCRServer
@@ -11,7 +12,7 @@ import Testing
 /// with the pod's fsGroup as group and mode 2775 (group-writable, setgid), the server
 /// running as uid 10001 in that group, and the Service's link variables in its
 /// environment. The tests create such directories as root (the test process runs as root).
-@Suite struct KubernetesVolumeTests {
+@Suite(.tags(.e2e, .tesseract)) struct KubernetesVolumeTests {
     static let uid: uid_t = 10001
     static let fsGroup: gid_t = 10001
 

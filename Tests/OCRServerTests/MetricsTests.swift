@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import OCRServer
 
 /// `/metrics` in Prometheus' text format: tasks by outcome and state, pages, engines,
 /// queue depth and age, downloads, refusals.
-@Suite struct MetricsTests {
+@Suite(.tags(.tesseract)) struct MetricsTests {
     /// The value of the sample `name` (with its labels, as exposed) in `text`.
     static func value(_ name: String, in text: String) -> Double? {
         for line in text.split(separator: "\n") where line.hasPrefix(name + " ") {

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import OCRTaskAPI
+import TestSupport
 import Testing
 
 @testable import OCRServer
@@ -9,7 +10,7 @@ import Testing
 /// Result links are https when a trusted proxy says the client came over TLS
 /// (`X-Forwarded-Proto`, `Forwarded: proto=`), http otherwise; a configured public URL
 /// always wins.
-@Suite struct ResultLinkTests {
+@Suite(.tags(.tesseract)) struct ResultLinkTests {
     static func request(_ headers: [(String, String)], authority: String = "ocr.example.test") -> Request {
         var fields = HTTPFields()
         for (name, value) in headers { fields.append(.init(name: .init(name)!, value: value)) }
