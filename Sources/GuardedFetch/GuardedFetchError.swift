@@ -8,8 +8,9 @@ public enum GuardedFetchError: Error, Sendable, Hashable, CustomStringConvertibl
     case forbidden(url: String, scope: HostScope, address: String?)
     /// The port is not one of the allowed ones.
     case forbiddenPort(url: String, port: Int)
-    /// The host did not resolve to any address.
-    case unresolvable(url: String)
+    /// The host did not resolve to any address; `noAnswerWithin` when the resolver did not
+    /// answer within that time.
+    case unresolvable(url: String, noAnswerWithin: Duration? = nil)
     /// More redirects than allowed; `status` is the last redirect's.
     case tooManyRedirects(url: String, limit: Int, status: Int)
     /// A redirect without a usable `Location` (not http/https, no host, unparsable).
@@ -25,7 +26,9 @@ public enum GuardedFetchError: Error, Sendable, Hashable, CustomStringConvertibl
             "\(url) names a \(scope) host; fetching it is disabled"
         case .forbiddenPort(let url, let port):
             "\(url): port \(port) is not allowed; only 80 and 443"
-        case .unresolvable(let url):
+        case .unresolvable(let url, let limit?):
+            "could not resolve the host of \(url): the resolver did not answer within \(Self.shown(limit))"
+        case .unresolvable(let url, nil):
             "could not resolve the host of \(url)"
         case .tooManyRedirects(let url, let limit, _):
             "\(url) redirects more than \(limit) times"
@@ -34,5 +37,12 @@ public enum GuardedFetchError: Error, Sendable, Hashable, CustomStringConvertibl
         case .deadlineExceeded:
             "the download did not finish before its deadline"
         }
+    }
+
+    /// `10 s`, `500 ms`.
+    private static func shown(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        return milliseconds % 1000 == 0 ? "\(seconds) s" : "\(milliseconds) ms"
     }
 }

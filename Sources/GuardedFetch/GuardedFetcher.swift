@@ -13,7 +13,8 @@ public import OCRTaskAPI
 /// ``maxRedirects``):
 /// 1. the port must be allowed, and the host's name must be of a scope ``policy`` permits
 ///    (`localhost`, `metadata.google.internal` are refused by name);
-/// 2. the host is resolved **once** through ``resolver``, and **every** address must be of
+/// 2. the host is resolved **once** through ``resolver`` (within ``resolveTimeout``), and
+///    **every** address must be of
 ///    a permitted scope (``HostScope/classify(address:)``, which also reads the IPv4
 ///    address inside NAT64, 6to4, Teredo and IPv4-mapped forms);
 /// 3. the connection goes to a checked address (the first; the next ones only if no
@@ -35,10 +36,14 @@ public struct GuardedFetcher: Sendable {
     public var connectTimeout: TimeAmount
     /// Longest silence while waiting for bytes.
     public var readTimeout: TimeAmount
+    /// Longest wait for the resolver's answer for one hop; the hop fails as unresolvable
+    /// beyond (the lookup is abandoned, not waited for: ``ResolutionDeadline``).
+    public var resolveTimeout: Duration
 
     public init(
         policy: AddressPolicy, resolver: any HostResolver = SystemHostResolver(), allowedPorts: Set<Int>? = nil,
-        maxRedirects: Int = 5, connectTimeout: TimeAmount = .seconds(10), readTimeout: TimeAmount = .seconds(60)
+        maxRedirects: Int = 5, connectTimeout: TimeAmount = .seconds(10), readTimeout: TimeAmount = .seconds(60),
+        resolveTimeout: Duration = .seconds(10)
     ) {
         self.policy = policy
         self.resolver = resolver
@@ -46,6 +51,7 @@ public struct GuardedFetcher: Sendable {
         self.maxRedirects = maxRedirects
         self.connectTimeout = connectTimeout
         self.readTimeout = readTimeout
+        self.resolveTimeout = resolveTimeout
     }
 
     /// GETs `url`, following redirects, and hands the final response (any status but a
@@ -191,7 +197,9 @@ public struct GuardedFetcher: Sendable {
         guard policy.permits(nameScope) else { throw .forbidden(url: shown, scope: nameScope, address: nil) }
         let addresses: [IPAddress]
         do {
-            addresses = try await resolver.resolve(host)
+            addresses = try await ResolutionDeadline.resolve(host, with: resolver, within: resolveTimeout)
+        } catch is ResolutionDeadline.TimedOut {
+            throw .unresolvable(url: shown, noAnswerWithin: resolveTimeout)
         } catch {
             throw .unresolvable(url: shown)
         }

@@ -1,13 +1,16 @@
 import Hummingbird
+import NIOCore
 
 /// Liveness, readiness and counters, without a key: `GET /healthz` (liveness, 200 while
 /// the process runs, with whether office inputs can be converted and whether it drains),
 /// `GET /readyz` (readiness: 503 once SIGTERM started the drain, so a load balancer stops
-/// sending new tasks) and `GET /stats` (JSON counters).
+/// sending new tasks), `GET /stats` (JSON counters) and `GET /metrics` (the same and more
+/// in Prometheus' text format: ``ServerMetrics``). None of them shows a key, a task's
+/// source or a link.
 struct HealthController: Sendable {
     let core: ServerCore
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<ServerRequestContext>) {
         router.get("/healthz") { _, _ in
             JSONReply.response(
                 [
@@ -22,6 +25,12 @@ struct HealthController: Sendable {
         }
         router.get("/stats") { _, _ in
             await JSONReply.response(core.statsSnapshot(), status: .ok)
+        }
+        router.get("/metrics") { _, _ in
+            let text = core.metrics.exposition(await core.statsSnapshot())
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: text)))
         }
     }
 }

@@ -38,7 +38,7 @@ final class InMemoryTaskRepository: TaskRepository {
         tasks.withLock { tasks in
             TaskStateCounts(
                 queued: tasks.values.count { $0.state == .queued }, running: tasks.values.count { $0.state.isRunning },
-                stored: tasks.count)
+                stored: tasks.count, oldestQueuedAt: tasks.values.filter { $0.state == .queued }.map(\.createdAt).min())
         }
     }
 

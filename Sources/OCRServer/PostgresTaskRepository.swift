@@ -52,6 +52,15 @@ final class PostgresTaskRepository: SharedTaskRepository {
                 """,
             ]
         ),
+        (
+            2,
+            [
+                // Runs started and not ended (ServerCore.startAttempt).
+                "ALTER TABLE SCHEMA.ocr_server_tasks ADD COLUMN attempts BIGINT NOT NULL DEFAULT 0",
+                // When each owner last had a task claimed: claims serve owners in turn.
+                "ALTER TABLE SCHEMA.ocr_server_pending ADD COLUMN served_at TIMESTAMPTZ",
+            ]
+        ),
     ]
 
     /// Serialises schema creation between replicas opening the store at once.
@@ -61,7 +70,7 @@ final class PostgresTaskRepository: SharedTaskRepository {
     static let allOwners = "*"
 
     static let columns =
-        "task_id, owner, state, progress, format, created_at, processed_at, completed_at, detail, result_name, expires_at"
+        "task_id, owner, state, progress, format, created_at, processed_at, completed_at, detail, result_name, expires_at, attempts"
 
     /// The SQL condition of a pending task (``TaskState/isPending``).
     static let pendingCondition = "(state = 0 OR state > 1)"
@@ -177,7 +186,8 @@ final class PostgresTaskRepository: SharedTaskRepository {
                 INSERT INTO \(unescaped: self.tasks) (\(unescaped: Self.columns))
                 VALUES (\(task.id), \(task.owner), \(Int64(task.state.rawValue)), \(Int64(task.progress)),
                     \(task.format.rawValue), \(Self.millis(task.createdAt)), \(task.processedAt.map(Self.millis)),
-                    \(task.completedAt.map(Self.millis)), \(task.detail), \(task.resultName), \(task.expiresAt.map(Self.millis)))
+                    \(task.completedAt.map(Self.millis)), \(task.detail), \(task.resultName), \(task.expiresAt.map(Self.millis)),
+                    \(Int64(task.attempts)))
                 ON CONFLICT (task_id) DO NOTHING
                 RETURNING task_id
                 """, logger: logger
@@ -220,6 +230,7 @@ final class PostgresTaskRepository: SharedTaskRepository {
                     format = \(after.format.rawValue), processed_at = \(after.processedAt.map(Self.millis)),
                     completed_at = \(after.completedAt.map(Self.millis)), detail = \(after.detail),
                     result_name = \(after.resultName), expires_at = \(after.expiresAt.map(Self.millis)),
+                    attempts = \(Int64(after.attempts)),
                     lease_owner = CASE WHEN \(keepsLease) THEN lease_owner END,
                     lease_expires_at = CASE WHEN \(keepsLease) THEN lease_expires_at END
                 WHERE task_id = \(id)
@@ -252,12 +263,15 @@ final class PostgresTaskRepository: SharedTaskRepository {
         try await transaction { connection, logger in
             let rows = try await connection.query(
                 """
-                SELECT COUNT(*) FILTER (WHERE state = 0), COUNT(*) FILTER (WHERE state > 1), COUNT(*)
+                SELECT COUNT(*) FILTER (WHERE state = 0), COUNT(*) FILTER (WHERE state > 1), COUNT(*),
+                    MIN(created_at) FILTER (WHERE state = 0)
                 FROM \(unescaped: self.tasks)
                 """, logger: logger)
             var counts = TaskStateCounts()
-            for try await (queued, running, stored) in rows.decode((Int64, Int64, Int64).self) {
-                counts = TaskStateCounts(queued: Int(clamping: queued), running: Int(clamping: running), stored: Int(clamping: stored))
+            for try await (queued, running, stored, oldest) in rows.decode((Int64, Int64, Int64, Int64?).self) {
+                counts = TaskStateCounts(
+                    queued: Int(clamping: queued), running: Int(clamping: running), stored: Int(clamping: stored),
+                    oldestQueuedAt: oldest.flatMap(SQLiteTaskRepository.date(millis:)))
             }
             return counts
         }
@@ -298,31 +312,38 @@ final class PostgresTaskRepository: SharedTaskRepository {
         let seconds = Self.leaseSeconds(lease)
         return try await transaction { connection, logger -> ClaimedTask? in
             // The row is locked by the inner SELECT; rows other replicas are claiming right
-            // now are skipped rather than waited for. A task whose lease expired starts
-            // over: queued (its progress stays: it never goes back for a client polling).
+            // now are skipped rather than waited for. Owners take turns: the oldest task of
+            // the owner served longest ago (never first), whose counter row then records
+            // the turn, so one key's backlog never runs ahead of another key's first task.
+            // A task whose lease expired starts over: queued (its progress stays: it never
+            // goes back for a client polling).
             let rows = try await connection.query(
                 """
                 WITH candidate AS (
-                    SELECT task_id, lease_owner AS previous FROM \(unescaped: self.tasks)
+                    SELECT t.task_id, t.owner, t.lease_owner AS previous FROM \(unescaped: self.tasks) AS t
+                    LEFT JOIN \(unescaped: self.pending) AS p ON p.owner = t.owner
                     WHERE \(unescaped: Self.pendingCondition)
-                        AND (lease_owner IS NULL OR lease_expires_at < clock_timestamp())
-                    ORDER BY created_at LIMIT 1
-                    FOR UPDATE SKIP LOCKED
+                        AND (t.lease_owner IS NULL OR t.lease_expires_at < clock_timestamp())
+                    ORDER BY p.served_at ASC NULLS FIRST, t.created_at LIMIT 1
+                    FOR UPDATE OF t SKIP LOCKED
+                ), served AS (
+                    UPDATE \(unescaped: self.pending) SET served_at = clock_timestamp()
+                    WHERE owner = (SELECT owner FROM candidate)
                 )
                 UPDATE \(unescaped: self.tasks) AS t
                 SET lease_owner = \(replica), lease_expires_at = clock_timestamp() + make_interval(secs => \(seconds)),
                     state = 0, processed_at = NULL
                 FROM candidate WHERE t.task_id = candidate.task_id
                 RETURNING t.task_id, t.owner, t.state, t.progress, t.format, t.created_at, t.processed_at, t.completed_at,
-                    t.detail, t.result_name, t.expires_at, candidate.previous
+                    t.detail, t.result_name, t.expires_at, t.attempts, candidate.previous
                 """, logger: logger)
             var claimed: ClaimedTask?
             for try await row in rows.decode(
-                (String?, String?, Int64?, Int64?, String?, Int64?, Int64?, Int64?, String?, String?, Int64?, String?).self)
+                (String?, String?, Int64?, Int64?, String?, Int64?, Int64?, Int64?, String?, String?, Int64?, Int64?, String?).self)
             {
                 let task = try Self.task(
-                    from: (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, row.10))
-                claimed = ClaimedTask(task: task, takenOverFrom: row.11)
+                    from: (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, row.10, row.11))
+                claimed = ClaimedTask(task: task, takenOverFrom: row.12)
             }
             return claimed
         }
@@ -351,7 +372,8 @@ final class PostgresTaskRepository: SharedTaskRepository {
             try await !connection.query(
                 """
                 UPDATE \(unescaped: self.tasks)
-                SET state = 0, processed_at = NULL, lease_owner = NULL, lease_expires_at = NULL
+                SET state = 0, processed_at = NULL, lease_owner = NULL, lease_expires_at = NULL,
+                    attempts = GREATEST(attempts - 1, 0)
                 WHERE task_id = \(id) AND lease_owner = \(replica) AND \(unescaped: Self.pendingCondition)
                 RETURNING task_id
                 """, logger: logger
@@ -362,7 +384,7 @@ final class PostgresTaskRepository: SharedTaskRepository {
     // MARK: Rows
 
     private typealias Columns = (
-        String?, String?, Int64?, Int64?, String?, Int64?, Int64?, Int64?, String?, String?, Int64?
+        String?, String?, Int64?, Int64?, String?, Int64?, Int64?, Int64?, String?, String?, Int64?, Int64?
     )
 
     /// The tasks `query` returns (columns as ``columns``); with `skippingDamaged`, rows that
@@ -382,7 +404,7 @@ final class PostgresTaskRepository: SharedTaskRepository {
 
     /// Reads a row without trusting it (see the type's comment).
     private static func task(from row: Columns) throws(TaskRepositoryError) -> StoredTask {
-        let (id, owner, state, progress, formatName, created, processed, completed, detail, resultName, expires) = row
+        let (id, owner, state, progress, formatName, created, processed, completed, detail, resultName, expires, attempts) = row
         guard let id, !id.isEmpty else { throw .corruptRecord(id: "(no id)", reason: "no task id") }
         guard let owner else { throw .corruptRecord(id: id, reason: "no owner") }
         guard let formatName, let format = OutputFormat(rawValue: formatName) else {
@@ -398,11 +420,14 @@ final class PostgresTaskRepository: SharedTaskRepository {
             return date
         }
         guard let createdAt = try date(created, "created_at") else { throw .corruptRecord(id: id, reason: "no creation time") }
+        guard let attempts, (0...SQLiteTaskRepository.maximumAttempts).contains(attempts) else {
+            throw .corruptRecord(id: id, reason: "attempts out of range")
+        }
         return StoredTask(
             id: id, owner: owner, state: TaskState(Int(stateValue)), progress: Int(progress), format: format,
             createdAt: createdAt, processedAt: try date(processed, "processed_at"),
             completedAt: try date(completed, "completed_at"), detail: detail, resultName: resultName,
-            expiresAt: try date(expires, "expires_at"))
+            expiresAt: try date(expires, "expires_at"), attempts: Int(attempts))
     }
 
     static func millis(_ date: Date) -> Int64 { SQLiteTaskRepository.millis(date) }

@@ -7,7 +7,7 @@ import OCRTaskAPI
 struct ResultsController: Sendable {
     let core: ServerCore
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<ServerRequestContext>) {
         router.get("/results/:name") { request, context in
             try await result(request, context: context)
         }
@@ -15,7 +15,7 @@ struct ResultsController: Sendable {
 
     // MARK: Results
 
-    func result(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    func result(_ request: Request, context: ServerRequestContext) async throws -> Response {
         let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-.")
         guard let name = context.parameters.get("name"), !name.hasPrefix("."), name.allSatisfy(allowed.contains),
             let format = name.split(separator: ".").last.flatMap({ OutputFormat(rawValue: String($0)) })

@@ -31,10 +31,14 @@ final class SQLiteTaskRepository: TaskRepository {
             CREATE INDEX tasks_state ON tasks (state);
             """
         ),
+        (2, "ALTER TABLE tasks ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"),
     ]
 
     static let columns =
-        "task_id, owner, state, progress, format, created_at, processed_at, completed_at, detail, result_name, expires_at"
+        "task_id, owner, state, progress, format, created_at, processed_at, completed_at, detail, result_name, expires_at, attempts"
+
+    /// The most attempts a record may say (a larger number is a damaged row).
+    static let maximumAttempts: Int64 = 1_000_000
 
     /// The SQL condition of a pending task (``TaskState/isPending``).
     static let pendingCondition = "(state = 0 OR state > 1)"
@@ -131,12 +135,18 @@ final class SQLiteTaskRepository: TaskRepository {
             try pool.read { db in
                 let row = try Row.fetchOne(
                     db,
-                    sql: "SELECT COUNT(*) FILTER (WHERE state = 0), COUNT(*) FILTER (WHERE state > 1), COUNT(*) FROM tasks")
-                func count(_ index: Int) -> Int {
-                    guard let row, index < row.count else { return 0 }
-                    return Int.fromDatabaseValue(row[index] as DatabaseValue) ?? 0
+                    sql: """
+                        SELECT COUNT(*) FILTER (WHERE state = 0), COUNT(*) FILTER (WHERE state > 1), COUNT(*),
+                            MIN(created_at) FILTER (WHERE state = 0)
+                        FROM tasks
+                        """)
+                func value(_ index: Int) -> Int64? {
+                    guard let row, index < row.count else { return nil }
+                    return Int64.fromDatabaseValue(row[index] as DatabaseValue)
                 }
-                return TaskStateCounts(queued: count(0), running: count(1), stored: count(2))
+                func count(_ index: Int) -> Int { Int(clamping: value(index) ?? 0) }
+                return TaskStateCounts(
+                    queued: count(0), running: count(1), stored: count(2), oldestQueuedAt: value(3).flatMap(Self.date(millis:)))
             }
         }
     }
@@ -168,11 +178,11 @@ final class SQLiteTaskRepository: TaskRepository {
 
     private static func write(_ task: StoredTask, _ db: Database) throws {
         try db.execute(
-            sql: "INSERT OR REPLACE INTO tasks (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            sql: "INSERT OR REPLACE INTO tasks (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             arguments: [
                 task.id, task.owner, task.state.rawValue, task.progress, task.format.rawValue, millis(task.createdAt),
                 task.processedAt.map(millis), task.completedAt.map(millis), task.detail, task.resultName,
-                task.expiresAt.map(millis),
+                task.expiresAt.map(millis), task.attempts,
             ])
     }
 
@@ -209,10 +219,13 @@ final class SQLiteTaskRepository: TaskRepository {
         let progress = try required(3, Int64.self)
         guard (0...100).contains(progress) else { throw .corruptRecord(id: id, reason: "progress out of range") }
         guard let createdAt = try date(5) else { throw .corruptRecord(id: id, reason: "no creation time") }
+        let attempts = try required(11, Int64.self)
+        guard (0...maximumAttempts).contains(attempts) else { throw .corruptRecord(id: id, reason: "attempts out of range") }
         return StoredTask(
             id: id, owner: try required(1, String.self), state: TaskState(Int(stateValue)), progress: Int(progress),
             format: format, createdAt: createdAt, processedAt: try date(6), completedAt: try date(7),
-            detail: try optional(8, String.self), resultName: try optional(9, String.self), expiresAt: try date(10))
+            detail: try optional(8, String.self), resultName: try optional(9, String.self), expiresAt: try date(10),
+            attempts: Int(attempts))
     }
 
     private struct ColumnProblem: Error {

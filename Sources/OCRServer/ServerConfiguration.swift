@@ -1,7 +1,8 @@
 public import Foundation
 import OCREngine
 
-/// Everything ocr-server can be told; the executable fills it from flags and environment.
+/// Everything ocr-server can be told; ``ServerSettings`` fills it from flags, environment
+/// and the configuration file.
 public struct ServerConfiguration: Sendable {
     /// Address to bind.
     public var host: String
@@ -49,7 +50,7 @@ public struct ServerConfiguration: Sendable {
     /// Where task records are kept (default: a SQLite file in the data directory).
     public var taskDatabase: TaskDatabase = .dataDirectory
     /// Base of the result links (`https://ocr.example.com`); when `nil`, the `Host` header
-    /// of the query request is used.
+    /// of the query request is used, with the scheme ``trustedProxies`` decide.
     public var publicBaseURL: String?
     /// Allow `image_url` hosts that resolve to loopback or private addresses. Link-local,
     /// cloud metadata and reserved addresses stay refused (``AddressPolicy``).
@@ -67,6 +68,14 @@ public struct ServerConfiguration: Sendable {
     public var drainTimeout: TimeInterval
     /// The bubblewrap executable of the office sandbox (a name on PATH, or a path).
     public var bwrapPath: String = "bwrap"
+    /// How long an `image_url` host's name may take to resolve; state -3 beyond.
+    public var resolveTimeout: TimeInterval = 10
+    /// Runs a task may start without ending (the server crashed or was killed while it
+    /// ran) before it fails with state -8 instead of running again.
+    public var maxAttempts: Int = 3
+    /// Peers whose `X-Forwarded-Proto` / `Forwarded: proto=` decide the scheme of result
+    /// links when ``publicBaseURL`` is not set.
+    public var trustedProxies: TrustedProxies = .privateNetworks
 
     // MARK: Replicas (a shared task store)
 

@@ -36,8 +36,14 @@ final class ServerCore: Sendable {
     let pool: OCREnginePool
     let fetcher: SourceFetcher
     let tracker = TaskTracker()
-    /// Source downloads in flight at once, outside the engines.
-    let downloads: ConcurrencyLimit
+    let metrics = ServerMetrics()
+    /// Source downloads in flight at once, outside the engines, shared fairly among keys;
+    /// one key's slow sources never hold every download (``FairLimit``).
+    let downloads: FairLimit
+    /// Preparations (decrypting, office conversion, counting pages) and engines, each
+    /// shared fairly among keys: a key's first task runs ahead of another key's backlog.
+    let preparations: FairLimit
+    let engines: FairLimit
     /// Uploads in progress per key.
     let uploads: UploadGate
     /// Set on SIGTERM: creates answer 503, `/readyz` says not ready, and tasks that have
@@ -80,12 +86,19 @@ final class ServerCore: Sendable {
         scratchDirectory = configuration.dataDirectory.appendingPathComponent("scratch")
         // Uploads, results, task records and the signing key are other people's documents
         // and our secrets: only this user may read them (0700 directories, 0600 files).
-        var directories = [configuration.dataDirectory, sharedRoot, uploadsDirectory, resultsDirectory]
-        if isShared { directories.append(scratchDirectory) }
-        for directory in directories {
-            try FileManager.default.createDirectory(
-                at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory.path)
+        // The data and shared directories may be volume roots the server does not own
+        // (PrivateDirectory); what it creates inside is its own.
+        for root in Set([configuration.dataDirectory, sharedRoot]) {
+            if case .foreign(let owner, let group, let mode) = try PrivateDirectory.prepare(root, acceptingForeign: true) {
+                logger.info(
+                    "directory used as found: another owner's (a volume root); what the server keeps in it is private",
+                    metadata: [
+                        "path": "\(root.path)", "owner": "\(owner)", "group": "\(group)", "mode": "\(String(mode, radix: 8))",
+                    ])
+            }
+        }
+        for directory in [uploadsDirectory, resultsDirectory] + (isShared ? [scratchDirectory] : []) {
+            _ = try PrivateDirectory.prepare(directory, acceptingForeign: false)
         }
         keys = APIKeyRing(keys: configuration.apiKeys)
         limiter = configuration.requestsPerSecond.flatMap { $0 > 0 ? RateLimiter(rate: $0) : nil }
@@ -119,12 +132,14 @@ final class ServerCore: Sendable {
                 maxPages: configuration.maxPages, maxPagePixels: configuration.maxPagePixels,
                 maxDocumentPixels: configuration.maxDocumentPixels, bwrapPath: configuration.bwrapPath),
             logger: logger)
-        downloads = ConcurrencyLimit(configuration.concurrentDownloads)
+        downloads = FairLimit(configuration.concurrentDownloads, keepsOneForIdleKeys: true)
+        preparations = FairLimit(pool.configuration.preparationWorkers)
+        engines = FairLimit(configuration.workers)
         uploads = UploadGate(limitPerKey: configuration.maxUploadsPerKey)
         fetcher = SourceFetcher(
             allowPrivate: configuration.allowPrivateSources,
             allowAnyPort: configuration.allowAnyPort, maxBytes: configuration.maxDocumentBytes,
-            timeout: configuration.downloadTimeout)
+            timeout: configuration.downloadTimeout, resolveTimeout: configuration.resolveTimeout)
         // Task directories of tasks that are no longer pending (or unknown) are leftovers of
         // an earlier run; those of unfinished tasks hold their sources for the re-run. With
         // a shared store other replicas are uploading into the same directory right now:
@@ -176,9 +191,13 @@ final class ServerCore: Sendable {
         snapshot.tasksQueued = counts.queued
         snapshot.tasksRunning = counts.running
         snapshot.tasksStored = counts.stored
+        snapshot.oldestQueuedSeconds = counts.oldestQueuedAt.map { max(0, Date().timeIntervalSince($0)) } ?? 0
         snapshot.workers = configuration.workers
         snapshot.enginesBusy = await pool.busyCount()
         snapshot.uploadsInProgress = uploads.total
+        snapshot.downloadsInProgress = await downloads.running
+        snapshot.downloadsWaiting = await downloads.waiting
+        snapshot.draining = draining.load(ordering: .relaxed)
         return snapshot
     }
 
@@ -191,6 +210,8 @@ final class ServerCore: Sendable {
 
     struct TaskInputJob: Sendable {
         var id: String
+        /// The key's owner id: whose turn it is at the fair limits.
+        var owner: String
         var input: TaskInput
         var selection: LanguageSelection
         var password: String?
@@ -201,6 +222,79 @@ final class ServerCore: Sendable {
     /// Thrown inside ``run(_:)`` when the server is draining and the task has not taken an
     /// engine yet: it is handed back, not failed.
     private struct HandedBack: Error {}
+
+    /// Thrown inside ``run(_:)`` when the task has started too often without ending: it
+    /// was failed (state -8) instead of started.
+    private struct AttemptsExhausted: Error {}
+
+    enum AttemptStart: Equatable {
+        /// The start is recorded: run the task.
+        case started
+        /// The task had started ``ServerConfiguration/maxAttempts`` times without ending
+        /// (each time the process died under it): it is failed now, state -8.
+        case exhausted
+        /// The task is not this replica's any more (shared store), or not there.
+        case notHeld
+    }
+
+    /// Records that a run of task `id` starts, before anything that could bring the
+    /// process down (downloading, decoding, recognising). A start without an end means the
+    /// process crashed or was killed under the task (a drain's hand-back ends the run and
+    /// gives its start back), and a restart or another replica runs it again: a task that
+    /// crashes the server would be run forever. So the starts are counted in the task's
+    /// record, and once a task has started ``ServerConfiguration/maxAttempts`` times
+    /// without ending, it fails (state -8) instead. Check and count are one update.
+    func startAttempt(_ id: String) async -> AttemptStart {
+        let limit = configuration.maxAttempts
+        let now = Date()
+        let lifetime = configuration.resultLifetime
+        let detail =
+            "the task was started \(limit) times without finishing (the server stopped while running it each time); "
+            + "it is not run again"
+        let store = store
+        let exhausted = Mutex(false)
+        let after: StoredTask?
+        do {
+            after = try await Task {
+                try await store.update(id) { task in
+                    guard task.state.isPending else { return }
+                    if task.attempts >= limit {
+                        task.state = .processingTimeout
+                        task.completedAt = now
+                        task.detail = detail
+                        task.expiresAt = now.addingTimeInterval(lifetime)
+                        exhausted.withLock { $0 = true }
+                    } else {
+                        task.attempts += 1
+                    }
+                }
+            }.value
+        } catch {
+            // The store will refuse the run's other records too; the run finds that out.
+            logger.error("task store update failed", metadata: ["task_id": "\(id)", "reason": "\(error)"])
+            return .started
+        }
+        guard let after else { return .notHeld }
+        if exhausted.withLock({ $0 }) {
+            stats.record {
+                $0.tasksFailed += 1
+                $0.failuresByState[String(TaskState.processingTimeout.rawValue), default: 0] += 1
+            }
+            metrics.taskEnded(.processingTimeout)
+            metrics.attemptsExhausted()
+            logger.error(
+                "task failed: started too often without finishing",
+                metadata: ["task_id": "\(id)", "attempts": "\(after.attempts)"])
+            return .exhausted
+        }
+        guard after.state.isPending else { return .notHeld }
+        if after.attempts > 1 {
+            logger.warning(
+                "task started again after the server stopped while running it",
+                metadata: ["task_id": "\(id)", "attempt": "\(after.attempts)", "limit": "\(limit)"])
+        }
+        return .started
+    }
 
     private var isDraining: Bool { draining.load(ordering: .relaxed) }
 
@@ -219,13 +313,20 @@ final class ServerCore: Sendable {
             }
             let name = "\(id).\(job.format.rawValue)"
             let output = resultsDirectory.appendingPathComponent(name)
-            func ocrJob(_ document: URL) -> OCRJob {
+            @Sendable func ocrJob(_ document: URL) -> OCRJob {
                 OCRJob(
                     input: document, languages: job.selection, password: job.password, format: format,
                     output: output, workDirectory: scratch.appendingPathComponent("work"),
                     deadline: .now + .milliseconds(Int64(configuration.processingTimeout * 1000)))
             }
             if isDraining { throw HandedBack() }
+            switch await startAttempt(id) {
+            case .started: break
+            case .exhausted:
+                ended = true
+                throw AttemptsExhausted()
+            case .notHeld: return
+            }
             // Download and preparation (decrypting, office conversion, counting pages) run
             // before an engine is taken, with their own limits: a slow source never holds
             // an engine. The task stays queued (state 0) until it has one.
@@ -237,10 +338,12 @@ final class ServerCore: Sendable {
                 try FileManager.default.createDirectory(
                     at: scratch, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
                 document = scratch.appendingPathComponent("download")
-                _ = try await downloads.withPermit { try await fetcher.download(url, to: document) }
+                _ = try await downloads.withPermit(key: job.owner) { try await fetcher.download(url, to: document) }
             }
-            let prepared = try await pool.prepare(ocrJob(document), cancel: cancel)
-            ended = try await pool.withSlot { slot in
+            let prepared = try await preparations.withPermit(key: job.owner) {
+                try await pool.prepare(ocrJob(document), cancel: cancel)
+            }
+            ended = try await withEngine(key: job.owner) { slot in
                 // A task that gets an engine after SIGTERM does not start: the drain waits
                 // only for tasks already running.
                 if isDraining { throw HandedBack() }
@@ -296,6 +399,7 @@ final class ServerCore: Sendable {
                     $0.tasksSucceeded += 1
                     $0.pagesProcessed += outcome.pageCount
                 }
+                metrics.taskEnded(.success, pages: outcome.pageCount)
                 logger.info(
                     "task succeeded",
                     metadata: [
@@ -304,6 +408,8 @@ final class ServerCore: Sendable {
                     ])
                 return recorded
             }
+        } catch is AttemptsExhausted {
+            // Recorded (failed) by startAttempt; the source goes below.
         } catch is HandedBack {
             return await handBack(job)
         } catch let failure as FetchFailure {
@@ -343,6 +449,12 @@ final class ServerCore: Sendable {
             if !ended { return }
         }
         try? FileManager.default.removeItem(at: job.directory)
+    }
+
+    /// Runs `body` on an engine, taken fairly among keys (``engines``); the pool's slot is
+    /// then free at once (there are as many permits as slots).
+    private func withEngine<T: Sendable>(key: String, _ body: @Sendable (EngineSlot) async throws -> T) async throws -> T {
+        try await engines.withPermit(key: key) { try await pool.withSlot(body) }
     }
 
     /// Where a task's scratch files go: the task's directory with a store of one process,
@@ -388,6 +500,8 @@ final class ServerCore: Sendable {
             $0.state = .queued
             $0.progress = 0
             $0.processedAt = nil
+            // An orderly end of the run: its start does not count (startAttempt).
+            $0.attempts = max(0, $0.attempts - 1)
         }
         logger.info("task handed back: queued for the next start", metadata: ["task_id": "\(job.id)"])
     }
@@ -420,6 +534,7 @@ final class ServerCore: Sendable {
             $0.tasksFailed += 1
             $0.failuresByState[String(state.rawValue), default: 0] += 1
         }
+        metrics.taskEnded(state)
         logger.info("task failed", metadata: ["task_id": "\(id)", "state": "\(state.rawValue)", "detail": "\(detail)"])
         return recorded
     }
@@ -502,7 +617,7 @@ final class ServerCore: Sendable {
         }
         return .success(
             TaskInputJob(
-                id: task.id, input: input, selection: selection, password: saved.password, format: format,
+                id: task.id, owner: task.owner, input: input, selection: selection, password: saved.password, format: format,
                 directory: directory))
     }
 

@@ -1,6 +1,7 @@
 import Synchronization
 
-/// Counters served by `/stats` (end-to-end tests count created tasks with them).
+/// Counters served by `/stats` (end-to-end tests count created tasks with them); `/metrics`
+/// shows the same numbers (``ServerMetrics``).
 final class ServerStats: Sendable {
     struct Snapshot: Codable, Sendable {
         var tasksCreated = 0
@@ -17,6 +18,11 @@ final class ServerStats: Sendable {
         var workers = 0
         var enginesBusy = 0
         var uploadsInProgress = 0
+        var downloadsInProgress = 0
+        var downloadsWaiting = 0
+        /// Age of the oldest queued task (0 when none is queued).
+        var oldestQueuedSeconds = 0.0
+        var draining = false
 
         enum CodingKeys: String, CodingKey {
             case tasksCreated = "tasks_created"
@@ -33,6 +39,10 @@ final class ServerStats: Sendable {
             case workers
             case enginesBusy = "engines_busy"
             case uploadsInProgress = "uploads_in_progress"
+            case downloadsInProgress = "downloads_in_progress"
+            case downloadsWaiting = "downloads_waiting"
+            case oldestQueuedSeconds = "oldest_queued_seconds"
+            case draining
         }
     }
 

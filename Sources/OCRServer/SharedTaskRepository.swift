@@ -28,18 +28,21 @@ protocol SharedTaskRepository: TaskRepository {
     /// (``TaskRepositoryError/refused(_:)``): the check and the insert are one transaction.
     func insert(_ task: StoredTask, maxPending: Int, maxPendingPerOwner: Int) async throws(TaskRepositoryError)
 
-    /// Takes the oldest claimable task (queued without a lease, or pending with an
-    /// expired lease) for this replica for `lease` seconds, skipping rows other replicas
-    /// are claiming at the same moment. The task comes back queued; its progress stays (a
-    /// runner only ever raises it), so a client polling never sees it go back.
+    /// Takes a claimable task (queued without a lease, or pending with an expired lease)
+    /// for this replica for `lease` seconds, skipping rows other replicas are claiming at
+    /// the same moment: the oldest one of the owner whose turn it is (owners take turns:
+    /// the one served longest ago first), so one key's backlog never runs ahead of another
+    /// key's first task. The task comes back queued; its progress stays (a runner only
+    /// ever raises it), so a client polling never sees it go back.
     func claim(lease: TimeInterval) async throws(TaskRepositoryError) -> ClaimedTask?
 
     /// Extends by `lease` seconds the leases this replica still holds among `ids`; the ids
     /// it still holds (the others were taken over).
     func renew(ids: [String], lease: TimeInterval) async throws(TaskRepositoryError) -> Set<String>
 
-    /// Hands a task this replica holds back: queued, no lease, so any replica takes it at
-    /// once. False when this replica does not hold it.
+    /// Hands a task this replica holds back: queued, no lease, its run's start given back
+    /// (``StoredTask/attempts``), so any replica takes it at once. False when this replica
+    /// does not hold it.
     func release(id: String) async throws(TaskRepositoryError) -> Bool
 
     /// Closes the connections (at the very end of shutdown).

@@ -17,22 +17,23 @@ enum FetchFailure: Error {
 /// (``GuardedFetcher``): only http/https, only ports 80 and 443 (unless `allowAnyPort`),
 /// and every hop's name and every address it resolves to must be public (or, with
 /// `allowPrivate`, loopback or private too; link-local, cloud metadata and reserved
-/// addresses never). Each hop is resolved once and the connection goes to the address that
-/// was checked, so DNS rebinding cannot slip a different address in. Redirects are followed
-/// by hand (at most 5). The whole download, head and body, must end within `timeout`.
+/// addresses never). Each hop is resolved once (within `resolveTimeout`) and the connection
+/// goes to the address that was checked, so DNS rebinding cannot slip a different address
+/// in. Redirects are followed by hand (at most 5). The whole download, head and body, must
+/// end within `timeout`.
 struct SourceFetcher: Sendable {
     let fetcher: GuardedFetcher
     let maxBytes: Int64
     let timeout: TimeInterval
 
     init(
-        allowPrivate: Bool, allowAnyPort: Bool, maxBytes: Int64, timeout: TimeInterval,
+        allowPrivate: Bool, allowAnyPort: Bool, maxBytes: Int64, timeout: TimeInterval, resolveTimeout: TimeInterval = 10,
         resolver: any HostResolver = SystemHostResolver()
     ) {
         fetcher = GuardedFetcher(
             policy: allowPrivate ? .allowingPrivate : .publicOnly, resolver: resolver,
             allowedPorts: allowAnyPort ? nil : [80, 443], maxRedirects: 5, connectTimeout: .seconds(15),
-            readTimeout: .seconds(60))
+            readTimeout: .seconds(60), resolveTimeout: .milliseconds(Int64(resolveTimeout * 1000)))
         self.maxBytes = maxBytes
         self.timeout = timeout
     }

@@ -19,6 +19,9 @@ struct StoredTask: Sendable, Equatable {
     var resultName: String?
     /// When the result link expires and the task is swept.
     var expiresAt: Date?
+    /// Runs started and not ended: by a crash or kill of the process running it, or a lost
+    /// lease (``ServerCore/startAttempt(_:)``). A drain's hand-back gives its start back.
+    var attempts = 0
 
     func record(link: (String, Date) -> String?) -> TaskRecord {
         TaskRecord(

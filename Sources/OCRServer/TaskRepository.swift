@@ -25,7 +25,7 @@ protocol TaskRepository: Sendable {
     /// Records that do not read back are left out, so one damaged row cannot stop a start.
     func pendingTasks() async throws(TaskRepositoryError) -> [StoredTask]
 
-    /// Tasks by state, for `/stats` (may scan; never on the admission path).
+    /// Tasks by state, for `/stats` and `/metrics` (may scan; never on the admission path).
     func stateCounts() async throws(TaskRepositoryError) -> TaskStateCounts
 
     /// Removes finished tasks whose sweep time (``StoredTask/sweepTime(retention:)``) has
@@ -33,9 +33,11 @@ protocol TaskRepository: Sendable {
     func removeExpired(now: Date, retention: TimeInterval) async throws(TaskRepositoryError) -> [StoredTask]
 }
 
-/// Tasks by state, for `/stats`.
+/// Tasks by state, for `/stats` and `/metrics`.
 struct TaskStateCounts: Sendable, Equatable {
     var queued = 0
     var running = 0
     var stored = 0
+    /// When the oldest queued task was created; nil when none is queued.
+    var oldestQueuedAt: Date?
 }

@@ -9,7 +9,7 @@ import OCRTaskAPI
 struct TasksController: Sendable {
     let core: ServerCore
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<ServerRequestContext>) {
         router.post(RouterPath(TaskAPI.createPath)) { request, context in
             try await create(request, context: context)
         }
@@ -20,7 +20,7 @@ struct TasksController: Sendable {
 
     // MARK: Create
 
-    func create(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    func create(_ request: Request, context: ServerRequestContext) async throws -> Response {
         let key = try core.authorize(request)
         // Draining (SIGTERM): refused with the PicWish envelope, 503 and Retry-After, and
         // `/readyz` answers 503, so a load balancer stops sending here while queries and
@@ -138,6 +138,7 @@ struct TasksController: Sendable {
         }
         reserved = false
         core.stats.record { $0.tasksCreated += 1 }
+        core.metrics.taskCreated()
         let sourceDescription: String
         let input: ServerCore.TaskInput
         switch source {
@@ -155,7 +156,7 @@ struct TasksController: Sendable {
                 "source": "\(sourceDescription)", "key": "\(key)",
             ])
         let job = ServerCore.TaskInputJob(
-            id: id, input: input, selection: selection, password: options.password, format: options.format,
+            id: id, owner: owner, input: input, selection: selection, password: options.password, format: options.format,
             directory: taskDirectory)
         if core.shared == nil {
             core.tracker.start(id: id) { await core.run(job) }
@@ -182,7 +183,7 @@ struct TasksController: Sendable {
         }
     }
 
-    func query(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    func query(_ request: Request, context: ServerRequestContext) async throws -> Response {
         let key = try core.authorize(request)
         guard let id = context.parameters.get("task_id") else { throw PicWishError(.notFound, "task not found") }
         let stored: StoredTask?
@@ -196,22 +197,10 @@ struct TasksController: Sendable {
         guard let task = stored, task.owner == core.keys.ownerID(of: key) else {
             throw PicWishError(.notFound, "task not found")
         }
-        let base = baseURL(for: request)
+        let base = ResultLinkBase.base(for: request, peer: context.remoteAddress, configuration: core.configuration)
         let record = task.record { name, expires in
             base + core.signer.link(name: name, expires: Int64(expires.timeIntervalSince1970))
         }
         return JSONReply.response(APIReply.success(record), status: .ok)
-    }
-
-    /// Where result links point: the configured public URL, else the host the client used.
-    func baseURL(for request: Request) -> String {
-        if let configured = core.configuration.publicBaseURL, !configured.isEmpty {
-            return configured.hasSuffix("/") ? String(configured.dropLast()) : configured
-        }
-        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]")
-        if let authority = request.head.authority, !authority.isEmpty, authority.allSatisfy(allowed.contains) {
-            return "http://" + authority
-        }
-        return "http://\(core.configuration.host):\(core.configuration.port)"
     }
 }

@@ -108,12 +108,30 @@ import Testing
                 $0.state = .processing
                 $0.progress = 60
                 $0.processedAt = Self.t0
+                $0.attempts = 1
             }
             #expect(try await b.release(id: "t") == false, "only the holder hands back")
             #expect(try await a.release(id: "t"))
             let taken = try #require(try await b.claim(lease: 60))
             #expect(taken.task.id == "t" && taken.takenOverFrom == nil)
             #expect(taken.task.state == .queued && taken.task.progress == 60 && taken.task.processedAt == nil)
+            #expect(taken.task.attempts == 0, "a hand-back gives its run's start back")
+        }
+    }
+
+    /// Owners take turns at the claim: another owner's task goes before the rest of one
+    /// owner's older backlog.
+    @Test func claimsTakeTurnsBetweenOwners() async throws {
+        try await Self.withReplicas { a, b async throws in
+            for index in 0..<3 {
+                try await a.insert(Self.task("a\(index)", owner: "oa", created: Self.t0.addingTimeInterval(Double(index))))
+            }
+            try await a.insert(Self.task("b0", owner: "ob", created: Self.t0.addingTimeInterval(10)))
+            var order: [String] = []
+            for replica in [a, b, a, b] {
+                if let claimed = try await replica.claim(lease: 60) { order.append(claimed.task.id) }
+            }
+            #expect(order == ["a0", "b0", "a1", "a2"])
         }
     }
 

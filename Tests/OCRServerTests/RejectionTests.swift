@@ -5,7 +5,7 @@ import Testing
 /// on `/stats`.
 @Suite struct RejectionTests {
     @Test func refusalsRenderTheEnvelopeAndAreCounted() async throws {
-        try await withServer { _, api in
+        try await withRouterServer { api, _ in
             expectRejected(try await api.query("no-such-task", key: .some(nil)), 401, containing: "X-API-KEY")
             expectRejected(try await api.query("no-such-task"), 404, containing: "task not found")
             expectRejected(try await api.send(.GET, "/results/x.txt?expires=1&signature=x", key: .some(nil)), 403)

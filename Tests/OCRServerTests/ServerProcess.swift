@@ -56,8 +56,13 @@ final class ServerProcess: Sendable {
         if !exited.isSet { kill(pid, SIGKILL) }
     }
 
-    /// Starts the server and waits (up to 90 s) until `/readyz` answers 200.
-    static func start(dataDirectory: URL, port: Int, extraArguments: [String] = []) async throws -> ServerProcess {
+    /// Starts the server and waits (up to 90 s) until `/readyz` answers 200. `launcher`
+    /// goes before the executable (`setpriv --reuid ...`); `environment` is added to the
+    /// test's own.
+    static func start(
+        dataDirectory: URL, port: Int, extraArguments: [String] = [], launcher: [String] = [],
+        environment: [String: String] = [:]
+    ) async throws -> ServerProcess {
         let logFile = dataDirectory.deletingLastPathComponent().appendingPathComponent(
             dataDirectory.lastPathComponent + ".log")
         if !FileManager.default.fileExists(atPath: logFile.path) {
@@ -66,12 +71,19 @@ final class ServerProcess: Sendable {
         let handle = try FileHandle(forWritingTo: logFile)
         handle.seekToEndOfFile()
         let process = Process()
-        process.executableURL = executable
-        process.arguments =
+        let arguments =
             [
                 "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", dataDirectory.path, "--api-key", TestServer.key,
             ] + extraArguments
-        process.environment = ProcessInfo.processInfo.environment.merging(["LOG_LEVEL": "info"]) { _, new in new }
+        if let program = launcher.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = Array(launcher.dropFirst()) + [executable.path] + arguments
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
+        process.environment = ProcessInfo.processInfo.environment.merging(["OCR_SERVER_LOG_LEVEL": "info"]) { _, new in new }
+            .merging(environment) { _, new in new }
         process.standardOutput = handle
         process.standardError = handle
         let (exits, continuation) = AsyncStream.makeStream(of: Int32.self)
@@ -118,10 +130,11 @@ final class ServerProcess: Sendable {
     }
 
     /// Polls `condition` (errors count as not yet) every 100 ms until it holds, within
-    /// `seconds`.
+    /// `seconds`; fails at once when the process has exited.
     func waitUntil(seconds: Double, _ what: String, _ condition: @escaping @Sendable () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
         while ContinuousClock.now < deadline {
+            if exited.isSet { throw TestFailure("\(what): ocr-server exited") }
             if (try? await condition()) == true { return }
             try await Task.sleep(for: .milliseconds(100))
         }

@@ -1,5 +1,7 @@
 import AsyncHTTPClient
 import Foundation
+import Hummingbird
+import HummingbirdTesting
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -42,14 +44,27 @@ final class TestServer: Sendable {
         self.runner = runner
     }
 
-    static func start(_ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+    /// The tests' defaults: both keys, two engines, a fresh data directory, a quick sweep
+    /// and drain.
+    static func configuration() -> ServerConfiguration {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ocr-server-test-\(UUID().uuidString)")
-        var configuration = ServerConfiguration(
+        return ServerConfiguration(
             host: "127.0.0.1", port: 0, apiKeys: [key, otherKey], dataDirectory: directory, workers: 2,
             processingTimeout: 300, sweepInterval: 0.5, drainTimeout: 1)
-        configure(&configuration)
+    }
+
+    /// Errors only, unless `OCR_TEST_LOG` is set.
+    static var logger: Logger {
         var logger = Logger(label: "ocr-server-test")
         logger.logLevel = ProcessInfo.processInfo.environment["OCR_TEST_LOG"] == nil ? .error : .debug
+        return logger
+    }
+
+    static func start(_ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+        var configuration = configuration()
+        configure(&configuration)
+        let directory = configuration.dataDirectory
+        let logger = logger
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = try await OCRServer.makeApplication(configuration: configuration, logger: logger) { port in
             continuation.yield(port)
@@ -65,10 +80,12 @@ final class TestServer: Sendable {
         return TestServer(port: port, dataDirectory: directory, group: group, runner: runner)
     }
 
-    func stop() async {
+    /// Stops the server as SIGTERM does (it drains), then removes its data directory
+    /// unless `keepingData`.
+    func stop(keepingData: Bool = false) async {
         await group.triggerGracefulShutdown()
         _ = try? await runner.value
-        try? FileManager.default.removeItem(at: dataDirectory)
+        if !keepingData { try? FileManager.default.removeItem(at: dataDirectory) }
     }
 }
 
@@ -117,11 +134,35 @@ struct Reply: Sendable {
 }
 
 /// A small API client for the tests (independent of OCRClient, so the server is checked
-/// against the wire shape, not against our own decoder).
+/// against the wire shape, not against our own decoder): over HTTP to a live server, or
+/// straight into the router of one without a socket (HummingbirdTesting's `.router`).
 struct API: Sendable {
-    let base: String
+    enum Transport: Sendable {
+        case http(base: String)
+        case router(any TestClientProtocol)
+    }
+
+    let transport: Transport
     var key: String? = TestServer.key
     let client = HTTPClient.shared
+
+    init(base: String, key: String? = TestServer.key) {
+        transport = .http(base: base)
+        self.key = key
+    }
+
+    init(router: any TestClientProtocol, key: String? = TestServer.key) {
+        transport = .router(router)
+        self.key = key
+    }
+
+    /// What links start with: the live server's address, or the router's `localhost`.
+    var base: String {
+        switch transport {
+        case .http(let base): base
+        case .router: "http://localhost"
+        }
+    }
 
     static func multipart(_ parts: [Part]) -> (contentType: String, body: Data) {
         let boundary = "----ocrtest\(UUID().uuidString)"
@@ -141,19 +182,42 @@ struct API: Sendable {
         return ("multipart/form-data; boundary=\(boundary)", body)
     }
 
-    func send(_ method: HTTPMethod, _ pathOrURL: String, body: Data? = nil, contentType: String? = nil, key: String?? = nil)
-        async throws -> Reply
-    {
-        var request = HTTPClientRequest(url: pathOrURL.hasPrefix("http") ? pathOrURL : base + pathOrURL)
-        request.method = method
-        if let key = key ?? self.key { request.headers.add(name: "X-API-KEY", value: key) }
-        if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
-        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let response = try await client.execute(request, timeout: .seconds(60))
-        let bytes = try await response.body.collect(upTo: 64 * 1024 * 1024)
-        return Reply(
-            status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
-            body: Data(buffer: bytes))
+    func send(
+        _ method: HTTPMethod, _ pathOrURL: String, body: Data? = nil, contentType: String? = nil, key: String?? = nil,
+        headers extra: [(String, String)] = []
+    ) async throws -> Reply {
+        var headers = extra
+        if let key = key ?? self.key { headers.append(("X-API-KEY", key)) }
+        if let contentType { headers.append(("Content-Type", contentType)) }
+        switch transport {
+        case .http(let base):
+            var request = HTTPClientRequest(url: pathOrURL.hasPrefix("http") ? pathOrURL : base + pathOrURL)
+            request.method = method
+            for (name, value) in headers { request.headers.add(name: name, value: value) }
+            if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+            let response = try await client.execute(request, timeout: .seconds(60))
+            let bytes = try await response.body.collect(upTo: 64 * 1024 * 1024)
+            return Reply(
+                status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+                body: Data(buffer: bytes))
+        case .router(let client):
+            // A link names the router's host: keep its path and query.
+            var uri = pathOrURL
+            if let url = URLComponents(string: pathOrURL), url.scheme != nil {
+                uri = url.percentEncodedPath + (url.percentEncodedQuery.map { "?" + $0 } ?? "")
+            }
+            var fields = HTTPFields()
+            for (name, value) in headers {
+                guard let field = HTTPFields.Element.Name(name) else { throw TestFailure("bad header name \(name)") }
+                fields.append(.init(name: field, value: value))
+            }
+            let response = try await client.executeRequest(
+                uri: uri, method: HTTPRequest.Method(method.rawValue) ?? .get, headers: fields,
+                body: body.map { ByteBuffer(bytes: $0) })
+            return Reply(
+                status: Int(response.status.code), headers: response.headers.map { ($0.name.rawName, $0.value) },
+                body: Data(buffer: response.body))
+        }
     }
 
     func create(_ parts: [Part], key: String?? = nil) async throws -> Reply {
@@ -307,21 +371,6 @@ func rawExchange(port: Int, head: String, chunks: [Data], readTimeout: Double = 
         if let text = String(data: reply, encoding: .utf8), text.contains("\r\n\r\n"), text.contains("}") { break }
     }
     return (String(decoding: reply, as: UTF8.self), sent)
-}
-
-extension OCRServerConfigurationProxy {
-    func apply(to configuration: inout ServerConfiguration) {
-        if let maxDocumentBytes { configuration.maxDocumentBytes = maxDocumentBytes }
-        if let maxImageSide { configuration.maxImageSide = maxImageSide }
-        if let requestsPerSecond { configuration.requestsPerSecond = requestsPerSecond }
-        if let processingTimeout { configuration.processingTimeout = processingTimeout }
-        if let downloadTimeout { configuration.downloadTimeout = downloadTimeout }
-        if let resultLifetime { configuration.resultLifetime = resultLifetime }
-        if let sweepInterval { configuration.sweepInterval = sweepInterval }
-        if let workers { configuration.workers = workers }
-        configuration.allowAnyPort = allowAnyPort
-        configuration.allowPrivateSources = allowPrivateSources
-    }
 }
 
 /// A TCP socket listening on 127.0.0.1 at a port the kernel picked (backlog 16): the

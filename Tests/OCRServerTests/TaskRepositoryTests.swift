@@ -60,11 +60,15 @@ import Testing
             $0.state = .processing
             $0.progress = 40
             $0.processedAt = Self.t0.addingTimeInterval(2)
+            $0.attempts = 2
         }
         #expect(changed?.before.state == .queued)
         #expect(changed?.after.state == .processing && changed?.after.progress == 40)
+        #expect(try await repository.task(id: "a")?.attempts == 2, "attempts are stored")
         #expect(try await repository.pendingTasks().map(\.id) == ["a", "b"])
-        #expect(try await repository.stateCounts() == TaskStateCounts(queued: 1, running: 1, stored: 2))
+        #expect(
+            try await repository.stateCounts()
+                == TaskStateCounts(queued: 1, running: 1, stored: 2, oldestQueuedAt: Self.t0.addingTimeInterval(1)))
 
         let done = Self.t0.addingTimeInterval(10)
         _ = try await repository.update(id: "a") {
@@ -159,9 +163,11 @@ import Testing
                 INSERT INTO tasks (task_id, owner, state, progress, format, created_at)
                 VALUES ('text-state', 'o', 'zero', 0, 'pdf', 0), ('bad-format', 'o', 0, 0, 'exe', 0),
                        ('far-time', 'o', 0, 0, 'pdf', 9000000000000000000), ('bad-progress', 'o', 0, 900, 'txt', 0);
+                INSERT INTO tasks (task_id, owner, state, progress, format, created_at, attempts)
+                VALUES ('bad-attempts', 'o', 0, 0, 'pdf', 0, -1);
                 """,
             ])
-        for id in ["text-state", "bad-format", "far-time", "bad-progress"] {
+        for id in ["text-state", "bad-format", "far-time", "bad-progress", "bad-attempts"] {
             #expect(throws: TaskRepositoryError.self, "\(id)") { try repository.task(id: id) }
         }
         #expect(try repository.task(id: "good") == Self.task("good"))

@@ -1,16 +1,17 @@
 import Foundation
+import HummingbirdTesting
 import Testing
-import OCRServer
 
-/// Runs `body` against a fresh in-process server, stopping it afterwards.
+@testable import OCRServer
+
+/// Runs `body` against a fresh in-process server listening on a loopback port, stopping
+/// it afterwards: for what needs a socket (a raw exchange, the peer's address, a source
+/// served by the server itself).
 func withServer(
-    _ configure: (inout OCRServerConfigurationProxy) -> Void = { _ in },
+    _ configure: (inout ServerConfiguration) -> Void = { _ in },
     _ body: (TestServer, API) async throws -> Void
 ) async throws {
-    var proxy = OCRServerConfigurationProxy()
-    configure(&proxy)
-    let settings = proxy
-    let server = try await TestServer.start { settings.apply(to: &$0) }
+    let server = try await TestServer.start(configure)
     do {
         try await body(server, API(base: server.base))
     } catch {
@@ -18,6 +19,21 @@ func withServer(
         throw error
     }
     await server.stop()
+}
+
+/// Runs `body` against a fresh in-process server without a socket: requests go straight
+/// into its router (HummingbirdTesting's `.router`); its processing runs as it does in
+/// production. `body` gets the client and the data directory.
+func withRouterServer(
+    _ configure: (inout ServerConfiguration) -> Void = { _ in },
+    _ body: @escaping @Sendable (API, URL) async throws -> Void
+) async throws {
+    var configuration = TestServer.configuration()
+    configure(&configuration)
+    let directory = configuration.dataDirectory
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let app = try await OCRServer.makeApplication(configuration: configuration, logger: TestServer.logger)
+    try await app.test(.router) { client in try await body(API(router: client), directory) }
 }
 
 func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
@@ -33,13 +49,13 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
     init() throws { clean = try Repo.sample("clean.png") }
 
     @Test func missingSourceIs400() async throws {
-        try await withServer { _, api in
+        try await withRouterServer { api, _ in
             expectRejected(try await api.create([.field("format", "txt")]), 400, containing: "image_url")
         }
     }
 
     @Test func bothSourcesAre400() async throws {
-        try await withServer { _, api in
+        try await withRouterServer { api, _ in
             let reply = try await api.create([
                 .field("image_url", "https://example.com/a.png"), .file("image_file", "a.png", clean),
             ])
@@ -48,14 +64,14 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
     }
 
     @Test func imageFileAndFileAliasTogetherAre400() async throws {
-        try await withServer { _, api in
+        try await withRouterServer { api, _ in
             let reply = try await api.create([.file("image_file", "a.png", clean), .file("file", "b.png", clean)])
             expectRejected(reply, 400)
         }
     }
 
     @Test func fileAliasIsAccepted() async throws {
-        try await withServer { _, api in
+        try await withRouterServer { api, _ in
             let id = try await api.createTask([.file("file", "clean.png", clean), .field("language", "English")])
             let data = try await api.waitTerminal(id)
             #expect(data["state"] as? Int == 1, "\(data)")
@@ -63,7 +79,7 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
     }
 
     @Test func formatMustBeKnownAndLowercase() async throws {
-        try await withServer { _, api in
+        try await withRouterServer { api, _ in
             for format in ["doc", "PDF", "html"] {
                 let reply = try await api.create([.file("image_file", "a.png", clean), .field("format", format)])
                 expectRejected(reply, 400, containing: "format")
@@ -72,7 +88,7 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
     }
 
     @Test func languageNamesAreCaseSensitiveAndFromTheTable() async throws {
-        try await withServer { _, api in
+        try await withRouterServer { api, _ in
             for language in ["english", "Klingon", "English,english "] {
                 let reply = try await api.create([.file("image_file", "a.png", clean), .field("language", language)])
                 expectRejected(reply, 400, containing: "language")
@@ -81,7 +97,7 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
     }
 
     @Test func atMostTenLanguages() async throws {
-        try await withServer { _, api in
+        try await withRouterServer { api, _ in
             let eleven = ["English", "ChinesePRC", "Digits", "French", "German", "Spanish", "Italian", "Russian", "Dutch", "Polish", "Czech"]
             let reply = try await api.create([.file("image_file", "a.png", clean), .field("language", eleven.joined(separator: ","))])
             expectRejected(reply, 400, containing: "at most 10")
@@ -89,14 +105,14 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
     }
 
     @Test func languageWithoutInstalledDataIs400() async throws {
-        try await withServer { _, api in
+        try await withRouterServer { api, _ in
             let reply = try await api.create([.file("image_file", "a.png", clean), .field("language", "French")])
             expectRejected(reply, 400, containing: "tesseract-ocr-fra")
         }
     }
 
     @Test func passwordOver32CharactersIs400() async throws {
-        try await withServer { _, api in
+        try await withRouterServer { api, _ in
             let reply = try await api.create([
                 .file("image_file", "a.pdf", clean), .field("password", String(repeating: "p", count: 33)),
             ])
@@ -105,7 +121,7 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
     }
 
     @Test func imageURLOnlyOnPorts80And443() async throws {
-        try await withServer { _, api in
+        try await withRouterServer { api, _ in
             let reply = try await api.create([.field("image_url", "http://example.com:8080/a.png")])
             expectRejected(reply, 400, containing: "port 8080")
             let scheme = try await api.create([.field("image_url", "ftp://example.com/a.png")])
@@ -114,13 +130,13 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
     }
 
     @Test func emptyUploadIs400() async throws {
-        try await withServer { _, api in
+        try await withRouterServer { api, _ in
             expectRejected(try await api.create([.file("image_file", "a.png", Data())]), 400, containing: "empty")
         }
     }
 
     @Test func missingOrWrongKeyIs401() async throws {
-        try await withServer { _, api in
+        try await withRouterServer { api, _ in
             expectRejected(try await api.create([.file("image_file", "a.png", clean)], key: .some(nil)), 401)
             expectRejected(try await api.create([.file("image_file", "a.png", clean)], key: "wrong-key"), 401)
             expectRejected(try await api.query("anything", key: "test-key-"), 401)
@@ -128,7 +144,7 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
     }
 
     @Test func unknownTaskAndAnotherKeysTaskAre404() async throws {
-        try await withServer { _, api in
+        try await withRouterServer { api, _ in
             expectRejected(try await api.query("no-such-task"), 404)
             let id = try await api.createTask([.file("image_file", "a.png", clean), .field("language", "English")])
             expectRejected(try await api.query(id, key: TestServer.otherKey), 404)
@@ -137,7 +153,7 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
     }
 
     @Test func declaredBodyOverTheLimitIs413() async throws {
-        try await withServer({ $0.maxDocumentBytes = 1024 * 1024 }) { _, api in
+        try await withRouterServer({ $0.maxDocumentBytes = 1024 * 1024 }) { api, _ in
             let big = Data(repeating: 0x41, count: 3 * 1024 * 1024)
             let reply = try await api.create([.file("image_file", "big.png", big)])
             expectRejected(reply, 413, containing: "too large")
@@ -171,7 +187,7 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
     }
 
     @Test func overTheRateLimitIs429() async throws {
-        try await withServer({ $0.requestsPerSecond = 1 }) { _, api in
+        try await withRouterServer({ $0.requestsPerSecond = 1 }) { api, _ in
             var statuses: [Int] = []
             var retryAfter: String?
             for _ in 0..<4 {
@@ -187,7 +203,7 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
     }
 
     @Test func healthAndStats() async throws {
-        try await withServer { _, api in
+        try await withRouterServer { api, _ in
             #expect(try await api.send(.GET, "/healthz", key: .some(nil)).status == 200)
             let before = try await api.send(.GET, "/stats", key: .some(nil)).json["tasks_created"] as? Int
             _ = try await api.createTask([.file("image_file", "a.png", clean), .field("language", "English")])
@@ -203,7 +219,7 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
     init() throws { clean = try Repo.sample("clean.png") }
 
     @Test func notADocumentFailsWithMinus7() async throws {
-        try await withServer { _, api in
+        try await withRouterServer { api, _ in
             let id = try await api.createTask([.file("image_file", "x.png", Data("definitely not an image".utf8))])
             let data = try await api.waitTerminal(id)
             #expect(data["state"] as? Int == -7, "\(data)")
@@ -212,7 +228,7 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
     }
 
     @Test func officeFileWithoutLibreOfficeFailsWithMinus7() async throws {
-        try await withServer { _, api in
+        try await withRouterServer { api, _ in
             let fakeDocx = Data([0x50, 0x4B, 0x03, 0x04]) + Data("....word/document.xml....".utf8)
             let id = try await api.createTask([.file("image_file", "report.docx", fakeDocx)])
             let data = try await api.waitTerminal(id)
@@ -225,7 +241,7 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
 
     @Test func wrongOrMissingPasswordFailsWithMinus7() async throws {
         let protected = try Repo.sample("protected.pdf")
-        try await withServer { _, api in
+        try await withRouterServer { api, _ in
             let wrong = try await api.createTask([.file("image_file", "p.pdf", protected), .field("password", "nope")])
             let missing = try await api.createTask([.file("image_file", "p.pdf", protected)])
             let wrongData = try await api.waitTerminal(wrong)
@@ -238,7 +254,7 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
     }
 
     @Test func imageOverTheSideLimitFailsWithMinus5() async throws {
-        try await withServer({ $0.maxImageSide = 1000 }) { _, api in
+        try await withRouterServer({ $0.maxImageSide = 1000 }) { api, _ in
             let id = try await api.createTask([.file("image_file", "clean.png", clean), .field("language", "English")])
             let data = try await api.waitTerminal(id)
             #expect(data["state"] as? Int == -5, "\(data)")
@@ -246,7 +262,7 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
     }
 
     @Test func processingTimeoutFailsWithMinus8() async throws {
-        try await withServer({ $0.processingTimeout = 0.001 }) { _, api in
+        try await withRouterServer({ $0.processingTimeout = 0.001 }) { api, _ in
             let id = try await api.createTask([.file("image_file", "clean.png", clean), .field("language", "English")])
             let data = try await api.waitTerminal(id)
             #expect(data["state"] as? Int == -8, "\(data)")
@@ -276,7 +292,7 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
     }
 
     @Test func privateAndLinkLocalLiteralsAreRefused() async throws {
-        try await withServer({ $0.downloadTimeout = 5 }) { _, api in
+        try await withRouterServer({ $0.downloadTimeout = 5 }) { api, _ in
             for url in ["http://169.254.169.254/latest/meta-data", "http://10.0.0.1/a.png", "http://[::1]/a.png"] {
                 let id = try await api.createTask([.field("image_url", url)])
                 let data = try await api.waitTerminal(id)
@@ -287,7 +303,7 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
     }
 
     @Test func forgedLinksAre403() async throws {
-        try await withServer { _, api in
+        try await withRouterServer { api, _ in
             let id = try await api.createTask([.file("image_file", "clean.png", clean), .field("language", "English")])
             let link = try await api.waitTerminal(id)["file"] as? String ?? ""
             #expect(try await api.send(.GET, link, key: .some(nil)).status == 200)
@@ -317,7 +333,7 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
     /// With a 2 s lifetime the link answers 403 once expired, and the sweeper then removes
     /// the record (404) and the file.
     @Test func expiredLinkIs403AndTheSweeperRemovesTheTask() async throws {
-        try await withServer({ $0.resultLifetime = 2; $0.sweepInterval = 0.2 }) { server, api in
+        try await withRouterServer({ $0.resultLifetime = 2; $0.sweepInterval = 0.2 }) { api, dataDirectory in
             let id = try await api.createTask([.file("image_file", "clean.png", clean), .field("language", "English")])
             let link = try await api.waitTerminal(id)["file"] as? String ?? ""
             let deadline = ContinuousClock.now + .seconds(20)
@@ -333,31 +349,17 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
                 gone = try await api.query(id)
             }
             #expect(gone.status == 404)
-            let results = server.dataDirectory.appendingPathComponent("results").path
+            let results = dataDirectory.appendingPathComponent("results").path
             #expect((try FileManager.default.contentsOfDirectory(atPath: results)).isEmpty)
         }
     }
-}
-
-/// The knobs the tests turn, applied on top of the test defaults.
-struct OCRServerConfigurationProxy: Sendable {
-    var maxDocumentBytes: Int64?
-    var maxImageSide: Int?
-    var requestsPerSecond: Double?
-    var processingTimeout: Double?
-    var downloadTimeout: Double?
-    var resultLifetime: Double?
-    var sweepInterval: Double?
-    var workers: Int?
-    var allowAnyPort = false
-    var allowPrivateSources = false
 }
 
 @Suite struct QueueingTests {
     /// With one engine, tasks created while it is busy report state 0 until their turn.
     @Test func tasksQueueWhileThePoolIsFull() async throws {
         let clean = try Repo.sample("clean.png")
-        try await withServer({ $0.workers = 1 }) { _, api in
+        try await withRouterServer({ $0.workers = 1 }) { api, _ in
             var ids: [String] = []
             for _ in 0..<3 {
                 ids.append(try await api.createTask([.file("image_file", "clean.png", clean), .field("language", "English")]))
@@ -378,15 +380,15 @@ struct OCRServerConfigurationProxy: Sendable {
         let clean = try Repo.sample("clean.png")
         let previous = umask(0o022)
         defer { umask(previous) }
-        try await withServer { server, api in
+        try await withRouterServer { api, dataDirectory in
             let id = try await api.createTask([.file("image_file", "clean.png", clean), .field("language", "English")])
             #expect(try await api.waitTerminal(id)["state"] as? Int == 1)
             func mode(_ url: URL) throws -> Int {
                 try (FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? NSNumber)?.intValue ?? -1
             }
-            let results = server.dataDirectory.appendingPathComponent("results")
-            #expect(try mode(server.dataDirectory) == 0o700)
-            #expect(try mode(server.dataDirectory.appendingPathComponent("tasks")) == 0o700)
+            let results = dataDirectory.appendingPathComponent("results")
+            #expect(try mode(dataDirectory) == 0o700)
+            #expect(try mode(dataDirectory.appendingPathComponent("tasks")) == 0o700)
             #expect(try mode(results) == 0o700)
             let files = try FileManager.default.contentsOfDirectory(atPath: results.path)
             #expect(!files.isEmpty)
