@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "OCRTaskAPI", targets: ["OCRTaskAPI"]),
         .library(name: "OCRClient", targets: ["OCRClient"]),
         .library(name: "Ledger", targets: ["Ledger"]),
+        .library(name: "PostgresSupport", targets: ["PostgresSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -129,9 +130,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
-                // The shared task store of replicas: PostgreSQL, opened as the ledger opens it
-                // (its URL parsing and TLS defaults).
-                "Ledger",
+                // The shared task store of replicas: PostgreSQL, opened as the worker opens it.
+                "PostgresSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strict
@@ -166,6 +166,7 @@ let package = Package(
                 "OCRTaskAPI",
                 "OCRClient",
                 "Ledger",
+                "PostgresSupport",
                 "JobContract",
                 "ResultStore",
                 .product(name: "Logging", package: "swift-log"),
@@ -189,6 +190,7 @@ let package = Package(
                 "PollPlanning",
                 "Kafka",
                 "Ledger",
+                "PostgresSupport",
                 "ResultStore",
                 "JobContract",
                 "OCRClient",
@@ -238,12 +240,35 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // MARK: PostgreSQL for every program: connection options (URL, password, TLS,
+        // timeouts), one connection pool per process, one versioned migrator
+
+        .target(
+            name: "PostgresSupport",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PostgresSupportTests",
+            dependencies: [
+                "PostgresSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+
         // MARK: Ledger: idempotent job tracking (SQLite through GRDB, PostgreSQL through
-        // PostgresNIO), one contract suite run against both
+        // PostgresSupport), one contract suite run against both
 
         .target(
             name: "Ledger",
             dependencies: [
+                "PostgresSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -254,6 +279,7 @@ let package = Package(
             name: "LedgerTests",
             dependencies: [
                 "Ledger",
+                "PostgresSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -317,6 +343,7 @@ let package = Package(
                 "TestSupport",
                 "Kafka",
                 "Ledger",
+                "PostgresSupport",
                 "JobContract",
                 "OCRClient",
                 "OCRTaskAPI",
@@ -381,6 +408,7 @@ let package = Package(
             dependencies: [
                 "OCRServer",
                 "TestSupport",
+                "PostgresSupport",
                 "GuardedFetch",
                 "OCRTaskAPI",
                 "OCREngine",

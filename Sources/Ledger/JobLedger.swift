@@ -189,13 +189,6 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
         self.message = message
     }
 
-    /// What is wrong with a ledger URL or setting, without the words that name the
-    /// ledger: for other programs that take the same URL (ocr-server's `--store`).
-    public var configurationProblem: String? {
-        guard message.hasPrefix(LedgerConfiguration.invalidPrefix) else { return nil }
-        return String(message.dropFirst(LedgerConfiguration.invalidPrefix.count))
-    }
-
     public var description: String {
         "ledger \(code.rawValue)" + (jobID.map { " (job \($0))" } ?? "") + ": \(message)"
     }

@@ -1,7 +1,7 @@
 import Foundation
 public import Logging
 import PostgresNIO
-import Synchronization
+public import PostgresSupport
 
 /// The meeting place of pods that share one API key, in the PostgreSQL ledger's
 /// database: one row per key (the rate factor its 429s left) and one lease per pod and
@@ -59,60 +59,57 @@ public final class PostgresRequestBudget: Sendable {
         }
     }
 
-    private let client: PostgresClient
-    private let runTask: Task<Void, Never>
-    private let logger: Logger
+    /// The tables' versions (``PostgresPool/migrate(component:migrations:legacyVersionTable:timeout:)``).
+    /// Version 1 takes over tables made before versions were recorded.
+    static let migrations: [PostgresMigration] = [
+        (
+            1,
+            [
+                """
+                CREATE TABLE IF NOT EXISTS SCHEMA.request_budget_keys (
+                    key_id TEXT NOT NULL PRIMARY KEY,
+                    rate_factor DOUBLE PRECISION NOT NULL DEFAULT 1,
+                    cut_at TIMESTAMPTZ,
+                    next_slot_at TIMESTAMPTZ
+                )
+                """,
+                """
+                CREATE TABLE IF NOT EXISTS SCHEMA.request_budget_leases (
+                    key_id TEXT NOT NULL,
+                    pod_id TEXT NOT NULL,
+                    polls DOUBLE PRECISION NOT NULL,
+                    creates DOUBLE PRECISION NOT NULL,
+                    expires_at TIMESTAMPTZ NOT NULL,
+                    PRIMARY KEY (key_id, pod_id)
+                )
+                """,
+            ]
+        ),
+    ]
+
+    private let handle: PostgresPoolHandle
     private let keys: String
     private let leases: String
-    private let closed = Mutex(false)
 
-    /// Connects with a small pool of its own (two connections) to the ledger's database
-    /// and creates the tables if missing. Call `close()` when done.
-    public init(options: PostgresLedgerOptions, logger: Logger = Logger(label: "ocr-worker.budget")) async throws {
-        try options.validate()
-        self.logger = logger
-        keys = "\"\(options.schema)\".request_budget_keys"
-        leases = "\"\(options.schema)\".request_budget_leases"
-        let client = PostgresClient(configuration: options.clientConfiguration(maximumConnections: 2), backgroundLogger: logger)
-        self.client = client
-        runTask = Task { await client.run() }
-        let (keys, leases, schema) = (keys, leases, options.schema)
+    /// Opens the budget on the process's pool (closed by its owner, after the budget) and
+    /// creates the tables if missing. Call `close()` when done.
+    public convenience init(pool: PostgresPool) async throws {
+        try await self.init(handle: .shared(pool))
+    }
+
+    /// Opens the budget on a pool of its own, closed with the budget.
+    public convenience init(options: PostgresConnectionOptions, logger: Logger = Logger(label: "ocr-worker.budget")) async throws {
+        try await self.init(handle: .ledgerOwn(options: options, logger: logger))
+    }
+
+    private init(handle: PostgresPoolHandle) async throws {
+        self.handle = handle
+        keys = "\(handle.options.quotedSchema).request_budget_keys"
+        leases = "\(handle.options.quotedSchema).request_budget_leases"
         do {
-            try await client.withTransaction(logger: logger) { connection in
-                // The ledger's migration lock for the schema: pods creating these tables at
-                // once take turns.
-                try await connection.query(
-                    "SELECT pg_advisory_xact_lock(hashtextextended(\(schema), \(Int64(0x6f63_725f_6275_6467))))", logger: logger)
-                if schema != "public" {
-                    try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \"\(schema)\""), logger: logger)
-                }
-                try await connection.query(
-                    PostgresQuery(
-                        unsafeSQL: """
-                            CREATE TABLE IF NOT EXISTS \(keys) (
-                                key_id TEXT NOT NULL PRIMARY KEY,
-                                rate_factor DOUBLE PRECISION NOT NULL DEFAULT 1,
-                                cut_at TIMESTAMPTZ,
-                                next_slot_at TIMESTAMPTZ
-                            )
-                            """), logger: logger)
-                try await connection.query(
-                    PostgresQuery(
-                        unsafeSQL: """
-                            CREATE TABLE IF NOT EXISTS \(leases) (
-                                key_id TEXT NOT NULL,
-                                pod_id TEXT NOT NULL,
-                                polls DOUBLE PRECISION NOT NULL,
-                                creates DOUBLE PRECISION NOT NULL,
-                                expires_at TIMESTAMPTZ NOT NULL,
-                                PRIMARY KEY (key_id, pod_id)
-                            )
-                            """), logger: logger)
-            }
+            try await handle.migrate(component: "request_budget", migrations: Self.migrations)
         } catch {
-            runTask.cancel()
-            await runTask.value
-            throw LedgerError(code: .unavailable, message: "postgres: could not open the shared request budget: \(String(describing: error).prefix(200))")
+            throw LedgerError.postgres("could not open the shared request budget", error)
         }
     }
 
@@ -120,11 +117,11 @@ public final class PostgresRequestBudget: Sendable {
     /// `throttled` (at most one cut per `rule.cooldownSeconds` for the key), drops
     /// expired leases, and answers the key's state.
     public func exchange(keyID: String, lease: Lease, ttl: Duration, throttled: Bool, rule: CutRule = CutRule()) async throws -> KeyState {
-        if closed.withLock({ $0 }) { throw LedgerError.closed }
+        if handle.isClosed { throw LedgerError.closed }
         let ttlSeconds = Double(ttl.components.seconds) + Double(ttl.components.attoseconds) / 1e18
-        let (keys, leases, logger) = (keys, leases, logger)
+        let (keys, leases) = (keys, leases)
         do {
-            return try await client.withTransaction(logger: logger) { connection in
+            return try await handle.pool.withTransaction { connection, logger in
                 try await connection.query(
                     "INSERT INTO \(unescaped: keys) (key_id) VALUES (\(keyID)) ON CONFLICT (key_id) DO NOTHING", logger: logger)
                 // The row lock: exchanges of one key take turns.
@@ -161,11 +158,8 @@ public final class PostgresRequestBudget: Sendable {
                 }
                 return state
             }
-        } catch let error as PostgresTransactionError {
-            let cause = error.closureError ?? error.commitError ?? error.beginError
-            throw LedgerError(code: .unavailable, message: "postgres: shared request budget: \(String(describing: cause).prefix(200))")
         } catch {
-            throw LedgerError(code: .unavailable, message: "postgres: shared request budget: \(String(describing: error).prefix(200))")
+            throw LedgerError.postgres("shared request budget", error)
         }
     }
 
@@ -174,12 +168,13 @@ public final class PostgresRequestBudget: Sendable {
     /// when `createHorizonSeconds` is set and the key is booked further ahead than that.
     public func takeSlot(keyID: String, spacingSeconds: Double, createHorizonSeconds: Double?) async throws -> Double? {
         let horizon = createHorizonSeconds ?? 1e9
-        if closed.withLock({ $0 }) { throw LedgerError.closed }
-        let (keys, logger) = (keys, logger)
+        if handle.isClosed { throw LedgerError.closed }
+        let keys = keys
         do {
+            return try await handle.pool.withConnection { connection, logger in
             for attempt in 0..<2 {
                 var delay: Double?
-                for try await seconds in try await client.query(
+                for try await seconds in try await connection.query(
                     """
                     UPDATE \(unescaped: keys)
                     SET next_slot_at = GREATEST(COALESCE(next_slot_at, now()), now()) + make_interval(secs => \(spacingSeconds))
@@ -195,7 +190,7 @@ public final class PostgresRequestBudget: Sendable {
                 // not match is a busy key for a create.
                 guard attempt == 0 else { return nil }
                 var inserted = false
-                for try await _ in try await client.query(
+                for try await _ in try await connection.query(
                     "INSERT INTO \(unescaped: keys) (key_id) VALUES (\(keyID)) ON CONFLICT (key_id) DO NOTHING RETURNING 1", logger: logger
                 ).decode(Int.self) {
                     inserted = true
@@ -203,18 +198,13 @@ public final class PostgresRequestBudget: Sendable {
                 if !inserted { return nil }
             }
             return nil
+            }
         } catch {
-            throw LedgerError(code: .unavailable, message: "postgres: shared request budget: \(String(describing: error).prefix(200))")
+            throw LedgerError.postgres("shared request budget", error)
         }
     }
 
     public func close() async {
-        let wasClosed = closed.withLock { closed in
-            defer { closed = true }
-            return closed
-        }
-        guard !wasClosed else { return }
-        runTask.cancel()
-        await runTask.value
+        await handle.close()
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import PostgresSupport
 import OCRClient
 import Synchronization
 import Testing
@@ -244,7 +245,7 @@ struct SharedBudgetTests {
             Issue.record("OCR_TEST_POSTGRES_URL is not set (scripts/postgres start)")
             return
         }
-        var options = try PostgresLedgerOptions(url: url)
+        var options = try PostgresConnectionOptions(url: url)
         options.schema = "budget_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12))"
         let store = try await PostgresRequestBudget(options: options)
         let key = SharedRequestBudget.keyID("k")
