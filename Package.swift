@@ -256,6 +256,7 @@ let package = Package(
             name: "PostgresSupportTests",
             dependencies: [
                 "PostgresSupport",
+                "TestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,8 +1,9 @@
 import PostgresNIO
 import PostgresSupport
 import Testing
+import TestSupport
 
-@Suite("Migrator")
+@Suite("Migrator", .tags(.postgres))
 struct MigratorTests {
     static let steps: [PostgresMigration] = [
         (1, ["CREATE TABLE SCHEMA.things (id TEXT PRIMARY KEY)"]),

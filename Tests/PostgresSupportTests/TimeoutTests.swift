@@ -1,8 +1,9 @@
 import PostgresNIO
 import PostgresSupport
 import Testing
+import TestSupport
 
-@Suite("Timeouts")
+@Suite("Timeouts", .tags(.postgres))
 struct TimeoutTests {
     @Test("every session has the options' statement, lock and idle-in-transaction timeouts")
     func sessionSettings() async throws {
