@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "OCRTaskAPI", targets: ["OCRTaskAPI"]),
         .library(name: "OCRClient", targets: ["OCRClient"]),
         .library(name: "Ledger", targets: ["Ledger"]),
+        .library(name: "PostgresSupport", targets: ["PostgresSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -129,9 +130,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
-                // The shared task store of replicas: PostgreSQL, opened as the ledger opens it
-                // (its URL parsing and TLS defaults).
-                "Ledger",
+                // The shared task store of replicas: PostgreSQL, opened as the worker opens it.
+                "PostgresSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -179,6 +179,7 @@ let package = Package(
                 "OCRTaskAPI",
                 "OCRClient",
                 "Ledger",
+                "PostgresSupport",
                 "JobContract",
                 "ResultStore",
                 .product(name: "Logging", package: "swift-log"),
@@ -203,6 +204,7 @@ let package = Package(
                 "PollPlanning",
                 "Kafka",
                 "Ledger",
+                "PostgresSupport",
                 "ResultStore",
                 "JobContract",
                 "OCRClient",
@@ -252,13 +254,37 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // MARK: PostgreSQL for every program: connection options (URL, password, TLS,
+        // timeouts), one connection pool per process, one versioned migrator
+
+        .target(
+            name: "PostgresSupport",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PostgresSupportTests",
+            dependencies: [
+                "PostgresSupport",
+                "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+
         // MARK: Ledger: idempotent job tracking (SQLite through GRDB, PostgreSQL through
-        // PostgresNIO), one contract suite run against both
+        // PostgresSupport), one contract suite run against both
 
         .target(
             name: "Ledger",
             dependencies: [
                 "JobCore",
+                "PostgresSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -270,6 +296,7 @@ let package = Package(
             dependencies: [
                 "Ledger",
                 "JobCore",
+                "PostgresSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -334,6 +361,7 @@ let package = Package(
                 "TestSupport",
                 "Kafka",
                 "Ledger",
+                "PostgresSupport",
                 "JobContract",
                 "OCRClient",
                 "OCRTaskAPI",
@@ -343,6 +371,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             swiftSettings: strict
         ),
@@ -398,6 +427,7 @@ let package = Package(
             dependencies: [
                 "OCRServer",
                 "TestSupport",
+                "PostgresSupport",
                 "GuardedFetch",
                 "OCRTaskAPI",
                 "OCREngine",

@@ -1,5 +1,7 @@
 import JobCore
 import Foundation
+import Logging
+import PostgresSupport
 
 // What both implementations share: the transition table (checked in SQL by each), the
 // timestamp representation and the error mapping.
@@ -104,18 +106,21 @@ func refusal(_ jobID: String, _ operation: LedgerOperation, current: JobRecord?)
             + " (state \(current.state.rawValue), createAttempts \(current.createAttempts))")
 }
 
-/// Races `operation` against a deadline; the loser is cancelled.
-func withDeadline<T: Sendable>(
-    _ timeout: Duration, what: String, _ operation: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            throw LedgerError(code: .unavailable, message: "\(what): no answer within \(timeout)")
+extension LedgerError {
+    /// A PostgreSQL failure of `what`, in words that never hold the password.
+    static func postgres(_ what: String, _ error: any Error) -> LedgerError {
+        LedgerError(code: .unavailable, message: "\(what): \(PostgresPoolError.describe(error).prefix(200))")
+    }
+}
+
+extension PostgresPoolHandle {
+    /// A pool of a PostgreSQL store's own; options it cannot use are a ledger
+    /// configuration error.
+    static func ledgerOwn(options: PostgresConnectionOptions, logger: Logger) throws(LedgerError) -> PostgresPoolHandle {
+        do {
+            return try .own(options: options, logger: logger)
+        } catch {
+            throw LedgerConfiguration.invalid(error.reason)
         }
-        defer { group.cancelAll() }
-        guard let first = try await group.next() else { throw CancellationError() }
-        return first
     }
 }

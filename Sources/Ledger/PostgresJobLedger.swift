@@ -2,24 +2,24 @@ public import JobCore
 public import Foundation
 public import Logging
 import PostgresNIO
-import Synchronization
+public import PostgresSupport
 
 /// The shared ledger for many worker pods: PostgreSQL through a PostgresNIO
 /// `PostgresClient` (a connection pool).
 ///
-/// Lifecycle: the ledger owns its client. `init` starts `client.run()` in a task of its
-/// own and `close()` cancels that task and waits for it, so callers need no
-/// ServiceLifecycle wiring: open, use, `close()`. Forgetting `close()` leaves the pool's
-/// task running until the process exits.
+/// Lifecycle: open, use, `close()`. On the process's pool (``init(pool:logger:)``)
+/// `close()` leaves the pool to its owner; on a pool of its own (``init(options:logger:)``)
+/// it stops the pool. Every operation is bounded by the options' operation timeout
+/// (``PostgresPool``), and the server's statement and lock timeouts apply.
 ///
 /// Every method is one transaction (READ COMMITTED). Each transition is a single
 /// `UPDATE ... WHERE job_id = $1 AND state IN (...) RETURNING ...`: when two pods race on
 /// the same row, the second waits for the first's row lock, re-checks the `WHERE` on the
 /// committed row and, if the state moved on, matches nothing and is refused.
 public final class PostgresJobLedger: JobLedger {
-    /// The schema versions this code knows, in order. Never edit an entry: add one.
-    /// `SCHEMA` is replaced by the quoted schema name.
-    static let migrations: [(version: Int, sql: [String])] = [
+    /// The schema versions this code knows, in order (``PostgresPool/migrate(component:migrations:legacyVersionTable:timeout:)``).
+    /// Never edit an entry: add one. `SCHEMA.` is replaced by the quoted schema name.
+    static let migrations: [PostgresMigration] = [
         (
             1,
             [
@@ -42,89 +42,35 @@ public final class PostgresJobLedger: JobLedger {
         ),
     ]
 
-    /// Serialises schema creation between pods opening the ledger at once.
-    static let migrationLockKey: Int64 = 0x6f63_725f_6c65_6467  // "ocr_ledg"
-
-    public let options: PostgresLedgerOptions
-    private let client: PostgresClient
-    private let runTask: Task<Void, Never>
+    public var options: PostgresConnectionOptions { handle.options }
+    private let handle: PostgresPoolHandle
     private let logger: Logger
     private let jobs: String
-    private let closed = Mutex(false)
 
-    /// Connects, starts the pool and brings the schema up to date (waiting at most
-    /// `options.connectTimeout` for the server). Call `close()` when done.
-    public init(options: PostgresLedgerOptions, logger: Logger = Logger(label: "ocr-worker.ledger")) async throws {
-        try options.validate()
-        self.options = options
+    /// Opens the ledger on the process's pool (closed by its owner, after the ledger) and
+    /// brings its schema up to date, waiting at most the options' connect timeout for the
+    /// server. Call `close()` when done.
+    public convenience init(pool: PostgresPool, logger: Logger = Logger(label: "ocr-worker.ledger")) async throws {
+        try await self.init(handle: .shared(pool), logger: logger)
+    }
+
+    /// Opens the ledger on a pool of its own, closed with the ledger.
+    public convenience init(options: PostgresConnectionOptions, logger: Logger = Logger(label: "ocr-worker.ledger")) async throws {
+        try await self.init(handle: .ledgerOwn(options: options, logger: logger), logger: logger)
+    }
+
+    private init(handle: PostgresPoolHandle, logger: Logger) async throws {
+        self.handle = handle
         self.logger = logger
-        self.jobs = "\"\(options.schema)\".jobs"
-
-        let client = PostgresClient(configuration: options.clientConfiguration(), backgroundLogger: logger)
-        self.client = client
-        self.runTask = Task { await client.run() }
-
+        self.jobs = "\(handle.options.quotedSchema).jobs"
         do {
-            let schema = options.schema
-            try await withDeadline(options.connectTimeout, what: "opening the ledger at \(options)") {
-                try await Self.migrate(client, schema: schema, logger: logger)
-            }
+            try await handle.migrate(component: "ledger", migrations: Self.migrations, legacyVersionTable: "ledger_schema")
+        } catch let error as PostgresMigrationError {
+            throw LedgerError(code: .corrupt, message: error.description)
         } catch {
-            runTask.cancel()
-            await runTask.value
-            throw Self.mapped(error)
+            throw Self.mapped(error, opening: handle.options)
         }
-        logger.debug("postgres ledger open", metadata: ["url": "\(options)"])
-    }
-
-    static func migrate(_ client: PostgresClient, schema: String, logger: Logger) async throws {
-        let quoted = "\"\(schema)\""
-        try await client.withTransaction(logger: logger) { connection in
-            // One lock per schema: pods migrating the same schema take turns, while
-            // ledgers in other schemas (tests, tenants) never wait for each other.
-            try await connection.query(
-                "SELECT pg_advisory_xact_lock(hashtextextended(\(schema), \(migrationLockKey)))", logger: logger)
-            if schema != "public" {
-                try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(quoted)"), logger: logger)
-            }
-            try await connection.query(
-                PostgresQuery(
-                    unsafeSQL: """
-                        CREATE TABLE IF NOT EXISTS \(quoted).ledger_schema (
-                            version INTEGER NOT NULL PRIMARY KEY,
-                            applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-                        )
-                        """), logger: logger)
-            var current = 0
-            for try await version in try await connection.query(
-                PostgresQuery(unsafeSQL: "SELECT COALESCE(MAX(version), 0) FROM \(quoted).ledger_schema"),
-                logger: logger
-            ).decode(Int.self) {
-                current = version
-            }
-            let latest = migrations.last?.version ?? 0
-            guard current <= latest else {
-                throw LedgerError(
-                    code: .corrupt,
-                    message: "ledger schema version \(current) is newer than this build knows (\(latest))")
-            }
-            for migration in migrations where migration.version > current {
-                for statement in migration.sql {
-                    let sql = statement.replacingOccurrences(of: "SCHEMA.", with: "\(quoted).")
-                    try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
-                }
-                try await connection.query(
-                    PostgresQuery(
-                        unsafeSQL: "INSERT INTO \(quoted).ledger_schema (version) VALUES ($1)",
-                        binds: bindings(migration.version)), logger: logger)
-            }
-        }
-    }
-
-    private static func bindings(_ value: Int) -> PostgresBindings {
-        var binds = PostgresBindings()
-        binds.append(value, context: .default)
-        return binds
+        logger.debug("postgres ledger open", metadata: ["url": "\(handle.options)"])
     }
 
     // MARK: JobLedger
@@ -286,42 +232,29 @@ public final class PostgresJobLedger: JobLedger {
 
     public func ping() async throws {
         try checkOpen()
-        let client = client
-        let logger = logger
         do {
-            _ = try await withDeadline(options.connectTimeout, what: "ledger ping") {
-                try await client.query("SELECT 1", logger: logger).collect()
-            }
+            try await handle.pool.execute("SELECT 1", timeout: options.connectTimeout)
         } catch {
             throw Self.mapped(error)
         }
     }
 
     public func close() async {
-        let wasClosed = closed.withLock { closed in
-            defer { closed = true }
-            return closed
-        }
-        guard !wasClosed else { return }
-        runTask.cancel()
-        await runTask.value
+        await handle.close()
     }
 
     // MARK: Helpers
 
     private func checkOpen() throws {
-        if closed.withLock({ $0 }) { throw LedgerError.closed }
+        if handle.isClosed { throw LedgerError.closed }
     }
 
     private func transaction<T: Sendable>(
-        _ body: (PostgresConnection, Logger) async throws -> T
+        _ body: @Sendable (PostgresConnection, Logger) async throws -> T
     ) async throws -> T {
         try checkOpen()
-        let logger = logger
         do {
-            return try await client.withTransaction(logger: logger) { connection in
-                try await body(connection, logger)
-            }
+            return try await handle.pool.withTransaction(body)
         } catch {
             throw Self.mapped(error)
         }
@@ -365,26 +298,18 @@ public final class PostgresJobLedger: JobLedger {
         return record
     }
 
-    /// PSQLError's description is deliberately generic; take the server's message and
-    /// code, which never contain the password.
-    private static func mapped(_ error: any Error) -> any Error {
+    /// A ledger error for anything that is not one yet (in words that never hold the
+    /// password: ``PostgresPoolError/describe(_:)``); `opening` names the ledger being
+    /// opened.
+    private static func mapped(_ error: any Error, opening: PostgresConnectionOptions? = nil) -> any Error {
         switch error {
         case is LedgerError, is CancellationError:
             return error
-        case let error as PostgresTransactionError:
-            // The closure's own error (a refused transition, say) is what happened; a
-            // failed BEGIN or COMMIT is the connection's.
-            if let cause = error.closureError ?? error.commitError ?? error.beginError { return mapped(cause) }
-            return LedgerError(code: .unavailable, message: "postgres: transaction failed")
-        case let error as PSQLError:
-            var message = "postgres: \(error.code)"
-            if let server = error.serverInfo {
-                message += " \(server[.sqlState] ?? ""): \(server[.message] ?? "")"
-            }
-            if let underlying = error.underlying { message += " (\(underlying))" }
-            return LedgerError(code: .unavailable, message: message)
+        case PostgresPoolError.closed:
+            return LedgerError.closed
         default:
-            return LedgerError(code: .unavailable, message: "postgres: \(error)")
+            let context = opening.map { "opening the ledger at \($0): " } ?? ""
+            return LedgerError(code: .unavailable, message: context + PostgresPoolError.describe(error))
         }
     }
 }

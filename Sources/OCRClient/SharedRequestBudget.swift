@@ -4,10 +4,14 @@ public import Logging
 
 /// One request budget per API key across pods, through a ``RequestBudgetStore``.
 ///
-/// - Every request takes the key's next send slot from the store (``slotSpacing`` apart,
-///   in order, across all pods), so pods never send closer together than the key allows,
-///   whatever their phases. A create takes a slot only while the key is booked less than
-///   ``createHorizon`` ahead: polls keep their priority across pods.
+/// - Every request books the key's next send slot in the store (``slotSpacing`` apart, in
+///   order, across all pods), so pods never send closer together than the key allows,
+///   whatever their phases. Bookings stay within a horizon: ``pollHorizon`` for polls and
+///   downloads, the shorter ``createHorizon`` for creates (polls keep their priority
+///   across pods). A poll that finds the key booked to its horizon waits for room, holding
+///   the pod's turn (one booking at a time per pod, first come first served); a create
+///   gives the turn up and asks again later. A request whose wait for its slot is
+///   cancelled (its job ended) gives the slot back when it is still the key's latest.
 /// - Every ``interval`` the pod renews its lease (its demand over the last interval,
 ///   polls and creates apart, for ``leaseTTL``) and reads the others': the live pod count
 ///   is its fallback divisor, and ``Round/share`` what ``SharedBudgetShare`` would give it.
@@ -15,10 +19,13 @@ public import Logging
 /// - A 429 seen by this pod cuts its own rate at once (the local bucket does that) and is
 ///   reported, so the key's factor, and with it the slot rate, is halved for every pod;
 ///   it recovers slowly.
-/// - When the store cannot be reached, requests go without slots and the pod's bucket
-///   falls back to a fair local share: the key's rate divided by the pods it last saw (or
-///   ``fallbackPods`` before it ever saw any). ``metrics`` counts each fall and shows
-///   whether the pod is there now.
+/// - When the store cannot be reached, or does not answer within ``storeTimeout`` (a
+///   stopped or overloaded database answers nothing rather than an error), the pod falls
+///   back to a fair local share: the key's rate divided by the pods it last saw (or
+///   ``fallbackPods`` before it ever saw any), and requests go without slots, without
+///   asking the store, until an exchange succeeds again. A call past its deadline is
+///   abandoned, never awaited; at most one exchange and one booking per pod are ever
+///   outstanding. ``metrics`` counts each fall and shows whether the pod is there now.
 ///
 /// Measured by `scripts/bench provider`: rate shares alone (each pod's bucket at its
 /// share) still put three requests into some second of a 2-per-second key whenever three
@@ -42,22 +49,43 @@ public final class SharedRequestBudget: Sendable {
     /// creates fill the key's idle time without queueing behind polls. (A pod runs one
     /// create at a time; "only when the key is idle" starved them in a real three-pod run.)
     public let createHorizon: Duration
+    /// How far ahead a poll or a download may book the key: the most a request waits for
+    /// its slot, and so the most an unused booking costs the key.
+    public let pollHorizon: Duration
+    /// How long an exchange or a booking may take before the pod stops waiting for the
+    /// store and uses its local share.
+    public let storeTimeout: Duration
     let keyID: String
     private let logger: Logger
     /// Whether the pod is on its fair local share (the store unreachable), and how often
     /// it fell back to it.
     public let metrics: SharedBudgetMetrics
-    /// The key's factor after 429s, as the last exchange saw it.
-    private let rateFactor = Mutex(1.0)
+    private let turn = SlotTurn()
+
+    private struct State {
+        /// The key's factor after 429s, as the last exchange saw it.
+        var rateFactor = 1.0
+        /// The store was unreachable or slow: requests go without slots until an exchange
+        /// succeeds.
+        var onLocalShare = false
+        /// The live pods the last successful exchange saw.
+        var pods: Int?
+        /// An exchange has not answered yet (maybe long past its deadline).
+        var exchanging = false
+    }
+
+    private let state = Mutex(State())
 
     public init(
         budget: RequestBudget, store: any RequestBudgetStore, apiKey: String, keyLimit: Double, podID: String,
         interval: Duration = .seconds(1), leaseTTL: Duration = .seconds(3), fallbackPods: Int = 1, slotMargin: Double = 0.97,
-        createHorizon: Duration = .seconds(2), logger: Logger = Logger(label: "ocr-worker.budget"),
-        metrics: SharedBudgetMetrics = SharedBudgetMetrics()
+        createHorizon: Duration = .seconds(2), pollHorizon: Duration = .seconds(5), storeTimeout: Duration = .seconds(1),
+        logger: Logger = Logger(label: "ocr-worker.budget"), metrics: SharedBudgetMetrics = SharedBudgetMetrics()
     ) {
         self.metrics = metrics
         self.createHorizon = createHorizon
+        self.pollHorizon = max(pollHorizon, createHorizon)
+        self.storeTimeout = storeTimeout
         self.slotMargin = min(max(slotMargin, 0.1), 1)
         self.budget = budget
         self.store = store
@@ -114,59 +142,127 @@ public final class SharedRequestBudget: Sendable {
         counters.polls = polls
         counters.creates = creates
         counters.throttles = throttles
-        do {
-            let state = try await store.exchange(keyID: keyID, lease: demand, ttl: leaseTTL, throttled: throttled)
-            rateFactor.withLock { $0 = min(1, max(0.01, state.rateFactor)) }
-            let share = SharedBudgetShare.share(of: keyLimit * state.rateFactor, for: podID, among: state.leases)
-            budget.setCeiling(keyLimit * min(1, max(0.01, state.rateFactor)))
-            if metrics.usingSharedBudget() {
-                logger.info("shared request budget reachable again; sharing the key", metadata: ["pods": "\(state.leases.count)"])
-            }
-            return Round(share: share, pods: max(1, state.leases.count), reachedStore: true)
-        } catch {
-            let pods = lastPods ?? fallbackPods
-            let share = keyLimit / Double(pods)
-            budget.setCeiling(share)
-            // Warned once per fall (the metrics count it); every round after at debug.
-            let fell = metrics.usingLocalShare()
-            logger.log(level: fell ? .warning : .debug, "shared request budget unreachable; using a fair local share", metadata: [
-                "share_rps": "\(share)", "pods": "\(pods)", "error": "\(String(describing: error).prefix(200))",
-            ])
-            return Round(share: share, pods: pods, reachedStore: false)
+        let pods = lastPods ?? fallbackPods
+        let started = state.withLock { state in
+            defer { state.exchanging = true }
+            return !state.exchanging
         }
+        guard started else { return fallBack(pods: pods, because: "the previous exchange has not answered yet") }
+        let (store, keyID, leaseTTL) = (store, keyID, leaseTTL)
+        let answer: SharedKeyState?
+        do {
+            answer = try await StoreDeadline.run(within: storeTimeout, clock: budget.clock) { [self] in
+                defer { state.withLock { $0.exchanging = false } }
+                return try await store.exchange(keyID: keyID, lease: demand, ttl: leaseTTL, throttled: throttled)
+            }
+        } catch {
+            return fallBack(pods: pods, because: "\(String(describing: error).prefix(200))")
+        }
+        guard let keyState = answer else { return fallBack(pods: pods, because: "no answer within \(storeTimeout)") }
+        let factor = min(1, max(0.01, keyState.rateFactor))
+        let share = SharedBudgetShare.share(of: keyLimit * keyState.rateFactor, for: podID, among: keyState.leases)
+        budget.setCeiling(keyLimit * factor)
+        let livePods = max(1, keyState.leases.count)
+        state.withLock { state in
+            state.rateFactor = factor
+            state.onLocalShare = false
+            state.pods = livePods
+        }
+        if metrics.usingSharedBudget() {
+            logger.info("shared request budget reachable again; sharing the key", metadata: ["pods": "\(keyState.leases.count)"])
+        }
+        return Round(share: share, pods: livePods, reachedStore: true)
     }
+
+    /// The store failed or was slow: the bucket goes to the key's rate over `pods`, and
+    /// requests go without slots until an exchange succeeds.
+    private func fallBack(pods: Int, because reason: String) -> Round {
+        let share = keyLimit / Double(max(1, pods))
+        budget.setCeiling(share)
+        state.withLock { $0.onLocalShare = true }
+        // Warned once per fall (the metrics count it); every round after at debug.
+        let fell = metrics.usingLocalShare()
+        logger.log(level: fell ? .warning : .debug, "shared request budget unreachable; using a fair local share", metadata: [
+            "share_rps": "\(share)", "pods": "\(pods)", "error": "\(reason)",
+        ])
+        return Round(share: share, pods: pods, reachedStore: false)
+    }
+
+    /// Whether requests go without slots now (the store was unreachable or slow).
+    public var isOnLocalShare: Bool { state.withLock { $0.onLocalShare } }
 
     /// The spacing of the key's send slots: 1 / (rate x 429 factor x margin).
     public var slotSpacing: Duration {
-        let rate = keyLimit * rateFactor.withLock { $0 } * slotMargin
+        let rate = keyLimit * state.withLock { $0.rateFactor } * slotMargin
         return .microseconds(Int64(1e6 / max(rate, 0.001)))
     }
 
-    /// How long from now until this request's send slot; nil: a create while the key is
-    /// busy (ask again after a spacing). Throws when the store cannot be reached.
-    public func slotDelay(_ priority: RequestPriority) async throws -> Duration? {
-        try await store.takeSlot(keyID: keyID, spacing: slotSpacing, createHorizon: priority == .newTask ? createHorizon : nil)
-    }
-
-    /// The slot gate of ``budget``: waits for the request's shared send slot. When the
-    /// store cannot be reached the request goes at once (the pod's local share, set by
-    /// ``round(_:lastPods:)``, still paces it).
-    func waitForSlot(_ priority: RequestPriority) async throws {
+    /// Books this request's slot within its horizon (see the type's documentation); nil:
+    /// none, the request goes at once (the store failed or was slow, or the pod is on its
+    /// local share). Throws `CancellationError` only.
+    public func bookSlot(_ priority: RequestPriority) async throws -> SlotBooking? {
+        let horizon = priority == .newTask ? createHorizon : pollHorizon
         while true {
-            let delay: Duration?
+            if isOnLocalShare { return nil }
+            try await turn.acquire()
+            let answer: SlotAnswer?
             do {
-                delay = try await slotDelay(priority)
+                answer = try await takeSlot(horizon: horizon)
             } catch is CancellationError {
+                turn.release()
                 throw CancellationError()
             } catch {
-                return
+                turn.release()
+                _ = fallBack(pods: knownPods, because: "\(String(describing: error).prefix(200))")
+                return nil
             }
-            guard let delay else {
-                try await budget.clock.sleep(for: slotSpacing)
-                continue
+            guard let answer else {
+                turn.release()
+                _ = fallBack(pods: knownPods, because: "no answer within \(storeTimeout)")
+                return nil
             }
-            if delay > .zero { try await budget.clock.sleep(for: delay) }
-            return
+            switch answer {
+            case .booked(let booking):
+                turn.release()
+                return booking
+            case .busy(let retryIn) where priority == .newTask:
+                turn.release()
+                try await budget.clock.sleep(for: max(retryIn, slotSpacing))
+            case .busy(let retryIn):
+                // Holding the turn: the pod's other requests wait behind this one.
+                do {
+                    try await budget.clock.sleep(for: min(max(retryIn, .milliseconds(1)), horizon))
+                } catch {
+                    turn.release()
+                    throw error
+                }
+                turn.release()
+            }
+        }
+    }
+
+    /// One booking call with the deadline; a booking that comes after it is given back.
+    private func takeSlot(horizon: Duration) async throws -> SlotAnswer? {
+        let (store, keyID, spacing) = (store, keyID, slotSpacing)
+        return try await StoreDeadline.run(within: storeTimeout, clock: budget.clock) {
+            try await store.takeSlot(keyID: keyID, spacing: spacing, horizon: horizon)
+        } late: { answer in
+            if case .booked(let booking) = answer { _ = try? await store.releaseSlot(keyID: keyID, booking) }
+        }
+    }
+
+    private var knownPods: Int { state.withLock { $0.pods } ?? fallbackPods }
+
+    /// The slot gate of ``budget``: waits for the request's shared send slot. A request
+    /// cancelled while it waits (its job ended) gives its slot back.
+    public func waitForSlot(_ priority: RequestPriority) async throws {
+        guard let booking = try await bookSlot(priority), booking.delay > .zero else { return }
+        do {
+            try await budget.clock.sleep(for: booking.delay)
+        } catch {
+            let (store, keyID) = (store, keyID)
+            Task { _ = try? await store.releaseSlot(keyID: keyID, booking) }
+            throw error
         }
     }
 

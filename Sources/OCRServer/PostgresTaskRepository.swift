@@ -1,16 +1,17 @@
 import Foundation
-import Ledger
 import Logging
 import OCRTaskAPI
 import PostgresNIO
+import PostgresSupport
 
 /// Task records in PostgreSQL, shared by every replica (``SharedTaskRepository``): the
 /// store of `--store postgres://...`.
 ///
-/// The connection is opened as the worker's ledger opens it (``PostgresLedgerOptions``:
-/// the URL, `PGPASSWORD`, TLS verified off loopback, `schema=` for one store per schema).
-/// The schema is created idempotently at start, under an advisory lock so replicas
-/// starting together take turns. Lease expiries use the database's clock, so replicas
+/// The connection is opened as the worker's ledger opens it (``PostgresConnectionOptions``:
+/// the URL, `PGPASSWORD`, TLS verified off loopback, `schema=` for one store per schema,
+/// the timeouts; one ``PostgresPool`` pool). The schema is brought up to date at start
+/// by the shared migrator, under an advisory lock so replicas starting together take
+/// turns. Lease expiries use the database's clock, so replicas
 /// with skewed clocks agree on them. Rows are read without trusting them: a bad row is
 /// ``TaskRepositoryError/corruptRecord(id:reason:)``, never a trap.
 ///
@@ -18,9 +19,9 @@ import PostgresNIO
 /// then the counter row of all tasks, then the owner's counter row. An insert locks no
 /// existing task row.
 final class PostgresTaskRepository: SharedTaskRepository {
-    /// The schema versions this code knows, in order. Never edit an entry: add one.
-    /// `SCHEMA.` is replaced by the quoted schema name.
-    static let migrations: [(version: Int, sql: [String])] = [
+    /// The schema versions this code knows, in order (``PostgresPool/migrate(component:migrations:legacyVersionTable:timeout:)``).
+    /// Never edit an entry: add one. `SCHEMA.` is replaced by the quoted schema name.
+    static let migrations: [PostgresMigration] = [
         (
             1,
             [
@@ -63,9 +64,6 @@ final class PostgresTaskRepository: SharedTaskRepository {
         ),
     ]
 
-    /// Serialises schema creation between replicas opening the store at once.
-    static let migrationLockKey: Int64 = 0x6f63_725f_7461_736b  // "ocr_task"
-
     /// The counter row of all tasks; owners are hex digests, never this.
     static let allOwners = "*"
 
@@ -76,80 +74,35 @@ final class PostgresTaskRepository: SharedTaskRepository {
     static let pendingCondition = "(state = 0 OR state > 1)"
 
     let replicaID: String
-    let options: PostgresLedgerOptions
-    private let client: PostgresClient
-    private let runTask: Task<Void, Never>
+    var options: PostgresConnectionOptions { pool.options }
+    private let pool: PostgresPool
     private let logger: Logger
     private let tasks: String
     private let pending: String
 
-    /// Connects, starts the pool and brings the schema up to date (waiting at most the
-    /// options' connect timeout). Call ``close()`` when done.
-    init(options: PostgresLedgerOptions, replicaID: String, logger: Logger) async throws(TaskRepositoryError) {
-        self.options = options
+    /// Makes the pool and brings the schema up to date (waiting at most the options'
+    /// connect timeout). Call ``close()`` when done.
+    init(options: PostgresConnectionOptions, replicaID: String, logger: Logger) async throws(TaskRepositoryError) {
         self.replicaID = replicaID
         self.logger = logger
-        let quoted = "\"\(options.schema)\""
-        tasks = "\(quoted).ocr_server_tasks"
-        pending = "\(quoted).ocr_server_pending"
-
-        let client = PostgresClient(configuration: options.clientConfiguration(), backgroundLogger: logger)
-        self.client = client
-        runTask = Task { await client.run() }
+        tasks = "\(options.quotedSchema).ocr_server_tasks"
+        pending = "\(options.quotedSchema).ocr_server_pending"
         do {
-            let schema = options.schema
-            try await Self.withDeadline(options.connectTimeout) {
-                try await Self.migrate(client, schema: schema, logger: logger)
-            }
+            pool = try PostgresPool(options: options, logger: logger)
         } catch {
-            runTask.cancel()
-            await runTask.value
+            throw .unavailable(error.description)
+        }
+        do {
+            try await pool.migrate(
+                component: "ocr_server", migrations: Self.migrations, legacyVersionTable: "ocr_server_schema")
+        } catch {
+            await pool.close()
             throw Self.mapped(error)
         }
     }
 
     func close() async {
-        runTask.cancel()
-        await runTask.value
-    }
-
-    static func migrate(_ client: PostgresClient, schema: String, logger: Logger) async throws {
-        let quoted = "\"\(schema)\""
-        try await client.withTransaction(logger: logger) { connection in
-            try await connection.query(
-                "SELECT pg_advisory_xact_lock(hashtextextended(\(schema), \(migrationLockKey)))", logger: logger)
-            if schema != "public" {
-                try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(quoted)"), logger: logger)
-            }
-            try await connection.query(
-                PostgresQuery(
-                    unsafeSQL: """
-                        CREATE TABLE IF NOT EXISTS \(quoted).ocr_server_schema (
-                            version INTEGER NOT NULL PRIMARY KEY,
-                            applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-                        )
-                        """), logger: logger)
-            var current = 0
-            for try await version in try await connection.query(
-                PostgresQuery(unsafeSQL: "SELECT COALESCE(MAX(version), 0) FROM \(quoted).ocr_server_schema"), logger: logger
-            ).decode(Int.self) {
-                current = version
-            }
-            let latest = migrations.last?.version ?? 0
-            guard current <= latest else {
-                throw TaskRepositoryError.unavailable(
-                    "the task database has schema version \(current); this build knows up to \(latest)")
-            }
-            for migration in migrations where migration.version > current {
-                for statement in migration.sql {
-                    let sql = statement.replacingOccurrences(of: "SCHEMA.", with: "\(quoted).")
-                    try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
-                }
-                try await connection.query(
-                    "INSERT INTO \(unescaped: quoted).ocr_server_schema (version) VALUES (\(migration.version))",
-                    logger: logger)
-            }
-        }
+        await pool.close()
     }
 
     // MARK: TaskRepository
@@ -440,56 +393,27 @@ final class PostgresTaskRepository: SharedTaskRepository {
     // MARK: Transactions and errors
 
     private func transaction<T: Sendable>(
-        _ body: (PostgresConnection, Logger) async throws -> T
+        _ body: @Sendable (PostgresConnection, Logger) async throws -> T
     ) async throws(TaskRepositoryError) -> T {
-        let logger = logger
         do {
-            return try await client.withTransaction(logger: logger) { connection in
-                try await body(connection, logger)
-            }
+            return try await pool.withTransaction(body)
         } catch {
             throw Self.mapped(error)
         }
     }
 
-    private static func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T)
-        async throws -> T
-    {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let value = first else {
-                throw TaskRepositoryError.unavailable("postgres: no answer within \(limit)")
-            }
-            return value
-        }
-    }
-
-    /// PSQLError's description is deliberately generic; take the server's message and
-    /// code, which never contain the password.
+    /// A task store error for anything that is not one yet, in words that never hold the
+    /// password (``PostgresPoolError/describe(_:)``).
     private static func mapped(_ error: any Error) -> TaskRepositoryError {
         switch error {
         case let error as TaskRepositoryError:
             return error
-        case let error as PostgresTransactionError:
-            if let cause = error.closureError ?? error.commitError ?? error.beginError { return mapped(cause) }
-            return .unavailable("postgres: transaction failed")
-        case let error as PSQLError:
-            var message = "postgres: \(error.code)"
-            if let server = error.serverInfo {
-                message += " \(server[.sqlState] ?? ""): \(server[.message] ?? "")"
-            }
-            return .unavailable(message)
-        case is PostgresDecodingError:
-            return .unavailable("postgres: a task row has columns of the wrong type")
+        case let error as PostgresMigrationError:
+            return .unavailable("the task database: \(error.reason)")
         case is CancellationError:
             return .unavailable("cancelled")
         default:
-            return .unavailable("postgres: \(error)")
+            return .unavailable(PostgresPoolError.describe(error))
         }
     }
 }

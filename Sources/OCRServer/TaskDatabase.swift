@@ -1,6 +1,6 @@
 import JobCore
 public import Foundation
-public import Ledger
+public import PostgresSupport
 
 /// Where ocr-server keeps its task records.
 public enum TaskDatabase: Sendable, Equatable {
@@ -13,7 +13,7 @@ public enum TaskDatabase: Sendable, Equatable {
     /// PostgreSQL, shared by replicas (`--store postgres://...`); results and sources then
     /// live in ``ServerConfiguration/sharedDirectory``. The options' description never
     /// shows the password.
-    case postgres(PostgresLedgerOptions)
+    case postgres(PostgresConnectionOptions)
 
     /// From a flag's value: `:memory:`, a path, or nil/empty for the default.
     public init(argument: String?) {
@@ -25,16 +25,16 @@ public enum TaskDatabase: Sendable, Equatable {
     }
 
     /// From `--store`: a `postgres://` (or `postgresql://`) URL, parsed as the worker's
-    /// ledger parses it (`PGPASSWORD` from `environment` when the URL has none; `sslmode`,
-    /// `schema`, `max_connections`, `connect_timeout`). Errors never contain the URL.
+    /// ledger parses it (``PostgresConnectionOptions``: `PGPASSWORD` from `environment`
+    /// when the URL has none; `sslmode`, `schema`, `max_connections`, the timeouts).
+    /// Errors never contain the URL.
     public init(store url: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let trimmed = url.trimmingCharacters(in: .whitespaces)
-        guard trimmed.hasPrefix("postgres://") || trimmed.hasPrefix("postgresql://") else {
+        guard PostgresConnectionOptions.isPostgresURL(trimmed) else {
             throw TaskStoreURLError(reason: "--store takes a postgres:// URL (SQLite in the data directory is the default)")
         }
-        do { self = .postgres(try PostgresLedgerOptions(url: trimmed, environment: environment)) } catch {
-            let problem = (error as? LedgerError)?.configurationProblem ?? "\(error)"
-            throw TaskStoreURLError(reason: "invalid --store URL: \(problem)")
+        do { self = .postgres(try PostgresConnectionOptions(url: trimmed, environment: environment)) } catch {
+            throw TaskStoreURLError(reason: "invalid --store URL: \(error.reason)")
         }
     }
 

@@ -15,10 +15,26 @@ extension PostgresRequestBudget: RequestBudgetStore {
                 recoveryInterval: rule.recoveryIntervalSeconds))
     }
 
-    public func takeSlot(keyID: String, spacing: Duration, createHorizon: Duration?) async throws -> Duration? {
-        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
-        guard let delay = try await takeSlot(keyID: keyID, spacingSeconds: seconds(spacing), createHorizonSeconds: createHorizon.map(seconds))
-        else { return nil }
-        return .microseconds(Int64(delay * 1e6))
+    public func takeSlot(keyID: String, spacing: Duration, horizon: Duration) async throws -> SlotAnswer {
+        switch try await takeSlot(keyID: keyID, spacingSeconds: Self.seconds(spacing), horizonSeconds: Self.seconds(horizon)) {
+        case .booked(let booking):
+            .booked(SlotBooking(delay: Self.duration(booking.delaySeconds), slot: booking.slot, previous: booking.previous))
+        case .busy(let seconds):
+            .busy(retryIn: Self.duration(seconds))
+        }
+    }
+
+    public func releaseSlot(keyID: String, _ booking: SlotBooking) async throws -> Bool {
+        try await releaseSlot(
+            keyID: keyID, BookedSlot(delaySeconds: Self.seconds(booking.delay), slot: booking.slot, previous: booking.previous))
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    /// Seconds the store answered (at most a day: its conversion bounds them) as a duration.
+    private static func duration(_ seconds: Double) -> Duration {
+        .microseconds(Int64(min(max(seconds, 0), 86_400) * 1e6))
     }
 }

@@ -7,6 +7,7 @@ import Kafka
 import Ledger
 import Logging
 import OCRClient
+import PostgresSupport
 import ResultStore
 import ServiceLifecycle
 import UnixSignals
@@ -43,15 +44,24 @@ struct RunCommand: AsyncParsableCommand {
         // The dependency environment: PGPASSWORD, OCR_LEDGER_PASSWORD and AWS_* from the
         // process or the --config file.
         let environment = settings.dependencyEnvironment
-        let ledger = try await makeLedger(url: configuration.ledgerURL, environment: environment, logger: logger)
+        let ledgerConfiguration = try LedgerConfiguration(url: configuration.ledgerURL, environment: environment)
+        // One PostgreSQL pool for the process: the ledger, the duration store and the
+        // shared request budget all use it; it closes after them.
+        let postgres = try ledgerConfiguration.postgresOptions.map { try PostgresPool(options: $0, logger: logger) }
+        let ledger: any JobLedger
+        do {
+            ledger = try await makeLedger(ledgerConfiguration, pool: postgres, logger: logger)
+        } catch {
+            await postgres?.close()
+            throw error
+        }
         let store: (any ResultStore)? =
             configuration.processing.passThrough
             ? nil : try makeResultStore(ResultStoreConfiguration(url: configuration.resultStoreURL, environment: environment))
         // The poll planner's learned durations outlive restarts in the ledger's database.
         let durationStore =
             try settings.bool("OCR_POLL_PLAN_PERSIST", default: true)
-            ? await WorkerService.openDurationStore(
-                ledger: try LedgerConfiguration(url: configuration.ledgerURL, environment: environment), logger: logger) : nil
+            ? await WorkerService.openDurationStore(ledger: ledgerConfiguration, pool: postgres, logger: logger) : nil
         let worker = try WorkerService(
             configuration: configuration, ledger: ledger, store: store, logger: logger, durationStore: durationStore)
         // Graceful shutdown goes through the services in reverse order: the worker drains,
@@ -63,12 +73,10 @@ struct RunCommand: AsyncParsableCommand {
         services.append(worker)
         // With a PostgreSQL ledger, pods share one request budget per API key through it.
         var sharedBudget: PostgresRequestBudget?
-        if case .postgres(let options) = try LedgerConfiguration(url: configuration.ledgerURL, environment: environment).backend,
-            try settings.bool("OCR_SHARED_BUDGET", default: true)
-        {
+        if let postgres, try settings.bool("OCR_SHARED_BUDGET", default: true) {
             let fallbackPods = max(1, try settings.int("OCR_PROVIDER_PODS_PER_KEY", default: 1))
             do {
-                let store = try await PostgresRequestBudget(options: options, logger: logger)
+                let store = try await PostgresRequestBudget(pool: postgres)
                 sharedBudget = store
                 services.append(worker.sharedBudget(store: store, fallbackPods: fallbackPods, logger: logger))
             } catch {
@@ -94,10 +102,12 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             await sharedBudget?.close()
             await ledger.close()
+            await postgres?.close()
             throw error
         }
         await sharedBudget?.close()
         await ledger.close()
+        await postgres?.close()
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import PostgresSupport
 import Logging
 import JobCore
 import Testing
@@ -39,7 +40,7 @@ struct LedgerHarness: Sendable {
             guard let url = ProcessInfo.processInfo.environment["OCR_TEST_POSTGRES_URL"], !url.isEmpty else {
                 throw PostgresNotConfigured()
             }
-            var options = try PostgresLedgerOptions(url: url)
+            var options = try PostgresConnectionOptions(url: url)
             options.schema = "ledger_test_\(tag)"
             options.maximumConnections = 8
             // The whole suite runs in parallel with CPU-heavy OCR tests on two cores.

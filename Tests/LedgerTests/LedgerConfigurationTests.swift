@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import JobCore
+import PostgresSupport
 import Testing
 
 @Suite("LedgerConfiguration")
@@ -13,6 +14,7 @@ struct LedgerConfigurationTests {
         #expect(try LedgerConfiguration(url: "sqlite:///var/lib/ocr/ledger.db").description == "sqlite:///var/lib/ocr/ledger.db")
         #expect(throws: LedgerError.self) { try LedgerConfiguration(url: "sqlite:") }
         #expect(throws: LedgerError.self) { try LedgerConfiguration(url: "mysql://x@y/z") }
+        #expect(throws: LedgerError.self) { try LedgerConfiguration(url: "postgres://u@h/d?sslmode=maybe") }
     }
 
     @Test("postgres URLs: user, password, host, port, database, parameters")
@@ -33,21 +35,21 @@ struct LedgerConfigurationTests {
         #expect(options.schema == "ocr_ledger")
         #expect(options.maximumConnections == 4)
 
-        let defaults = try PostgresLedgerOptions(url: "postgresql://127.0.0.1/ocr", environment: [:])
+        let defaults = try PostgresConnectionOptions(url: "postgresql://127.0.0.1/ocr", environment: [:])
         #expect(defaults.port == 5432)
         #expect(defaults.username == "postgres")
         #expect(defaults.password == nil)
         #expect(defaults.schema == "public")
         #expect(defaults.tls == .prefer)
 
-        let fromEnvironment = try PostgresLedgerOptions(url: "postgres://u@h/d", environment: ["PGPASSWORD": "envpw"])
+        let fromEnvironment = try PostgresConnectionOptions(url: "postgres://u@h/d", environment: ["PGPASSWORD": "envpw"])
         #expect(fromEnvironment.password == "envpw")
 
-        #expect(throws: LedgerError.self) { try PostgresLedgerOptions(url: "postgres://u@h/d?schema=Robert'); DROP", environment: [:]) }
-        #expect(throws: LedgerError.self) { try PostgresLedgerOptions(url: "postgres://u@h/d?sslmode=maybe", environment: [:]) }
-        #expect(try PostgresLedgerOptions(url: "postgres://u@h/d?sslmode=verify-full", environment: [:]).tls == .verifyFull)
-        #expect(try PostgresLedgerOptions(url: "postgres://u@h/d?sslmode=disable", environment: [:]).tls == .disable)
-        #expect(throws: LedgerError.self) { try PostgresLedgerOptions(url: "postgres:///d", environment: [:]) }
+        #expect(throws: PostgresConfigurationError.self) { try PostgresConnectionOptions(url: "postgres://u@h/d?schema=Robert'); DROP", environment: [:]) }
+        #expect(throws: PostgresConfigurationError.self) { try PostgresConnectionOptions(url: "postgres://u@h/d?sslmode=maybe", environment: [:]) }
+        #expect(try PostgresConnectionOptions(url: "postgres://u@h/d?sslmode=verify-full", environment: [:]).tls == .verifyFull)
+        #expect(try PostgresConnectionOptions(url: "postgres://u@h/d?sslmode=disable", environment: [:]).tls == .disable)
+        #expect(throws: PostgresConfigurationError.self) { try PostgresConnectionOptions(url: "postgres:///d", environment: [:]) }
     }
 
     @Test("the password never shows: description, debugDescription, dump, interpolation, errors")

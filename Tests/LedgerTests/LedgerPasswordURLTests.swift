@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import PostgresSupport
 import Testing
 
 @Suite struct LedgerPasswordURLTests {
@@ -7,13 +8,13 @@ import Testing
     func addsPassword() throws {
         let secret = "p@ss:w/rd?#%&= é"
         let url = try LedgerConfiguration.url("postgres://worker@db.internal:5432/ocr?sslmode=require", withPassword: secret)
-        let options = try PostgresLedgerOptions(url: url, environment: ["PGPASSWORD": "other"])
+        let options = try PostgresConnectionOptions(url: url, environment: ["PGPASSWORD": "other"])
         #expect(options.password == secret)
         #expect(options.username == "worker")
         #expect(options.tls == .require)
         #expect(!LedgerConfiguration(backend: .postgres(options)).description.contains("w/rd"))
         let noUser = try LedgerConfiguration.url("postgresql://db/ocr", withPassword: "x")
-        #expect(try PostgresLedgerOptions(url: noUser, environment: [:]).password == "x")
+        #expect(try PostgresConnectionOptions(url: noUser, environment: [:]).password == "x")
     }
 
     @Test("a second password, or a non-postgres URL, is an error that shows neither")

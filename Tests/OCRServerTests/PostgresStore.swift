@@ -1,5 +1,5 @@
 import Foundation
-import Ledger
+import PostgresSupport
 import Logging
 
 @testable import OCRServer
@@ -35,7 +35,7 @@ enum PostgresStore {
     }
 
     static func open(schema: String, replica: String = "test-replica") async throws -> PostgresTaskRepository {
-        var options = try PostgresLedgerOptions(url: try url)
+        var options = try PostgresConnectionOptions(url: try url)
         options.schema = schema
         options.maximumConnections = 4
         options.connectTimeout = .seconds(60)

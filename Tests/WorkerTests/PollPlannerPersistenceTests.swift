@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import PostgresSupport
 import Logging
 import Testing
 @testable import PollPlanning
@@ -142,7 +143,7 @@ struct PollPlannerPersistenceTests {
             Issue.record("OCR_TEST_POSTGRES_URL is not set (scripts/postgres start)")
             return
         }
-        var options = try PostgresLedgerOptions(url: url)
+        var options = try PostgresConnectionOptions(url: url)
         options.schema = "durations_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12))"
         let store = try await PostgresDurationStore(options: options)
         let saved = Self.trained()

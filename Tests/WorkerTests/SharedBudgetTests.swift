@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import PostgresSupport
 import OCRClient
 import Synchronization
 import JobCore
@@ -12,44 +13,105 @@ import Testing
 struct SharedBudgetTests {
     typealias Demand = SharedBudgetShare.Demand
 
-    /// The rules of a store, in memory, on a time the test moves.
+    /// The rules of a store, in memory, on real time plus what the test adds. `stalled`
+    /// makes every call wait, ignoring cancellation, as a stopped database does.
     final class MemoryStore: RequestBudgetStore {
         struct State {
-            var now = 0.0
+            var offset = 0.0
             var leases: [String: (demand: Demand, expires: Double)] = [:]
             var factor = 1.0
             var cutAt: Double?
             var unreachable = false
-            var nextSlot = 0.0
+            var stalled = false
+            var stalledCalls: [CheckedContinuation<Void, Never>] = []
+            /// The key's latest booked slot and the one before it, in microseconds.
+            var lastSlot: Int64?
+            var previousSlot: Int64?
+            var calls = 0
+            var releases = 0
+            var inFlight = 0
+            var mostInFlight = 0
+            /// The furthest ahead of its now any booking was.
+            var furthestBooking: Duration = .zero
         }
         let state = Mutex(State())
+        private let start = ContinuousClock.now
 
-        func advance(_ seconds: Double) { state.withLock { $0.now += seconds } }
+        func advance(_ seconds: Double) { state.withLock { $0.offset += seconds } }
+
+        /// Stalls every call from now on (they wait, whatever cancels them), or lets the
+        /// stalled ones go on.
+        func stall(_ on: Bool) {
+            let released = state.withLock { s in
+                s.stalled = on
+                defer { if !on { s.stalledCalls = [] } }
+                return on ? [] : s.stalledCalls
+            }
+            for call in released { call.resume() }
+        }
+
+        func now() -> Double {
+            let elapsed = ContinuousClock.now - start
+            return SharedBudgetTests.seconds(elapsed) + state.withLock { $0.offset }
+        }
+
+        /// Counts the call, waits while stalled, throws while unreachable.
+        private func enter() async throws {
+            state.withLock { s in
+                s.calls += 1
+                s.inFlight += 1
+                s.mostInFlight = max(s.mostInFlight, s.inFlight)
+            }
+            await withCheckedContinuation { (call: CheckedContinuation<Void, Never>) in
+                let goOn = state.withLock { s in
+                    if s.stalled { s.stalledCalls.append(call) }
+                    return !s.stalled
+                }
+                if goOn { call.resume() }
+            }
+            state.withLock { $0.inFlight -= 1 }
+            if state.withLock({ $0.unreachable }) { throw LedgerError(code: .unavailable, message: "down") }
+        }
 
         func exchange(keyID: String, lease: Demand, ttl: Duration, throttled: Bool) async throws -> SharedKeyState {
-            try state.withLock { s in
-                if s.unreachable { throw LedgerError(code: .unavailable, message: "down") }
-                let since = s.cutAt.map { s.now - $0 }
+            try await enter()
+            let now = now()
+            return state.withLock { s in
+                let since = s.cutAt.map { now - $0 }
                 if throttled, since.map({ $0 >= 1 }) ?? true {
                     s.factor = max(0.05, 0.5 * SharedBudgetShare.recoveredFactor(s.factor, secondsSinceCut: since))
-                    s.cutAt = s.now
+                    s.cutAt = now
                 }
-                s.leases[lease.pod] = (lease, s.now + Double(ttl.components.seconds))
-                s.leases = s.leases.filter { $0.value.expires >= s.now }
+                s.leases[lease.pod] = (lease, now + Double(ttl.components.seconds))
+                s.leases = s.leases.filter { $0.value.expires >= now }
                 return SharedKeyState(
                     leases: s.leases.values.map(\.demand).sorted { $0.pod < $1.pod },
-                    rateFactor: SharedBudgetShare.recoveredFactor(s.factor, secondsSinceCut: s.cutAt.map { s.now - $0 }))
+                    rateFactor: SharedBudgetShare.recoveredFactor(s.factor, secondsSinceCut: s.cutAt.map { now - $0 }))
             }
         }
 
-        func takeSlot(keyID: String, spacing: Duration, createHorizon: Duration?) async throws -> Duration? {
-            try state.withLock { s in
-                if s.unreachable { throw LedgerError(code: .unavailable, message: "down") }
-                let gap = SharedBudgetTests.seconds(spacing)
-                if let createHorizon, s.nextSlot > s.now + SharedBudgetTests.seconds(createHorizon) { return nil }
-                let slot = max(s.nextSlot, s.now)
-                s.nextSlot = slot + gap
-                return .microseconds(Int64((slot - s.now) * 1e6))
+        func takeSlot(keyID: String, spacing: Duration, horizon: Duration) async throws -> SlotAnswer {
+            try await enter()
+            let now = Int64(now() * 1e6)
+            let (gap, ahead) = (Int64(SharedBudgetTests.seconds(spacing) * 1e6), Int64(SharedBudgetTests.seconds(horizon) * 1e6))
+            return state.withLock { s in
+                if let last = s.lastSlot, last + gap > now + ahead { return .busy(retryIn: .microseconds(last + gap - ahead - now)) }
+                let slot = max((s.lastSlot ?? now) + (s.lastSlot == nil ? 0 : gap), now)
+                let booking = SlotBooking(delay: .microseconds(slot - now), slot: slot, previous: s.lastSlot)
+                s.previousSlot = s.lastSlot
+                s.lastSlot = slot
+                s.furthestBooking = max(s.furthestBooking, booking.delay)
+                return .booked(booking)
+            }
+        }
+
+        func releaseSlot(keyID: String, _ booking: SlotBooking) async throws -> Bool {
+            try await enter()
+            return state.withLock { s in
+                guard s.lastSlot == booking.slot else { return false }
+                s.lastSlot = booking.previous
+                s.releases += 1
+                return true
             }
         }
     }
@@ -205,27 +267,109 @@ struct SharedBudgetTests {
         #expect(!unopened.usingLocalShare())
     }
 
-    @Test("send slots are spaced across pods at the key's rate (less a margin); a create waits while the key is booked ahead")
+    @Test("send slots are spaced across pods at the key's rate (less a margin); after a 429 at half of it")
     func slots() async throws {
         let store = MemoryStore()
         let a = Self.pod("a", store)
         let b = Self.pod("b", store)
         #expect(Self.seconds(a.slotSpacing) == (1 / (2 * 0.97) * 1e6).rounded(.down) / 1e6)
-        let first = try #require(try await a.slotDelay(.existingTask))
-        let second = try #require(try await b.slotDelay(.existingTask))
-        #expect(first == .zero)
-        #expect(second == a.slotSpacing)
-        // A create may book within the 2 s horizon; polls may book beyond it, creates not.
-        #expect(try await a.slotDelay(.newTask) == a.slotSpacing * 2)
-        for _ in 0..<3 { _ = try await b.slotDelay(.existingTask) }
-        #expect(try await a.slotDelay(.newTask) == nil)
-        store.advance(3.1)
-        #expect(try await b.slotDelay(.newTask) == .zero)
+        let first = try #require(try await a.bookSlot(.existingTask))
+        let second = try #require(try await b.bookSlot(.existingTask))
+        #expect(second.slot - first.slot == Int64(Self.seconds(a.slotSpacing) * 1e6))
         // After a 429 the key's factor halves and so does the slot rate.
         var counters = SharedRequestBudget.Counters()
         a.budget.recordThrottle(retryAfter: nil)
         _ = await a.round(&counters, lastPods: nil)
         #expect(abs(Self.seconds(a.slotSpacing) - 1 / (2 * 0.5 * 0.97)) < 1e-5)
+    }
+
+    @Test("a store that does not answer: requests go within the store timeout at the local share without asking it again; sharing resumes after", .timeLimit(.minutes(1)))
+    func slowStore() async throws {
+        let store = MemoryStore()
+        let pod = SharedRequestBudget(
+            budget: RequestBudget(configuration: .init(requestsPerSecond: 2)), store: store, apiKey: "secret-key", keyLimit: 2,
+            podID: "a", fallbackPods: 2, storeTimeout: .milliseconds(200))
+        var counters = SharedRequestBudget.Counters()
+        #expect(await pod.round(&counters, lastPods: nil).reachedStore)
+        #expect(try await pod.bookSlot(.existingTask) != nil)
+
+        // The store stops answering (and ignores cancellation) while a booking is asked.
+        store.stall(true)
+        let clock = ContinuousClock()
+        let start = clock.now
+        #expect(try await pod.bookSlot(.existingTask) == nil)
+        #expect(clock.now - start < .seconds(5))
+        #expect(pod.isOnLocalShare)
+        #expect(pod.metrics.isOnLocalShare)
+        #expect(abs(pod.budget.currentRate - 2) < 1e-6, "the key's rate over the one pod seen")
+        // On the local share, requests do not ask the store.
+        let calls = store.state.withLock { $0.calls }
+        for _ in 0..<5 { #expect(try await pod.bookSlot(.existingTask) == nil) }
+        #expect(store.state.withLock { $0.calls } == calls)
+        // A round past its deadline leaves the pod on its local share; while that exchange
+        // has not answered, the next round does not start another.
+        #expect(await !pod.round(&counters, lastPods: 1).reachedStore)
+        #expect(await !pod.round(&counters, lastPods: 1).reachedStore)
+        #expect(store.state.withLock { $0.mostInFlight } <= 2, "one booking and one exchange at most")
+        let booked = store.state.withLock { $0.lastSlot }
+
+        // The store answers again: the late booking is given back, and the next round shares.
+        store.stall(false)
+        try await Self.waitUntil("the late booking is given back") { store.state.withLock { $0.releases } == 1 }
+        #expect(store.state.withLock { $0.lastSlot } == booked)
+        try await Self.waitUntil("the late exchange ends") { store.state.withLock { $0.inFlight } == 0 }
+        #expect(await pod.round(&counters, lastPods: 1).reachedStore)
+        #expect(!pod.isOnLocalShare)
+        #expect(try await pod.bookSlot(.existingTask) != nil)
+    }
+
+    @Test("a poll never books beyond its horizon; the pod's waiting polls ask the store one at a time", .timeLimit(.minutes(1)))
+    func pollHorizon() async throws {
+        let store = MemoryStore()
+        // 10 requests per second: slots about 0.1 s apart; polls book at most 0.3 s ahead.
+        let pod = SharedRequestBudget(
+            budget: RequestBudget(configuration: .init(requestsPerSecond: 10)), store: store, apiKey: "secret-key", keyLimit: 10,
+            podID: "a", createHorizon: .milliseconds(200), pollHorizon: .milliseconds(300))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<12 { group.addTask { try await pod.waitForSlot(.existingTask) } }
+            try await group.waitForAll()
+        }
+        let furthest = store.state.withLock { $0.furthestBooking }
+        #expect(furthest <= .milliseconds(300) + pod.slotSpacing, "booked \(furthest) ahead")
+        #expect(store.state.withLock { $0.mostInFlight } == 1)
+        // Twelve requests, all sent: 12 bookings, and fewer than as many again for the waits.
+        #expect(store.state.withLock { $0.calls } < 24)
+    }
+
+    @Test("a request whose job ends while it waits for its slot gives the slot back", .timeLimit(.minutes(1)))
+    func releaseOnCancel() async throws {
+        let store = MemoryStore()
+        let pod = SharedRequestBudget(
+            budget: RequestBudget(configuration: .init(requestsPerSecond: 2)), store: store, apiKey: "secret-key", keyLimit: 2,
+            podID: "a")
+        // Two slots taken: a third request waits about two spacings for its own.
+        for _ in 0..<2 { _ = try #require(try await pod.bookSlot(.existingTask)) }
+        let before = store.state.withLock { $0.lastSlot }
+        let waiting = Task { try await pod.waitForSlot(.existingTask) }
+        try await Self.waitUntil("the third request books") { store.state.withLock { $0.lastSlot } != before }
+        waiting.cancel()
+        await #expect(throws: CancellationError.self) { try await waiting.value }
+        try await Self.waitUntil("its slot is given back") { store.state.withLock { $0.lastSlot } == before }
+        // The next request gets that slot, not one after it.
+        let next = try #require(try await pod.bookSlot(.existingTask))
+        #expect(next.previous == before)
+    }
+
+    /// Waits for `condition`, checking every 10 ms, for at most 10 s.
+    static func waitUntil(_ what: String, _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !condition() {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("timed out waiting: \(what)")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     @Test("the store knows the key by a hash, never the key itself")
@@ -245,7 +389,7 @@ struct SharedBudgetTests {
             Issue.record("OCR_TEST_POSTGRES_URL is not set (scripts/postgres start)")
             return
         }
-        var options = try PostgresLedgerOptions(url: url)
+        var options = try PostgresConnectionOptions(url: url)
         options.schema = "budget_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12))"
         let store = try await PostgresRequestBudget(options: options)
         let key = SharedRequestBudget.keyID("k")
@@ -265,18 +409,35 @@ struct SharedBudgetTests {
             #expect(again.rateFactor == 0.5 || again.rateFactor == 0.25)
         }
         #expect(again.leases.map(\.pod) == ["a"])
-        // Send slots: the second is a spacing after the first; a create waits while busy.
+        // Send slots: the second is a spacing after the first; nothing is booked beyond the
+        // horizon; a slot that is still the key's latest can be given back.
         let slotKey = SharedRequestBudget.keyID("slots")
         // A wide spacing (5 s), so that time passing between the calls on a loaded machine
         // cannot move a slot across the horizons below.
-        let s1 = try #require(try await store.takeSlot(keyID: slotKey, spacingSeconds: 5, createHorizonSeconds: nil))
-        let s2 = try #require(try await store.takeSlot(keyID: slotKey, spacingSeconds: 5, createHorizonSeconds: nil))
+        guard case .booked(let s1) = try await store.takeSlot(keyID: slotKey, spacingSeconds: 5, horizonSeconds: 20),
+            case .booked(let s2) = try await store.takeSlot(keyID: slotKey, spacingSeconds: 5, horizonSeconds: 20)
+        else {
+            Issue.record("no slot booked")
+            return
+        }
         // Waits are measured from each call's own now: the second slot is one spacing
         // after the first, less the time between the two calls.
-        #expect(s1 < 1)
-        #expect(s2 > 3 && s2 <= 5.01)
-        #expect(try await store.takeSlot(keyID: slotKey, spacingSeconds: 5, createHorizonSeconds: 0.9) == nil)
-        #expect(try await store.takeSlot(keyID: slotKey, spacingSeconds: 5, createHorizonSeconds: 20) != nil)
+        #expect(s1.delaySeconds < 1)
+        #expect(s2.delaySeconds > 3 && s2.delaySeconds <= 5.01)
+        #expect(s2.slot - s1.slot == 5_000_000)
+        #expect(s2.previous == s1.slot)
+        guard case .busy(let retry) = try await store.takeSlot(keyID: slotKey, spacingSeconds: 5, horizonSeconds: 0.9) else {
+            Issue.record("booked beyond the horizon")
+            return
+        }
+        #expect(retry > 8 && retry <= 9.1)
+        #expect(try await store.releaseSlot(keyID: slotKey, s1) == false, "s2 was booked after it")
+        #expect(try await store.releaseSlot(keyID: slotKey, s2))
+        guard case .booked(let again) = try await store.takeSlot(keyID: slotKey, spacingSeconds: 5, horizonSeconds: 20) else {
+            Issue.record("no slot booked after the release")
+            return
+        }
+        #expect(again.slot == s2.slot)
         await store.close()
     }
 }
