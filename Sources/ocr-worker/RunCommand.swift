@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import JSONLogging
 import JobContract
+import JobCore
 import Kafka
 import Ledger
 import Logging
