@@ -18,10 +18,14 @@ struct PersistedTaskJob: Codable, Sendable, Equatable {
     var format: String
     /// The `image_url` source; nil when the source is the upload in the task directory.
     var imageURL: String?
+    /// `force_ocr`: recognise every page, ignoring PDF text layers. Absent in files
+    /// written before the field existed, which means false.
+    var forceOCR: Bool?
 
     enum CodingKeys: String, CodingKey {
         case languages, password, format
         case imageURL = "image_url"
+        case forceOCR = "force_ocr"
     }
 
     func write(to directory: URL) throws {

@@ -85,7 +85,9 @@ struct TasksController: Sendable {
         let source: SourceFields.Kind
         let options: TaskOptions
         let selection: LanguageSelection
+        let forceOCR: Bool
         do {
+            forceOCR = try ForceOCRField.parse(form.fields[TaskAPI.Field.forceOCR])
             source = try SourceFields.resolve(
                 imageURL: form.fields[TaskAPI.Field.imageURL], fileFieldNames: form.fileFieldNames)
             options = try TaskOptions(
@@ -121,7 +123,7 @@ struct TasksController: Sendable {
         do {
             try PersistedTaskJob(
                 languages: options.languages.names, password: options.password, format: options.format.rawValue,
-                imageURL: imageURL
+                imageURL: imageURL, forceOCR: forceOCR
             ).write(to: taskDirectory)
             try await core.store.insert(
                 StoredTask(id: id, owner: owner, state: .queued, progress: 0, format: options.format, createdAt: Date()),
@@ -157,7 +159,7 @@ struct TasksController: Sendable {
             ])
         let job = ServerCore.TaskInputJob(
             id: id, owner: owner, input: input, selection: selection, password: options.password, format: options.format,
-            directory: taskDirectory)
+            forceOCR: forceOCR, directory: taskDirectory)
         if core.shared == nil {
             core.tracker.start(id: id) { await core.run(job) }
         } else {

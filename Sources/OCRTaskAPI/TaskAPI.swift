@@ -35,6 +35,9 @@ public enum TaskAPI {
         public static let password = "password"
         /// Output format, see ``OutputFormat``.
         public static let format = "format"
+        /// ocr-server only: `1`/`true` recognises every page, even one whose PDF text
+        /// layer would be taken as it is (`0`/`false`, the default, takes usable layers).
+        public static let forceOCR = "force_ocr"
     }
 
     /// Limits the provider documents.

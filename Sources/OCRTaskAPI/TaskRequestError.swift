@@ -39,6 +39,8 @@ public struct TaskRequestError: Error, Sendable, Hashable, CustomStringConvertib
         public static let invalidFormat = Code(rawValue: "invalid_format")
         /// An empty or otherwise unusable uploaded file.
         public static let invalidFile = Code(rawValue: "invalid_file")
+        /// A flag (`force_ocr`) that is not `1`, `0`, `true` or `false`.
+        public static let invalidFlag = Code(rawValue: "invalid_flag")
 
         public var description: String { rawValue }
     }
