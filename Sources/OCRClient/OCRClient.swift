@@ -216,7 +216,10 @@ public final class OCRClient: Sendable {
         _ reply: Reply, as: Payload.Type, endpoint: TaskEndpoint, taskID: String?, secrets: SecretRedactor? = nil
     ) throws(OCRClientError) -> Payload {
         let redactor = secrets ?? self.redactor
+        // Capped before anything waits on it: the request budget's pause, this call's
+        // retries and the job's next attempt (OutcomePolicy.maximumRetryAfter).
         let retryAfter = reply.headers.first(name: "Retry-After").flatMap { RetryAfter.parse($0) }
+            .map { min($0, OutcomePolicy.maximumRetryAfter) }
         noteThrottling(status: reply.status, retryAfter: retryAfter)
         let envelope = try? JSONDecoder().decode(APIReply<Payload>.self, from: Data(reply.body.readableBytesView))
         // Scrubbed only on the error paths: a success's message is never shown.

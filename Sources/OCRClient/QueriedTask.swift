@@ -20,7 +20,8 @@ public struct QueriedTask: Sendable, Hashable {
 
     /// The longest `Retry-After` a poll honours: a reply cannot park a task for longer
     /// (an absurd value, a date years ahead, is this; the task timeout still applies).
-    public static let maximumRetryAfter: Duration = .seconds(300)
+    /// The same bound as every other reply's (``OutcomePolicy/maximumRetryAfter``).
+    public static let maximumRetryAfter: Duration = OutcomePolicy.maximumRetryAfter
 
     /// A `Retry-After` header value (delay-seconds or an HTTP-date, ``RetryAfter``) as a
     /// poll delay: zero (a date in the past, "0") and unreadable values are nil, anything

@@ -15,7 +15,7 @@ import Foundation
 /// | state unknown `< 0` | query | ``CallerAction/permanentFailure`` (1) |
 /// | created | create | ``CallerAction/keepPolling`` |
 /// | downloaded | download, source | ``CallerAction/done`` |
-/// | 408, 429, 5xx | any | ``CallerAction/retryLater(after:)`` with Retry-After |
+/// | 408, 429, 5xx | any | ``CallerAction/retryLater(after:)`` with Retry-After, at most ``maximumRetryAfter`` (3) |
 /// | 401, 403 | create, query | ``CallerAction/deploymentFault`` |
 /// | 404 | query | ``CallerAction/recreateTask`` (the task we created is gone) |
 /// | 404 | create | ``CallerAction/deploymentFault`` (the endpoint is missing: wrong base URL) |
@@ -36,7 +36,15 @@ import Foundation
 ///
 /// (2) A success status only reaches this table when its body lacked what the call needs
 /// (the caller reports it as `.http`): treated like a malformed reply.
+///
+/// (3) A provider that asks for an hour, a day or a year (a misconfigured proxy, a date
+/// header from a broken clock) would otherwise park every job of the pod for that long;
+/// past five minutes the request is tried again, and a provider still refusing answers
+/// with another Retry-After.
 public enum OutcomePolicy {
+    /// The longest wait a provider's `Retry-After` can impose on us.
+    public static let maximumRetryAfter: Duration = .seconds(300)
+
     public static func action(for outcome: TaskOutcome) -> CallerAction {
         switch outcome {
         case .created:
@@ -74,7 +82,7 @@ public enum OutcomePolicy {
         case 200..<300:
             return .retryLater(after: nil)
         case 408, 429, 500..<600:
-            return .retryLater(after: retryAfter)
+            return .retryLater(after: retryAfter.map { min($0, maximumRetryAfter) })
         default:
             break
         }

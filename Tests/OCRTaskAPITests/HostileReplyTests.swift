@@ -62,4 +62,14 @@ import Testing
         #expect(RetryAfter.parse("1e400", now: now) == nil)
         #expect(RetryAfter.parse("99999999999999999999999", now: now) == .seconds(86_400 * 365))
     }
+
+    @Test("a provider's Retry-After beyond five minutes is cut to five minutes; shorter ones are kept")
+    func retryAfterIsCapped() {
+        for status in [408, 429, 500, 503] {
+            #expect(OutcomePolicy.action(status: status, endpoint: .query, retryAfter: .seconds(86_400)) == .retryLater(after: .seconds(300)))
+            #expect(OutcomePolicy.action(status: status, endpoint: .create, retryAfter: .seconds(3600)) == .retryLater(after: .seconds(300)))
+            #expect(OutcomePolicy.action(status: status, endpoint: .create, retryAfter: .seconds(12)) == .retryLater(after: .seconds(12)))
+            #expect(OutcomePolicy.action(status: status, endpoint: .query, retryAfter: nil) == .retryLater(after: nil))
+        }
+    }
 }
