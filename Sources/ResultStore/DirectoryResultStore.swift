@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 public import NIOPosix
 import OCRTaskAPI
+import HexEncoding
 
 #if canImport(Glibc)
 import Glibc
@@ -16,6 +17,12 @@ import Darwin
 /// renamed over the final name and the directory fsynced, so a reader sees either the
 /// previous file or the complete new one, and a crash leaves at worst a `.*.partial` file.
 /// Blocking file calls run on NIO's thread pool, never on the cooperative pool.
+///
+/// Results are other people's documents: files are created 0600 and directories 0700, so
+/// only the worker's user reads them. A writer holds an exclusive `flock` on its partial
+/// file while it writes; ``removeAbandonedPartialFiles()`` (the worker calls it at start)
+/// removes every partial file nobody holds (a crash's) and leaves alone those another pod
+/// sharing the directory is writing now.
 public struct DirectoryResultStore: ResultStore {
     /// Absolute, standardised root directory.
     public let root: String
@@ -29,10 +36,41 @@ public struct DirectoryResultStore: ResultStore {
         self.root = URL(fileURLWithPath: root).standardizedFileURL.path
         self.threadPool = threadPool
         do {
-            try FileManager.default.createDirectory(atPath: self.root, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: self.root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw ResultStoreError(code: .io, message: "cannot create \(self.root): \(error.localizedDescription)")
         }
+    }
+
+    public func removeAbandonedPartialFiles() async -> Int {
+        let root = root
+        return (try? await threadPool.runIfActive { Self.removeAbandonedPartialFiles(under: root) }) ?? 0
+    }
+
+    /// Removes the `.*.partial` files below `root` that no writer holds (their writer
+    /// crashed) and that were last written more than `minimumAge` ago (a writer takes its
+    /// lock just after it creates the file); returns how many. Blocking: call it off the
+    /// cooperative pool.
+    @discardableResult
+    static func removeAbandonedPartialFiles(under root: String, minimumAge: TimeInterval = 60) -> Int {
+        let cutoff = Date().timeIntervalSince1970 - minimumAge
+        guard let names = FileManager.default.enumerator(atPath: root) else { return 0 }
+        var removed = 0
+        while let relative = names.nextObject() as? String {
+            let name = (relative as NSString).lastPathComponent
+            guard name.hasPrefix("."), name.hasSuffix(".partial") else { continue }
+            let path = root + "/" + relative
+            let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            var status = stat()
+            guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, Double(status.st_mtim.tv_sec) < cutoff
+            else { continue }
+            // A writer holds its lock until it renames or unlinks the file.
+            if flock(fd, LOCK_EX | LOCK_NB) == 0, unlink(path) == 0 { removed += 1 }
+        }
+        return removed
     }
 
     public func path(forKey key: String) throws(ResultStoreError) -> String {
@@ -50,9 +88,12 @@ public struct DirectoryResultStore: ResultStore {
         let name = (finalPath as NSString).lastPathComponent
         let tempPath = directory + "/." + name + "." + UUID().uuidString.prefix(8) + ".partial"
         let fd = try await threadPool.runIfActive { () throws -> Int32 in
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let fd = open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            let fd = open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw Self.posixError("open", tempPath) }
+            // Held until the file is renamed or removed: the start-up sweep skips it.
+            _ = flock(fd, LOCK_EX | LOCK_NB)
             return fd
         }
         return DirectoryResultWriter(

@@ -28,6 +28,14 @@ public protocol ResultStore: Sendable {
     func makeWriter(key: String, contentType: String) async throws -> any ResultWriter
     /// The location the file for `key` will have (``StoredObject/location``).
     func location(forKey key: String) throws -> String
+    /// Removes what crashed writers left behind (partial files nobody holds); returns
+    /// how many. The worker calls it once at start, in the background.
+    func removeAbandonedPartialFiles() async -> Int
+}
+
+extension ResultStore {
+    /// Stores whose writes are atomic on the server side (S3) leave nothing behind.
+    public func removeAbandonedPartialFiles() async -> Int { 0 }
 }
 
 /// One file being written. Calls come from one task at a time, in the order: any number of

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 import NIOCore
-import ResultStore
+@testable import ResultStore
 import Testing
 
 func hexSHA256(_ bytes: [UInt8]) -> String { SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined() }
@@ -166,5 +166,50 @@ func stream(_ bytes: [UInt8], into writer: any ResultWriter, chunk: Int = 64 * 1
                 #expect(!"\(error)".contains("S3CR3TV4LUE") && !"\(error)".contains("TOPSECRETVALUE"), "\(error)")
             }
         }
+    }
+}
+
+/// Results are other people's documents: only the worker's user reads them, and a crash's
+/// partial files do not pile up.
+@Suite struct DirectoryResultStorePrivacyTests {
+    func mode(_ path: String) throws -> Int {
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        return (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
+    }
+
+    @Test func filesAre0600AndDirectories0700() async throws {
+        let root = try temporaryDirectory() + "/results"
+        let store = try DirectoryResultStore(root: root)
+        let writer = try await store.makeWriter(key: "tenant/job.pdf", contentType: "application/pdf")
+        try await writer.write(ByteBuffer(string: "secret"))
+        _ = try await writer.finish()
+        #expect(try mode(root) == 0o700)
+        #expect(try mode(root + "/tenant") == 0o700)
+        #expect(try mode(root + "/tenant/job.pdf") == 0o600)
+    }
+
+    @Test func abandonedPartialFilesAreRemovedAndOnesBeingWrittenAreNot() async throws {
+        let root = try temporaryDirectory()
+        let store = try DirectoryResultStore(root: root)
+        // A crash's file (no writer holds it), old enough, in a subdirectory.
+        try FileManager.default.createDirectory(atPath: root + "/tenant", withIntermediateDirectories: true)
+        let abandoned = root + "/tenant/.job.pdf.1a2b3c4d.partial"
+        #expect(FileManager.default.createFile(atPath: abandoned, contents: Data("half".utf8)))
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -3600)], ofItemAtPath: abandoned)
+        // A file being written now (another pod's, as far as the sweep knows), also old.
+        let writer = try await store.makeWriter(key: "live.txt", contentType: "text/plain")
+        try await writer.write(ByteBuffer(string: "in progress"))
+        let live = try #require(try FileManager.default.contentsOfDirectory(atPath: root).first { $0.hasSuffix(".partial") })
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -3600)], ofItemAtPath: root + "/" + live)
+        // A young abandoned one: its writer may have only just created it.
+        let young = root + "/.young.txt.5e6f7a8b.partial"
+        #expect(FileManager.default.createFile(atPath: young, contents: Data()))
+
+        #expect(DirectoryResultStore.removeAbandonedPartialFiles(under: root) == 1)
+        #expect(!FileManager.default.fileExists(atPath: abandoned))
+        #expect(FileManager.default.fileExists(atPath: root + "/" + live))
+        #expect(FileManager.default.fileExists(atPath: young))
+        let stored = try await writer.finish()
+        #expect(stored.size == 11, "the live writer finished normally")
     }
 }
