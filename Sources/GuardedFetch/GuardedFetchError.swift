@@ -1,4 +1,5 @@
-public import OCRTaskAPI
+import OCRTaskAPI
+public import NetworkAddress
 
 /// Why ``GuardedFetcher`` refused or gave up on a download (transport failures of the HTTP
 /// client are thrown as they are). Descriptions show URLs only redacted.

@@ -5,6 +5,7 @@ public import Logging
 public import NIOCore
 public import NIOHTTP1
 public import OCRTaskAPI
+public import NetworkAddress
 
 /// GET with an SSRF guard: the one download path of the worker (source uploads, the -3
 /// fallback, result rehosting) and of ocr-server (`image_url`).

@@ -1,5 +1,6 @@
 public import AsyncHTTPClient
 public import OCRTaskAPI
+public import NetworkAddress
 
 /// The final (non-redirect) response of a ``GuardedFetcher`` download, body unread.
 public struct GuardedResponse: Sendable {

@@ -1,4 +1,5 @@
-public import OCRTaskAPI
+import OCRTaskAPI
+public import NetworkAddress
 
 /// Turns a host name into addresses. ``GuardedFetcher`` asks once per hop, checks every
 /// answer, and connects to an address it checked: an implementation is never asked again

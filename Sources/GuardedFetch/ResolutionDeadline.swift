@@ -1,4 +1,5 @@
 import OCRTaskAPI
+import NetworkAddress
 import Synchronization
 
 /// Waits for a resolver's answer until a deadline, without waiting for the resolver: a

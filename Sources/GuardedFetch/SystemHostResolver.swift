@@ -1,5 +1,6 @@
 import NIOPosix
-public import OCRTaskAPI
+import OCRTaskAPI
+public import NetworkAddress
 
 #if canImport(Glibc)
     import Glibc

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 public import OCRTaskAPI
+import HexEncoding
 
 /// Turns the value of an `ocr.jobs` record into a ``Job`` or a ``JobRejection``.
 ///

@@ -5,6 +5,7 @@ import GuardedFetch
 import NIOCore
 import NIOHTTP1
 import OCRTaskAPI
+import HexEncoding
 
 extension OCRClient {
     /// A failure of the caller's sink, kept apart from transport failures.

@@ -1,4 +1,5 @@
 public import OCRTaskAPI
+public import NetworkAddress
 
 /// Everything an ``OCRClient`` needs to know. ``description`` never shows the API key.
 public struct OCRClientConfiguration: Sendable, CustomStringConvertible {

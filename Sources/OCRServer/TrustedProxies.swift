@@ -1,4 +1,5 @@
 import OCRTaskAPI
+import NetworkAddress
 
 /// The peers whose forwarded scheme (`X-Forwarded-Proto`, `Forwarded: proto=`) ocr-server
 /// believes when it writes result links without a configured public URL.

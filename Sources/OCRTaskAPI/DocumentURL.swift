@@ -1,3 +1,4 @@
+public import NetworkAddress
 public import Foundation
 
 /// A document URL that passed the contract's checks: absolute, `http` or `https`, with a

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import OCRTaskAPI
+import HexEncoding
 
 /// Result keys: `/`-separated relative paths whose segments are made safe for any store.
 ///

@@ -4,6 +4,7 @@ public import Foundation
 public import NIOCore
 import NIOHTTP1
 import OCRTaskAPI
+import HexEncoding
 
 /// Where and how to reach an S3-compatible bucket.
 public struct S3Configuration: Sendable, Hashable, CustomStringConvertible {

@@ -1,6 +1,7 @@
 public import Crypto
 public import Foundation
 import OCRTaskAPI
+import HexEncoding
 
 /// AWS Signature Version 4 for request headers (the `Authorization` header), with
 /// swift-crypto's HMAC-SHA256. Checked against AWS's published test suite and S3 examples.

@@ -4,6 +4,7 @@ import GuardedFetch
 import NIOCore
 import NIOHTTP1
 import OCRTaskAPI
+import NetworkAddress
 import TestSupport
 import Testing
 

@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import OCRTaskAPI
+import NetworkAddress
 import Synchronization
 import Testing
 

@@ -1,5 +1,6 @@
 public import GuardedFetch
-public import OCRTaskAPI
+import OCRTaskAPI
+public import NetworkAddress
 import Synchronization
 
 /// A resolver that answers from a script: each host's answers in turn (the last one

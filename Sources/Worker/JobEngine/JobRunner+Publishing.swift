@@ -5,6 +5,7 @@ import JobCore
 import Kafka
 import Logging
 import OCRTaskAPI
+import HexEncoding
 
 extension JobRunner {
     /// A record that broke the job contract: a `failed` result when it had a job id (once

@@ -1,4 +1,4 @@
-import OCRTaskAPI
+import NetworkAddress
 import Testing
 
 /// The one address classifier (``HostScope``) and the policy built on it
@@ -82,5 +82,21 @@ import Testing
         for invalid in ["127.1", "010.0.0.1", "1.2.3.4.5", "+1.2.3.4", "::g", "1::2::3", "256.0.0.1", "example.com"] {
             #expect(IPAddress(invalid) == nil, "\(invalid)")
         }
+    }
+
+    @Test(arguments: [
+        ("127.0.0.1", HostScope.loopback), ("127.9.9.9", .loopback), ("localhost", .loopback),
+        ("api.localhost", .loopback), ("[::1]", .loopback), ("::ffff:127.0.0.1", .loopback),
+        ("10.0.0.1", .private), ("172.16.5.4", .private), ("172.31.255.255", .private),
+        ("192.168.1.1", .private), ("100.64.0.1", .private), ("fd00::1", .private),
+        ("minio", .private), ("db.internal", .private), ("printer.local", .private),
+        ("169.254.169.254", .metadata), ("[fe80::1%25eth0]", .linkLocal), ("fe80::abcd", .linkLocal),
+        ("0.0.0.0", .unspecified), ("::", .unspecified), ("224.0.0.1", .unspecified),
+        ("8.8.8.8", .public), ("172.32.0.1", .public), ("example.com", .public),
+        ("2001:db8::1", .reserved), ("EXAMPLE.COM.", .public), ("::ffff:8.8.8.8", .public),
+    ])
+    /// Host names as well as literals: names a resolver would answer privately count as private.
+    func hostScopes(host: String, expected: HostScope) {
+        #expect(HostScope.classify(host: host) == expected, "\(host)")
     }
 }
