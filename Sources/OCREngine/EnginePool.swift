@@ -1,6 +1,8 @@
 public import Foundation
 public import Logging
 import NIOPosix
+import Permits
+import Synchronization
 
 /// The output formats the engine writes.
 public enum ResultFormat: String, Sendable, CaseIterable {
@@ -205,7 +207,7 @@ public final class OCREnginePool: Sendable {
 
     /// Stops the threads; call after the last task finished.
     public func shutdown() async {
-        for slot in await slots.drain() {
+        for slot in slots.drain() {
             _ = try? await threadPool.runIfActive { slot.releaseEngines() }
         }
         try? await threadPool.shutdownGracefully()
@@ -213,10 +215,10 @@ public final class OCREnginePool: Sendable {
     }
 
     /// Engines busy now.
-    public func busyCount() async -> Int { await slots.busy }
+    public func busyCount() async -> Int { slots.busy }
 
     /// Tasks waiting for an engine now.
-    public func waitingCount() async -> Int { await slots.waiting }
+    public func waitingCount() async -> Int { slots.waiting }
 
     /// Runs `body` holding one engine slot; waits (cancellably) while all are busy.
     public func withSlot<T: Sendable>(
@@ -225,10 +227,10 @@ public final class OCREnginePool: Sendable {
         let slot = try await slots.acquire()
         do {
             let value = try await body(slot)
-            await slots.release(slot)
+            slots.release(slot)
             return value
         } catch {
-            await slots.release(slot)
+            slots.release(slot)
             throw error
         }
     }
@@ -296,55 +298,38 @@ public final class OCREnginePool: Sendable {
     }
 }
 
-/// Free slots and the tasks waiting for one, first come first served.
-actor SlotQueue {
-    private var free: [EngineSlot]
-    private var waiters: [(id: UInt64, continuation: CheckedContinuation<EngineSlot, any Error>)] = []
-    private var nextID: UInt64 = 0
+/// Free slots and the tasks waiting for one, first come first served: a ``PermitQueue``
+/// with one permit per slot, and the free slots themselves beside it.
+final class SlotQueue: Sendable {
+    private let permits: PermitQueue
+    private let free: Mutex<[EngineSlot]>
     private let total: Int
 
     init(slots: [EngineSlot]) {
-        free = slots.reversed()
+        permits = PermitQueue(limit: slots.count)
+        free = Mutex(slots.reversed())
         total = slots.count
     }
 
-    var busy: Int { total - free.count }
-    var waiting: Int { waiters.count }
+    var busy: Int { total - free.withLock { $0.count } }
+    var waiting: Int { permits.waiting }
 
     func acquire() async throws -> EngineSlot {
-        if let slot = free.popLast() { return slot }
-        nextID += 1
-        let id = nextID
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                if Task.isCancelled {
-                    continuation.resume(throwing: CancellationError())
-                } else {
-                    waiters.append((id, continuation))
-                }
-            }
-        } onCancel: {
-            Task { await self.cancelWaiter(id) }
-        }
-    }
-
-    private func cancelWaiter(_ id: UInt64) {
-        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
-        waiters.remove(at: index).continuation.resume(throwing: CancellationError())
+        try await permits.acquire()
+        // Holding a permit means at least one slot is free.
+        return free.withLock { $0.removeLast() }
     }
 
     func release(_ slot: EngineSlot) {
-        if waiters.isEmpty {
-            free.append(slot)
-        } else {
-            waiters.removeFirst().continuation.resume(returning: slot)
-        }
+        free.withLock { $0.append(slot) }
+        permits.release()
     }
 
     /// Every slot that is free now (for shutdown).
     func drain() -> [EngineSlot] {
-        let all = free
-        free = []
-        return all
+        free.withLock { free in
+            defer { free = [] }
+            return free
+        }
     }
 }

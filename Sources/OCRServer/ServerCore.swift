@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import OCREngine
 import OCRTaskAPI
+import Permits
 import Synchronization
 
 /// The state behind the routes (tasks, keys, limits, engines) and the processing of tasks;
@@ -38,12 +39,12 @@ final class ServerCore: Sendable {
     let tracker = TaskTracker()
     let metrics = ServerMetrics()
     /// Source downloads in flight at once, outside the engines, shared fairly among keys;
-    /// one key's slow sources never hold every download (``FairLimit``).
-    let downloads: FairLimit
+    /// one key's slow sources never hold every download (``PermitQueue``).
+    let downloads: PermitQueue
     /// Preparations (decrypting, office conversion, counting pages) and engines, each
     /// shared fairly among keys: a key's first task runs ahead of another key's backlog.
-    let preparations: FairLimit
-    let engines: FairLimit
+    let preparations: PermitQueue
+    let engines: PermitQueue
     /// Uploads in progress per key.
     let uploads: UploadGate
     /// Set on SIGTERM: creates answer 503, `/readyz` says not ready, and tasks that have
@@ -132,9 +133,9 @@ final class ServerCore: Sendable {
                 maxPages: configuration.maxPages, maxPagePixels: configuration.maxPagePixels,
                 maxDocumentPixels: configuration.maxDocumentPixels, bwrapPath: configuration.bwrapPath),
             logger: logger)
-        downloads = FairLimit(configuration.concurrentDownloads, keepsOneForIdleKeys: true)
-        preparations = FairLimit(pool.configuration.preparationWorkers)
-        engines = FairLimit(configuration.workers)
+        downloads = PermitQueue(limit: configuration.concurrentDownloads, keepsOneForIdleKeys: true)
+        preparations = PermitQueue(limit: pool.configuration.preparationWorkers)
+        engines = PermitQueue(limit: configuration.workers)
         uploads = UploadGate(limitPerKey: configuration.maxUploadsPerKey)
         fetcher = SourceFetcher(
             allowPrivate: configuration.allowPrivateSources,
@@ -195,8 +196,8 @@ final class ServerCore: Sendable {
         snapshot.workers = configuration.workers
         snapshot.enginesBusy = await pool.busyCount()
         snapshot.uploadsInProgress = uploads.total
-        snapshot.downloadsInProgress = await downloads.running
-        snapshot.downloadsWaiting = await downloads.waiting
+        snapshot.downloadsInProgress = downloads.running
+        snapshot.downloadsWaiting = downloads.waiting
         snapshot.draining = draining.load(ordering: .relaxed)
         return snapshot
     }
@@ -216,6 +217,8 @@ final class ServerCore: Sendable {
         var selection: LanguageSelection
         var password: String?
         var format: OutputFormat
+        /// Recognise every page, even those with a usable PDF text layer.
+        var forceOCR: Bool = false
         var directory: URL
     }
 
@@ -317,7 +320,8 @@ final class ServerCore: Sendable {
                 OCRJob(
                     input: document, languages: job.selection, password: job.password, format: format,
                     output: output, workDirectory: scratch.appendingPathComponent("work"),
-                    deadline: .now + .milliseconds(Int64(configuration.processingTimeout * 1000)))
+                    deadline: .now + .milliseconds(Int64(configuration.processingTimeout * 1000)),
+                    forceOCR: job.forceOCR)
             }
             if isDraining { throw HandedBack() }
             switch await startAttempt(id) {
@@ -618,7 +622,7 @@ final class ServerCore: Sendable {
         return .success(
             TaskInputJob(
                 id: task.id, owner: task.owner, input: input, selection: selection, password: saved.password, format: format,
-                directory: directory))
+                forceOCR: saved.forceOCR ?? false, directory: directory))
     }
 
     static func seconds(since start: ContinuousClock.Instant) -> String {

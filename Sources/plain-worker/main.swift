@@ -21,6 +21,7 @@ import Ledger
 import Logging
 import OCRClient
 import OCRTaskAPI
+import Permits
 import Worker
 
 struct PlainJob: Decodable {
@@ -76,7 +77,7 @@ struct PlainWorker {
         guard let creates = Int(env["OCR_MAX_CONCURRENT_CREATES"] ?? "1"), creates >= 1 else {
             throw PlainWorkerError(message: "OCR_MAX_CONCURRENT_CREATES must be a whole number of at least 1")
         }
-        let createGate = CreateGate(permits: creates)
+        let createGate = PermitQueue(limit: creates)
         await withDiscardingTaskGroup { group in
             for await message in consumer.messages {
                 group.addTask {
@@ -94,7 +95,7 @@ struct PlainWorker {
 
     static func run(
         _ message: KafkaConsumerMessage, ledger: SQLiteJobLedger, client: OCRClient, producer: KafkaProducer,
-        createGate: CreateGate, resultsTopic: String
+        createGate: PermitQueue, resultsTopic: String
     ) async throws {
         let job = try JSONDecoder().decode(PlainJob.self, from: Data(message.value ?? []))
         let accepted = try await ledger.accept(jobID: job.job_id, fingerprint: job.source.url, at: Date())

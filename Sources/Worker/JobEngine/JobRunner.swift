@@ -6,6 +6,7 @@ public import JobCore
 public import Kafka
 public import Logging
 import OCRTaskAPI
+import Permits
 public import ResultStore
 
 /// Takes one job message to its checkpoint by running its ``JobMachine``: asks the
@@ -64,7 +65,7 @@ public final class JobRunner: MessageHandler {
     /// Told about failures only a restart fixes (a fatal producer error).
     public let health: WorkerHealth
     private let claims = JobClaims()
-    private let createGate: CreateGate
+    private let createGate: PermitQueue
     private let renewals: CreateClaimRenewals
     private let decoder: JobDecoder
     /// Learned task durations: each job's polls are planned from a snapshot of it.
@@ -79,7 +80,7 @@ public final class JobRunner: MessageHandler {
         self.metrics = metrics
         self.logger = logger
         retry = DependencyRetry(firstDelay: settings.dependencyRetryDelay, timer: ports.timer)
-        createGate = CreateGate(permits: settings.maxConcurrentCreates)
+        createGate = PermitQueue(limit: settings.maxConcurrentCreates)
         renewals = CreateClaimRenewals(every: settings.createClaimTimeout / 3, ledger: ports.ledger, logger: logger)
         decoder = JobDecoder(maxValueBytes: settings.maxRecordBytes)
         durationModel = DurationModel(settings: settings.pollPlanning, coldStart: settings.pollBackoff)

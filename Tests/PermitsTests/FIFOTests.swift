@@ -1,12 +1,14 @@
+import Permits
 import Synchronization
+import TestSupport
 import Testing
-import Worker
 
-@Suite("Create gate")
-struct CreateGateTests {
+/// One key: a plain FIFO semaphore (the worker's create limit, the engine slots).
+@Suite("Permit queue: first come, first served")
+struct FIFOTests {
     @Test("one permit: bodies never overlap, and waiters get the permit in arrival order")
     func onePermitInOrder() async throws {
-        let gate = CreateGate(permits: 1)
+        let gate = PermitQueue(limit: 1)
         let order = OrderRecorder()
         let probe = GateProbe()
 
@@ -40,7 +42,7 @@ struct CreateGateTests {
 
     @Test("a waiter cancelled in the queue leaves it with CancellationError and never runs its body")
     func cancelledWaiterLeaves() async throws {
-        let gate = CreateGate(permits: 1)
+        let gate = PermitQueue(limit: 1)
         let probe = GateProbe()
         let holder = Task { try await gate.withPermit { await probe.park() } }
         try await waitUntil { probe.isParked }
