@@ -1,3 +1,4 @@
+import WorkerApp
 import ArgumentParser
 import Foundation
 import Kafka
@@ -20,7 +21,7 @@ struct CheckCommand: AsyncParsableCommand {
         print("configuration:")
         // Every printed value goes through ConfigurationRedaction (see Settings.redacted).
         for (k, v) in settings.redacted { print("  \(k)=\(v)") }
-        let configuration = try WorkerConfiguration(settings)
+        let configuration = try WorkerConfiguration(settings, version: OCRWorkerCommand.version)
         let environment = settings.dependencyEnvironment
         var failures = 0
         func report(_ name: String, _ outcome: Result<String, any Error>) {

@@ -1,3 +1,4 @@
+import WorkerApp
 import JobCore
 import ArgumentParser
 import Foundation

@@ -1,4 +1,5 @@
 import ArgumentParser
+import WorkerApp
 
 @main
 struct OCRWorkerCommand: AsyncParsableCommand {
@@ -41,11 +42,4 @@ struct CommonOptions: ParsableArguments {
         flags.merge(more) { _, new in new }
         return try await Settings(file: config, flags: flags, kafkaFlags: kafkaProperties)
     }
-}
-
-extension Settings {
-    var jobsTopic: String { string("OCR_JOBS_TOPIC", default: "ocr.jobs") }
-    var resultsTopic: String { string("OCR_RESULTS_TOPIC", default: "ocr.results") }
-    var deadLetterTopic: String { string("OCR_DLQ_TOPIC", default: "ocr.jobs.dlq") }
-    var groupID: String { string("OCR_GROUP_ID", default: "ocr-worker") }
 }

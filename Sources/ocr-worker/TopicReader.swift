@@ -1,3 +1,4 @@
+import WorkerApp
 import Foundation
 import Kafka
 import Logging

@@ -3,7 +3,7 @@ import Testing
 
 /// Runs the built `ocr-worker` executable (next to the test bundle, or in
 /// `OCR_TEST_BIN_DIR`) with exactly the environment given: the test process's `OCR_*`
-/// variables never leak in. The settings tests run `ocr-worker check` with a value that
+/// variables never leak in. WorkerCLITests run `ocr-worker check` with a value that
 /// fails validation, so it prints the effective configuration and stops before it opens
 /// any connection: no broker, ledger or provider is needed.
 struct WorkerCLI {

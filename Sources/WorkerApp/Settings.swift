@@ -1,6 +1,6 @@
 import Configuration
-import Foundation
-import Kafka
+public import Foundation
+public import Kafka
 import Ledger
 
 /// Configuration values by name, looked up through a swift-configuration `ConfigReader`
@@ -32,17 +32,17 @@ import Ledger
 /// or put in an error goes through ``printable(_:_:)``. The API key is read by the
 /// provider client, `AWS_*` by the S3 store through ``dependencyEnvironment``,
 /// `OCR_LEDGER_PASSWORD` is folded into ``ledgerURL`` here.
-struct Settings: Sendable {
+public struct Settings: Sendable {
     private let reader: ConfigReader
     /// Every name set in some layer (flags, environment, file), for printing and for the
     /// families read by prefix (`OCR_KAFKA_*`, `AWS_*`).
     private let names: Set<String>
     /// `OCR_LEDGER_URL` with `OCR_LEDGER_PASSWORD` (say, from a Kubernetes secret) folded
     /// in, so every command that opens the ledger uses it. Read the ledger URL only here.
-    let ledgerURL: String?
+    public let ledgerURL: String?
     /// librdkafka properties: `OCR_KAFKA_*` (but the bootstrap servers), then the
     /// `--kafka-property` flags over them.
-    let kafkaProperties: [String: String]
+    public let kafkaProperties: [String: String]
     /// The `--kafka-property` flags (printed separately; the `OCR_KAFKA_*` ones are among
     /// the named settings).
     private let kafkaFlagProperties: [String: String]
@@ -50,22 +50,22 @@ struct Settings: Sendable {
 
     /// Names whose values are secrets that the worker reads. ``isSecret(_:)`` also takes
     /// every name ``ConfigurationRedaction`` finds secret.
-    static let secretNames: Set<String> = [
+    public static let secretNames: Set<String> = [
         "OCR_PROVIDER_API_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "OCR_LEDGER_PASSWORD",
     ]
 
     /// Whether the value of `name` is a secret: never printed, logged or put in an error.
-    static func isSecret(_ name: String) -> Bool {
+    public static func isSecret(_ name: String) -> Bool {
         secretNames.contains(name) || ConfigurationRedaction.isSecret(name: name)
     }
 
     /// `value` as it may be printed: a secret's placeholder, or the value with URL
     /// passwords and secret query parameters hidden.
-    static func printable(_ name: String, _ value: String) -> String {
+    public static func printable(_ name: String, _ value: String) -> String {
         isSecret(name) ? ConfigurationRedaction.placeholder : ConfigurationRedaction.redactingURLSecrets(value)
     }
 
-    init(
+    public init(
         file: String?, environment: [String: String] = ProcessInfo.processInfo.environment, flags: [String: String?],
         kafkaFlags: [String]
     ) async throws {
@@ -137,16 +137,16 @@ struct Settings: Sendable {
         reader.string(forKey: ConfigKey([name]), isSecret: isSecret(name)).flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    subscript(name: String) -> String? { Self.text(reader, name) }
+    public subscript(name: String) -> String? { Self.text(reader, name) }
 
-    func string(_ name: String, default value: String) -> String { self[name] ?? value }
+    public func string(_ name: String, default value: String) -> String { self[name] ?? value }
 
     /// The range every whole number the worker takes fits: callers may convert to `Int32`
     /// or multiply without overflowing.
-    static let int32Range = Int(Int32.min)...Int(Int32.max)
+    public static let int32Range = Int(Int32.min)...Int(Int32.max)
 
     /// A whole number within `range` (at most `Int32`'s).
-    func int(_ name: String, default value: Int, in range: ClosedRange<Int> = int32Range) throws -> Int {
+    public func int(_ name: String, default value: Int, in range: ClosedRange<Int> = int32Range) throws -> Int {
         guard let text = self[name] else { return value }
         let number = try? reader.requiredInt(forKey: ConfigKey([name]), isSecret: Self.isSecret(name))
         guard let number, range.contains(number) else {
@@ -158,7 +158,7 @@ struct Settings: Sendable {
 
     /// A whole number of seconds within `range` (at most `Int32`'s), through the library's
     /// `Duration` conversion.
-    func seconds(_ name: String, default value: Int, in range: ClosedRange<Int> = 0...Int(Int32.max)) throws -> Duration {
+    public func seconds(_ name: String, default value: Int, in range: ClosedRange<Int> = 0...Int(Int32.max)) throws -> Duration {
         guard let text = self[name] else { return .seconds(value) }
         let duration = try? reader.requiredInt(forKey: ConfigKey([name]), as: Duration.self, isSecret: Self.isSecret(name))
         guard let duration, range.contains(Int(duration.components.seconds)) else {
@@ -168,18 +168,27 @@ struct Settings: Sendable {
         return duration
     }
 
-    func double(_ name: String, default value: Double) throws -> Double {
+    /// A finite number within `range`.
+    public func double(
+        _ name: String, default value: Double,
+        in range: ClosedRange<Double> = -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude
+    ) throws -> Double {
         guard let text = self[name] else { return value }
         let number = try? reader.requiredDouble(forKey: ConfigKey([name]), isSecret: Self.isSecret(name))
-        guard let number, number.isFinite else {
-            throw ValidationFailure("\(name) must be a finite number, got \(Self.printable(name, text))")
+        guard let number, number.isFinite, range.contains(number) else {
+            throw ValidationFailure(
+                "\(name) must be a number between \(Self.number(range.lowerBound)) and \(Self.number(range.upperBound)), "
+                    + "got \(Self.printable(name, text))")
         }
         return number
     }
 
+    /// `number` as a person writes it: 10000, not 10000.0.
+    private static func number(_ number: Double) -> String { String(format: "%g", number) }
+
     /// `true`, `false`, `yes`, `no`, `1`, `0` (the library's), and `on` and `off`, which the
     /// worker took before it read settings through the library.
-    func bool(_ name: String, default value: Bool) throws -> Bool {
+    public func bool(_ name: String, default value: Bool) throws -> Bool {
         guard let text = self[name] else { return value }
         if let flag = try? reader.requiredBool(forKey: ConfigKey([name]), isSecret: Self.isSecret(name)) { return flag }
         switch text.lowercased() {
@@ -189,7 +198,7 @@ struct Settings: Sendable {
         }
     }
 
-    func kafka(clientID: String) -> KafkaClientConfiguration {
+    public func kafka(clientID: String) -> KafkaClientConfiguration {
         KafkaClientConfiguration(
             bootstrapServers: string("OCR_KAFKA_BOOTSTRAP", default: "127.0.0.1:9092").split(separator: ",").map(String.init),
             clientID: clientID, properties: kafkaProperties)
@@ -198,7 +207,7 @@ struct Settings: Sendable {
     /// Every value set, secrets replaced, for `check` and start-up logs: the settings by
     /// name (the ledger URL with its folded password hidden), then the `--kafka-property`
     /// flags as `--kafka-property name`.
-    var redacted: [(String, String)] {
+    public var redacted: [(String, String)] {
         let named: [(String, String)] = names.sorted().compactMap { name in
             guard let value = name == "OCR_LEDGER_URL" ? ledgerURL : self[name] else { return nil }
             return (name, Self.printable(name, value))
@@ -212,11 +221,18 @@ struct Settings: Sendable {
     /// The environment the ledger and the result store read (`PGPASSWORD`, `AWS_*`): the
     /// process's, overridden by the same names from flags and the configuration file, so a
     /// secret kept in the file is read too.
-    var dependencyEnvironment: [String: String] {
+    public var dependencyEnvironment: [String: String] {
         var out = environment
         for name in names where name.hasPrefix("AWS_") || name == "PGPASSWORD" {
             if let value = self[name] { out[name] = value }
         }
         return out
     }
+}
+
+extension Settings {
+    public var jobsTopic: String { string("OCR_JOBS_TOPIC", default: "ocr.jobs") }
+    public var resultsTopic: String { string("OCR_RESULTS_TOPIC", default: "ocr.results") }
+    public var deadLetterTopic: String { string("OCR_DLQ_TOPIC", default: "ocr.jobs.dlq") }
+    public var groupID: String { string("OCR_GROUP_ID", default: "ocr-worker") }
 }
