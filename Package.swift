@@ -61,8 +61,26 @@ let package = Package(
 
         // MARK: The OCR task API (wire contract) and its client
 
+        // IP addresses and the one classification of hosts every download is checked with.
+        .target(
+            name: "NetworkAddress",
+            swiftSettings: strict
+        ),
+        // The one cancellable FIFO semaphore (fair among keys): create limit, server limits,
+        // engine slots.
+        .target(
+            name: "Permits",
+            dependencies: [.product(name: "DequeModule", package: "swift-collections")],
+            swiftSettings: strict
+        ),
+        // Lowercase hex of digests and tokens.
+        .target(
+            name: "HexEncoding",
+            swiftSettings: strict
+        ),
         .target(
             name: "OCRTaskAPI",
+            dependencies: ["NetworkAddress"],
             swiftSettings: strict
         ),
         // The SSRF guard of every download of ours (worker and ocr-server): resolve once,
@@ -70,6 +88,7 @@ let package = Package(
         .target(
             name: "GuardedFetch",
             dependencies: [
+                "NetworkAddress",
                 "OCRTaskAPI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -82,6 +101,8 @@ let package = Package(
         .target(
             name: "OCRClient",
             dependencies: [
+                "NetworkAddress",
+                "HexEncoding",
                 "OCRTaskAPI",
                 "GuardedFetch",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -107,6 +128,7 @@ let package = Package(
         .target(
             name: "OCREngine",
             dependencies: [
+                "Permits",
                 "CTesseract",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -117,6 +139,8 @@ let package = Package(
         .target(
             name: "OCRServer",
             dependencies: [
+                "Permits",
+                "NetworkAddress",
                 "OCRTaskAPI",
                 "GuardedFetch",
                 "OCREngine",
@@ -173,6 +197,8 @@ let package = Package(
         .target(
             name: "Worker",
             dependencies: [
+                "Permits",
+                "HexEncoding",
                 "JobCore",
                 "PollPlanning",
                 "Kafka",
@@ -196,9 +222,35 @@ let package = Package(
             dependencies: [.product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        // The worker's composition root and settings: everything `ocr-worker run` does
+        // between reading its flags and running, as a library the tests call in process.
+        .target(
+            name: "WorkerApp",
+            dependencies: [
+                "Worker",
+                "JobCore",
+                "PollPlanning",
+                "Kafka",
+                "Ledger",
+                "PostgresSupport",
+                "ResultStore",
+                "JobContract",
+                "OCRClient",
+                "JSONLogging",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Configuration", package: "swift-configuration"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "ocr-worker",
             dependencies: [
+                "WorkerApp",
                 "Worker",
                 "JobCore",
                 "PollPlanning",
@@ -230,6 +282,7 @@ let package = Package(
         .executableTarget(
             name: "plain-worker",
             dependencies: [
+                "Permits",
                 "Kafka", "Ledger", "OCRClient", "OCRTaskAPI", "Worker", "PollPlanning", "JobCore",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -248,6 +301,7 @@ let package = Package(
         .target(
             name: "JobContract",
             dependencies: [
+                "HexEncoding",
                 "OCRTaskAPI",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -295,6 +349,7 @@ let package = Package(
             name: "LedgerTests",
             dependencies: [
                 "Ledger",
+                "TestSupport",
                 "JobCore",
                 "PostgresSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -305,6 +360,7 @@ let package = Package(
         .target(
             name: "ResultStore",
             dependencies: [
+                "HexEncoding",
                 "OCRTaskAPI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -338,6 +394,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
+                "NetworkAddress",
                 "GuardedFetch",
                 "OCRTaskAPI",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -349,13 +406,14 @@ let package = Package(
         ),
         .testTarget(
             name: "KafkaTests",
-            dependencies: ["Kafka"],
+            dependencies: ["Kafka", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "WorkerTests",
             dependencies: [
                 "Worker",
+                "WorkerApp",
                 "JobCore",
                 "PollPlanning",
                 "TestSupport",
@@ -381,8 +439,19 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "PermitsTests",
+            dependencies: ["Permits", "TestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "NetworkAddressTests",
+            dependencies: ["NetworkAddress"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "GuardedFetchTests",
             dependencies: [
+                "NetworkAddress",
                 "GuardedFetch",
                 "TestSupport",
                 "OCRTaskAPI",

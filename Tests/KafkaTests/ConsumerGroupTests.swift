@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Synchronization
+import TestSupport
 import Testing
 
 /// A group member that records what it processed and, in its revoke hook, commits the
@@ -53,7 +54,7 @@ final class RecordingMember: Sendable {
     }
 }
 
-@Suite("Consumer groups against the real broker", .serialized)
+@Suite("Consumer groups against the real broker", .serialized, .tags(.broker))
 struct ConsumerGroupTests {
     @Test("two members split 6 partitions; when one leaves the other resumes from its revoke-hook commits and nothing is lost")
     func splitAndTakeOver() async throws {
@@ -71,7 +72,7 @@ struct ConsumerGroupTests {
 
         let a = try RecordingMember(topic: topic, group: group, name: "member-a")
         try await produceRound(1)
-        try await waitUntil("member A owns all 6 partitions") { a.consumer.assignment.count == 6 }
+        try await waitUntil("member A owns all 6 partitions", timeout: .seconds(30)) { a.consumer.assignment.count == 6 }
         _ = try await a.collector.waitFor(count: 30)
 
         let b = try RecordingMember(topic: topic, group: group, name: "member-b")
@@ -82,7 +83,7 @@ struct ConsumerGroupTests {
         #expect(Set(a.revokeCommits.map(\.offset)) == [5], "A committed what it processed before giving partitions up")
 
         try await produceRound(2)
-        try await waitUntil("round 2 consumed") { a.collector.count + b.collector.count == 60 }
+        try await waitUntil("round 2 consumed", timeout: .seconds(30)) { a.collector.count + b.collector.count == 60 }
         let bFirst = Dictionary(grouping: b.collector.messages, by: \.partition).mapValues { $0.map(\.offset).min()! }
         #expect(bFirst.values.allSatisfy { $0 == 5 }, "B starts its partitions at A's revoke commits: \(bFirst)")
 
@@ -94,7 +95,7 @@ struct ConsumerGroupTests {
         try await waitUntil("B owns all 6 partitions", timeout: .seconds(60)) { b.consumer.assignment.count == 6 }
         let bBeforeRound3 = b.collector.count
         try await produceRound(3)
-        try await waitUntil("round 3 consumed by B") { b.collector.count == bBeforeRound3 + 30 }
+        try await waitUntil("round 3 consumed by B", timeout: .seconds(30)) { b.collector.count == bBeforeRound3 + 30 }
 
         let takenOver = b.collector.messages.dropFirst(bBeforeRound3)
         let firstAfterTakeover = Dictionary(grouping: takenOver, by: \.topicPartition).mapValues { $0.map(\.offset).min()! }

@@ -1,8 +1,9 @@
 import Foundation
 import Kafka
+import TestSupport
 import Testing
 
-@Suite("Producer and consumer against the real broker", .serialized)
+@Suite("Producer and consumer against the real broker", .serialized, .tags(.broker))
 struct ProducerConsumerTests {
     @Test("keys, headers and a null value make the round trip unchanged")
     func roundTrip() async throws {
@@ -139,7 +140,7 @@ struct ProducerConsumerTests {
         _ = try await collector.waitFor(count: 10)
         try await consumer.commit([TopicPartitionOffset(topic: topic, partition: 0, offset: 4)])
         let partition = TopicPartition(topic: topic, partition: 0)
-        try await waitUntil("lag 6 in statistics (have \(String(describing: consumer.statistics?.partitions[partition])))") {
+        try await waitUntil("lag 6 in statistics (have \(String(describing: consumer.statistics?.partitions[partition])))", timeout: .seconds(30)) {
             consumer.statistics?.partitions[partition]?.consumerLag == 6
         }
         #expect(consumer.statistics?.totalConsumerLag == 6)

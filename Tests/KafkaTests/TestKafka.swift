@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import Logging
 import Synchronization
+import TestSupport
 import Testing
 
 /// The broker the integration tests use: the one `scripts/test` started (Tansu on a
@@ -68,24 +69,6 @@ enum TestKafka {
 struct TestSetupError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
-}
-
-/// Waits until `condition` holds, checking every 20 ms, and fails the test with
-/// `message` when `timeout` passes first.
-func waitUntil(
-    _ message: @autoclosure () -> String,
-    timeout: Duration = .seconds(30),
-    sourceLocation: SourceLocation = #_sourceLocation,
-    _ condition: () async throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    if try await condition() { return }
-    Issue.record("timed out after \(timeout): \(message())", sourceLocation: sourceLocation)
-    throw TestSetupError("timed out: \(message())")
 }
 
 /// Drains a consumer's messages in the background into a list the test can inspect.

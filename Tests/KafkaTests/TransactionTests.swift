@@ -1,8 +1,9 @@
 import Foundation
 import Kafka
+import TestSupport
 import Testing
 
-@Suite("Transactions against the real broker", .serialized)
+@Suite("Transactions against the real broker", .serialized, .tags(.broker))
 struct TransactionTests {
     @Test("an aborted transaction is invisible to read_committed, a committed one is visible, and its offsets become the group's")
     func abortAndCommit() async throws {
@@ -44,7 +45,7 @@ struct TransactionTests {
         try committedReader.subscribe(topics: [output])
         let committedCollector = MessageCollector(committedReader)
         func text(_ m: KafkaConsumerMessage) -> String { String(decoding: m.value ?? [], as: UTF8.self) }
-        try await waitUntil("the committed record arrives") { committedCollector.messages.contains { text($0) == "committed" } }
+        try await waitUntil("the committed record arrives", timeout: .seconds(30)) { committedCollector.messages.contains { text($0) == "committed" } }
         let visible = committedCollector.messages.map(text)
         #expect(visible.last == "committed")
         if TestKafka.brokerIsTansu {

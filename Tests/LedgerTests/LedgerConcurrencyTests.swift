@@ -1,11 +1,12 @@
 import Foundation
 import Ledger
 import JobCore
+import TestSupport
 import Testing
 
 /// Two worker pods racing on the same rows (a rebalance overlap), simulated by two ledger
 /// instances over the same database, each with its own connections.
-@Suite("JobLedger races and durability (SQLite and PostgreSQL)")
+@Suite("JobLedger races and durability (SQLite and PostgreSQL, .tags(.postgres))")
 struct LedgerConcurrencyTests {
     @Test("20 concurrent markCreating + recordTask from two instances end in a consistent row", arguments: Backend.allCases)
     func createRace(backend: Backend) async throws {

@@ -2,9 +2,10 @@ import Foundation
 import Ledger
 import JobCore
 import PostgresSupport
+import TestSupport
 import Testing
 
-@Suite("LedgerConfiguration")
+@Suite("LedgerConfiguration", .tags(.postgres))
 struct LedgerConfigurationTests {
     @Test("sqlite URLs: absolute path, relative path, in memory")
     func sqliteURLs() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import JobCore
+import TestSupport
 import Testing
 
 /// The protocol's write operations, with the states the protocol's documentation allows
@@ -55,7 +56,7 @@ enum Operation: String, CaseIterable, Sendable, CustomTestStringConvertible {
     }
 }
 
-@Suite("JobLedger contract (SQLite and PostgreSQL)")
+@Suite("JobLedger contract (SQLite and PostgreSQL, .tags(.postgres))")
 struct LedgerContractTests {
     @Test("accept registers a new job once; a second accept (other fingerprint) returns the original row", arguments: Backend.allCases)
     func acceptIsIdempotentAndFirstWins(backend: Backend) async throws {

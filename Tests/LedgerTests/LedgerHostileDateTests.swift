@@ -1,8 +1,9 @@
 import Foundation
 import Ledger
+import TestSupport
 import Testing
 
-@Suite struct LedgerHostileDateTests {
+@Suite(.tags(.postgres)) struct LedgerHostileDateTests {
     @Test("dates no millisecond count or PostgreSQL timestamptz can hold are clamped, never a trap")
     func extremeDatesAreClamped() async throws {
         let ledger = try await makeLedger(url: "sqlite::memory:")

@@ -1,9 +1,10 @@
 import Foundation
 import Ledger
 import PostgresSupport
+import TestSupport
 import Testing
 
-@Suite struct LedgerPasswordURLTests {
+@Suite(.tags(.postgres)) struct LedgerPasswordURLTests {
     @Test("OCR_LEDGER_PASSWORD joins the URL percent-encoded and parses back exactly")
     func addsPassword() throws {
         let secret = "p@ss:w/rd?#%&= é"

@@ -52,19 +52,19 @@ import TestSupport
                     try await budget.acquire(.newTask)
                     order.append("create\(index)")
                 }
-                await waitUntil("create \(index) waits") { budget.waiting == index + 1 }
+                try await waitUntil("create \(index) waits") { budget.waiting == index + 1 }
             }
             for index in 0..<2 {
                 group.addTask {
                     try await budget.acquire(.existingTask)
                     order.append("poll\(index)")
                 }
-                await waitUntil("poll \(index) waits") { budget.waiting == 4 + index }
+                try await waitUntil("poll \(index) waits") { budget.waiting == 4 + index }
             }
             for step in 1...5 {
-                await waitUntil("dispatcher sleeps") { clock.sleeperCount == 1 }
+                try await waitUntil("dispatcher sleeps") { clock.sleeperCount == 1 }
                 clock.advance(by: .seconds(1))
-                await waitUntil("grant \(step)") { order.all.count == step }
+                try await waitUntil("grant \(step)") { order.all.count == step }
             }
             try await group.waitForAll()
         }
@@ -77,7 +77,7 @@ import TestSupport
         let budget = RequestBudget(configuration: .init(requestsPerSecond: 1, burst: 1), clock: clock)
         try await budget.acquire(.newTask)
         let waiter = Task { try await budget.acquire(.newTask) }
-        await waitUntil("waiter queued") { budget.waiting == 1 }
+        try await waitUntil("waiter queued") { budget.waiting == 1 }
         waiter.cancel()
         await #expect(throws: CancellationError.self) { try await waiter.value }
         #expect(budget.waiting == 0)
@@ -101,14 +101,14 @@ import TestSupport
         let clock = ManualClock()
         let budget = RequestBudget(configuration: .init(requestsPerSecond: 100_000, burst: 1), clock: clock)
         try await budget.acquire(.newTask)  // the one token there is at the start
-        await withTaskGroup(of: Void.self) { group in
+        try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<50 {
                 group.addTask { try? await budget.acquire(.existingTask) }
-                await waitUntil("request \(index) waits") { budget.waiting == index + 1 }
+                try await waitUntil("request \(index) waits") { budget.waiting == index + 1 }
             }
-            await waitUntil("dispatcher sleeps") { clock.sleeperCount == 1 }
+            try await waitUntil("dispatcher sleeps") { clock.sleeperCount == 1 }
             clock.advance(by: TokenBucket.dispatchInterval)
-            await waitUntil("every waiter is granted after one wake-up") { budget.granted(.existingTask) == 50 }
+            try await waitUntil("every waiter is granted after one wake-up") { budget.granted(.existingTask) == 50 }
             group.cancelAll()  // without the fix, the rest would wait for wake-ups that never come
         }
         #expect(budget.granted(.existingTask) == 50)

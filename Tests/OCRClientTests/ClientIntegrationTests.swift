@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import OCRClient
 import OCRTaskAPI
+import TestSupport
 import Testing
 
 /// The client against the fault-injecting server. Serialized: timing and memory figures
@@ -224,7 +225,7 @@ import Testing
                     return error as? OCRClientError
                 }
             }
-            await waitUntil("the server has the poll") { !h.server.requests.isEmpty }
+            try await waitUntil("the server has the poll") { !h.server.requests.isEmpty }
             let started = ContinuousClock.now
             poll.cancel()
             let error = try await withDeadline(.seconds(20)) { await poll.value }
@@ -268,6 +269,16 @@ import Testing
         }
     }
 
+    @Test func aRetryAfterOfADayIsCutToFiveMinutes() async throws {
+        try await Harness.run(configure: { $0.retry = RetryPolicy(maxAttempts: 1, baseDelay: .milliseconds(10)) }) { h in
+            h.server.inject(.status(429, headers: [("Retry-After", "86400")]))
+            let error = await h.expectError { () async throws(OCRClientError) in try await h.client.queryTask("t") }
+            #expect(error?.status == 429)
+            #expect(error?.retryAfter == .seconds(300), "the reply asked for a day")
+            #expect(error?.action == .retryLater(after: .seconds(300)))
+        }
+    }
+
     @Test func concurrentCallersNeverExceedTheBudget() async throws {
         let rps = 8.0
         try await Harness.run(configure: { $0.budget = .init(requestsPerSecond: rps, burst: 1) }) { h in
@@ -306,11 +317,11 @@ import Testing
                                 source: .url("https://example.com/\(index).pdf"), options: Harness.options)
                         }
                     }
-                    await waitUntil("creates queue up") { h.client.budget.waiting >= 4 }
+                    try await waitUntil("creates queue up") { h.client.budget.waiting >= 4 }
                     for index in 0..<3 {
                         group.addTask { _ = try await h.client.queryTask("task-p\(index)") }
                     }
-                    await waitUntil("polls queue up") {
+                    try await waitUntil("polls queue up") {
                         h.client.budget.waiting == 3 + 6 - h.client.budget.granted(.newTask)
                     }
                     try await group.waitForAll()

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import TestSupport
 import NIOHTTP1
 import NIOPosix
 import OCRTaskAPI
@@ -84,7 +85,7 @@ final class FakeServerHandler: ChannelInboundHandler {
                 let headers = HTTPHeaders([("Content-Length", "\(bytes)"), ("Connection", "close")])
                 context.writeAndFlush(
                     wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
-                return trickle(context, left: bytes, interval: interval)
+                return TrickledBody.write(context, left: bytes, interval: interval)
             case .slow(let delay):
                 let (seconds, attoseconds) = delay.components
                 let amount = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
@@ -207,17 +208,6 @@ final class FakeServerHandler: ChannelInboundHandler {
         let chunk = PatternContent.chunk(offset: offset, length: length, allocator: context.channel.allocator)
         context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(chunk)))).assumeIsolated().whenComplete { result in
             if case .success = result { self.writeChunk(context, offset: offset + Int64(length), size: size) }
-        }
-    }
-
-    private func trickle(_ context: ChannelHandlerContext, left: Int, interval: TimeAmount) {
-        guard left > 0, context.channel.isActive else {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-            return
-        }
-        context.eventLoop.assumeIsolated().scheduleTask(in: interval) {
-            context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "x")))), promise: nil)
-            self.trickle(context, left: left - 1, interval: interval)
         }
     }
 

@@ -37,42 +37,6 @@ struct RecordingLogHandler: LogHandler {
     }
 }
 
-/// Polls `condition` until it holds or `timeout` passes (then records an issue).
-@discardableResult
-func waitUntil(
-    timeout: Duration = .seconds(10), _ what: String, sourceLocation: SourceLocation = #_sourceLocation,
-    _ condition: () -> Bool
-) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(5))
-    }
-    Issue.record("timed out waiting until \(what)", sourceLocation: sourceLocation)
-    return false
-}
-
-/// Runs `body` with a hard deadline: a hang fails the test instead of stalling the run.
-func withDeadline<T: Sendable>(
-    _ timeout: Duration, sourceLocation: SourceLocation = #_sourceLocation,
-    _ body: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            return nil
-        }
-        guard let first = try await group.next(), let value = first else {
-            group.cancelAll()
-            Issue.record("did not finish within \(timeout)", sourceLocation: sourceLocation)
-            throw CancellationError()
-        }
-        group.cancelAll()
-        return value
-    }
-}
-
 /// Samples the process's resident set size (`VmRSS` of /proc/self/status) while running.
 final class MemorySampler: Sendable {
     private let peak = Mutex<Int64>(0)

@@ -7,7 +7,7 @@ import Testing
 /// Files small on disk that decode to huge images are refused from their headers (or,
 /// for PDF pages, from their size at the resolution they would be rasterised at), before
 /// anything is decoded, with the too-large failure (task state -5).
-@Suite struct DecompressionBombTests {
+@Suite(.tags(.tesseract)) struct DecompressionBombTests {
     /// Plans `data` as a document; the page count, or the failure.
     func prepare(_ data: Data, configuration: EngineConfiguration = EngineConfiguration(workers: 1)) async throws
         -> Result<PreparedDocument, OCRFailure>

@@ -1,11 +1,12 @@
 import Foundation
 import OCREngine
+import TestSupport
 import Testing
 
 let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("samples")
 
-@Suite struct LanguageTableTests {
+@Suite(.tags(.tesseract)) struct LanguageTableTests {
     @Test func picWishNamesMapToTesseractData() throws {
         let selection = try LanguageSelection.resolve(names: ["ChinesePRC", "English", "Digits"]).get()
         #expect(selection.tesseractLanguage == "chi_sim+eng")
@@ -18,7 +19,7 @@ let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deleti
     }
 }
 
-@Suite struct DocumentKindTests {
+@Suite(.tags(.tesseract)) struct DocumentKindTests {
     @Test func kindsAreJudgedByContent() throws {
         #expect(DocumentKind.detect(path: samples.appendingPathComponent("clean.png").path) == .image)
         #expect(DocumentKind.detect(path: samples.appendingPathComponent("two-pages.pdf").path) == .pdf)
@@ -26,7 +27,7 @@ let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deleti
     }
 }
 
-@Suite struct EnginePoolTests {
+@Suite(.tags(.tesseract)) struct EnginePoolTests {
     func process(_ file: String, names: [String], format: ResultFormat = .txt) async throws -> (OCROutcome, URL, [OCRPhase]) {
         let pool = OCREnginePool(configuration: EngineConfiguration(workers: 1))
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("engine-test-\(UUID().uuidString)")

@@ -1,5 +1,6 @@
 import CTesseract
 import Foundation
+import TestSupport
 import Testing
 
 @testable import OCREngine
@@ -7,7 +8,7 @@ import Testing
 /// RGB pages without colour (pdftoppm's rendering of a black-and-white page, most scans
 /// saved as RGB) reach Tesseract as 8-bit grey with the same values, so it does not
 /// threshold three identical channels or copy 4 bytes per pixel; pages with colour stay RGB.
-@Suite struct GreyPageTests {
+@Suite(.tags(.tesseract)) struct GreyPageTests {
     /// A 32-bit RGB image, `width` x `height`, at 200 dpi, with `pixel(x, y)` as its RGB.
     func rgbImage(width: Int32 = 40, height: Int32 = 30, pixel: (Int32, Int32) -> (Int32, Int32, Int32)) throws
         -> PixPointer

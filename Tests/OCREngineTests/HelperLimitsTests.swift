@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import OCREngine
@@ -6,7 +7,7 @@ import Testing
 /// pdftoppm, pdfinfo and qpdf run under prlimit, as LibreOffice does: the limits reach
 /// the command line, a helper over its limit fails the task with a state that names the
 /// limit, and the engine applies its configured limits to the helpers of a real document.
-@Suite struct HelperLimitsTests {
+@Suite(.tags(.tesseract)) struct HelperLimitsTests {
     @Test func limitsGoOnThePrlimitCommandLine() {
         let limits = HelperLimits(cpuSeconds: 7, addressSpaceBytes: 64 << 20, fileSizeBytes: 4096)
         let command = Subprocess.commandLine(

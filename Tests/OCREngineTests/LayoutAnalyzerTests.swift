@@ -1,10 +1,11 @@
+import TestSupport
 import Testing
 
 @testable import OCREngine
 
 /// Lines become paragraphs, headings are told by size, columns are read one after the
 /// other, and aligned words become tables (but running text in columns does not).
-@Suite struct LayoutAnalyzerTests {
+@Suite(.tags(.tesseract)) struct LayoutAnalyzerTests {
     static let prose = "alpha beta gamma delta epsilon zeta eta theta"
 
     @Test func paragraphsFollowTheSourceAndJoinBrokenWords() {

@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import OCREngine
 
 /// docx, xlsx and pptx hold paragraphs as paragraphs (not a line each), headings as
 /// headings and tables as tables, as python-docx, openpyxl and python-pptx read them.
-@Suite struct OOXMLLayoutTests {
+@Suite(.tags(.tesseract)) struct OOXMLLayoutTests {
     /// A heading, a paragraph of two lines, the services table, a paragraph.
     static let page = LayoutAnalyzerTests.services().layout
 

@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import OCREngine
 
 /// The office sandbox blames itself, not the document, when bubblewrap cannot start.
-@Suite struct OfficeSandboxTests {
+@Suite(.tags(.tesseract)) struct OfficeSandboxTests {
     static let bwrapMessage = "bwrap: setting up uid map: Permission denied"
 
     /// A directory with a stand-in `bwrap` that fails as bubblewrap does where user

@@ -46,7 +46,7 @@ import Testing
 
     /// pdfinfo sizes pages by their crop box; a page whose media box is 400 times larger
     /// must be rendered at the size it was planned at.
-    static let mediaBoxOverCropBox = HostileFiles.pdf([
+    static let mediaBoxOverCropBox = TextPDF.document([
         .init(boxes: "/MediaBox [0 0 2000 1000] /CropBox [0 0 100 50]")
     ])
 

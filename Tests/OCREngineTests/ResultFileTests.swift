@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import OCREngine
 
 /// A result is replaced by renaming a finished file over it: a write that fails leaves the
 /// result that was there, and no temporary file stays behind either way.
-@Suite struct ResultFileTests {
+@Suite(.tags(.tesseract)) struct ResultFileTests {
     struct WriteFailed: Error {}
 
     func directory() throws -> URL {

@@ -16,11 +16,11 @@ import Testing
         let columns = [30, 150, 250]
         var content = ""
         for (row, values) in cells.enumerated() {
-            for (value, x) in zip(values, columns) { content += HostileFiles.text(value, x: x, y: 166 - 22 * row, size: 12) + "\n" }
+            for (value, x) in zip(values, columns) { content += TextPDF.text(value, x: x, y: 166 - 22 * row, size: 12) + "\n" }
         }
         for y in stride(from: 182, through: 94, by: -22) { content += "20 \(y) m 340 \(y) l S\n" }
         for x in [20, 140, 240, 340] { content += "\(x) 94 m \(x) 182 l S\n" }
-        return HostileFiles.pdf([.init(boxes: "/MediaBox [0 0 400 200]", content: content)])
+        return TextPDF.document([.init(boxes: "/MediaBox [0 0 400 200]", content: content)])
     }()
 
     @Test func aRuledTableBecomesAWordTable() async throws {

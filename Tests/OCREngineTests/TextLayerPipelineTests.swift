@@ -10,8 +10,8 @@ import Testing
 @Suite(.tags(.tesseract)) struct TextLayerPipelineTests {
     static let lines = ["Born digital text on a PDF page", "with a second line below it"]
     /// Page 1: text in Helvetica. Page 2: nothing on it (a scan would be an image).
-    static let mixed = HostileFiles.pdf([
-        .init(boxes: "/MediaBox [0 0 612 792]", content: HostileFiles.textLines(lines)),
+    static let mixed = TextPDF.document([
+        .init(boxes: "/MediaBox [0 0 612 792]", content: TextPDF.lines(lines)),
         .init(boxes: "/MediaBox [0 0 200 100]"),
     ])
 

@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import OCREngine
 
 /// A PDF page's own text serves when it is real text on a page that is not mostly
 /// pictures; otherwise the page is recognised from its image.
-@Suite struct TextLayerTests {
+@Suite(.tags(.tesseract)) struct TextLayerTests {
     static func page(_ texts: [String]) -> SourcePage {
         var fixture = LayoutFixture()
         for (index, text) in texts.enumerated() {

@@ -77,7 +77,7 @@ import Testing
         let id: String
         do {
             id = try await API(base: server.base).createTask([.field("image_url", "http://127.0.0.1:\(source.port)/hangs.png")])
-            try await withDeadline(seconds: 30, "the start recorded") {
+            try await withDeadline(.seconds(30), "the start recorded") {
                 while try repository().task(id: id)?.attempts != 1 { try await Task.sleep(for: .milliseconds(50)) }
             }
         } catch {

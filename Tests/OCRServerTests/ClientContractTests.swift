@@ -1,11 +1,12 @@
 import Foundation
 import OCRClient
 import OCRTaskAPI
+import TestSupport
 import Testing
 
 /// The project's own client (OCRClient, what the worker uses) against ocr-server: create
 /// with a password-protected PDF, poll, stream the searchable PDF down.
-@Suite struct ClientContractTests {
+@Suite(.tags(.tesseract)) struct ClientContractTests {
     @Test func ocrClientRoundTrip() async throws {
         try await withServer { server, _ in
             let client = try OCRClient(
@@ -27,7 +28,7 @@ import Testing
                 let downloaded = try await client.downloadResult(from: record.file ?? "", into: FileResultSink(path: path))
                 #expect(downloaded.contentType == "application/pdf")
                 let text = try await run("/usr/bin/pdftotext", ["-raw", path, "-"])
-                let cer = characterErrorRate(reference: try Repo.truth("protected"), hypothesis: text)
+                let cer = CharacterErrorRate.of(text, against: try Repo.truth("protected"))
                 #expect(cer <= 0.02, "\(text)")
             } catch {
                 try? await client.shutdown()

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A sample document of `samples/` and what it must yield.
@@ -51,7 +52,7 @@ elif fmt == "pptx":
 print(json.dumps({"text": text, "units": units}))
 """#
 
-@Suite(.serialized) struct EndToEndTests {
+@Suite(.serialized, .tags(.tesseract)) struct EndToEndTests {
     static let formats = ["txt", "pdf", "docx", "xlsx", "pptx"]
 
     @Test(arguments: Sample.all)
@@ -101,7 +102,7 @@ print(json.dumps({"text": text, "units": units}))
                 units = object["units"] as? Int ?? 0
             }
             #expect(units == sample.pages, "\(sample.file) \(format): \(units) pages/sheets/slides, expected \(sample.pages)")
-            let cer = characterErrorRate(reference: truth, hypothesis: text)
+            let cer = CharacterErrorRate.of(text, against: truth)
             print("CER \(sample.file) \(format): \(String(format: "%.2f", cer * 100)) %")
             #expect(cer <= sample.maxCER, "\(sample.file) \(format): CER \(cer) > \(sample.maxCER)\n\(text)")
         }
@@ -121,7 +122,7 @@ print(json.dumps({"text": text, "units": units}))
                 client, "--base-url", server.base, "--api-key", TestServer.key, "--language", "English",
                 "--format", "txt", Repo.samples.appendingPathComponent("clean.png").path,
             ])
-        let cer = characterErrorRate(reference: try Repo.truth("clean"), hypothesis: output)
+        let cer = CharacterErrorRate.of(output, against: try Repo.truth("clean"))
         print("CER clean.png via the Python client: \(String(format: "%.2f", cer * 100)) %")
         #expect(cer <= 0.02, "\(output)")
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -8,7 +9,7 @@ import Testing
 
 /// Office inputs end to end: each format becomes a PDF through sandboxed LibreOffice,
 /// then pages, then text. Needs soffice and bwrap (scripts/setup installs them).
-@Suite(.serialized) struct OfficeTests {
+@Suite(.serialized, .tags(.tesseract)) struct OfficeTests {
     static let expectedWords = ["Quarterly", "harbour", "Seventeen", "vessels"]
 
     /// The documents of every format, generated once (first read through ``offPool(_:)``:

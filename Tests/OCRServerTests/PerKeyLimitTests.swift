@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import OCRServer
@@ -9,7 +10,7 @@ import Testing
 
 /// Per-key admission limits: one key cannot fill the queue or the upload slots for every
 /// other key. Refusals are 429 with the PicWish envelope and a Retry-After.
-@Suite struct PerKeyLimitTests {
+@Suite(.tags(.tesseract)) struct PerKeyLimitTests {
     func retryAfter(_ reply: Reply) -> String? { reply.headers.first { $0.0.lowercased() == "retry-after" }?.1 }
 
     /// Tasks whose `image_url` never answers stay queued (state 0) until the server stops.

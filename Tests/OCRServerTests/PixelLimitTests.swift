@@ -4,7 +4,7 @@ import Testing
 
 /// A document over the pixel limits fails with state -5 and says why, before any page is
 /// rasterised.
-@Suite struct PixelLimitTests {
+@Suite(.tags(.tesseract)) struct PixelLimitTests {
     /// A one-page PDF of 30000 x 30000 pt: 225 megapixels even at 36 dpi.
     static func hugePagePDF() -> Data { Bombs.pdf(width: 30000, height: 30000) }
 

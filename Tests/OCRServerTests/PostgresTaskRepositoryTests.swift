@@ -1,5 +1,6 @@
 import Foundation
 import OCRTaskAPI
+import TestSupport
 import Testing
 
 @testable import OCRServer
@@ -9,7 +10,7 @@ import Testing
 /// expires lets another replica take the task over and fences the former holder out; a
 /// renewed lease keeps it; a released task is claimable at once; admission limits hold
 /// across replicas, also under concurrent inserts.
-@Suite struct PostgresTaskRepositoryTests {
+@Suite(.tags(.postgres)) struct PostgresTaskRepositoryTests {
     static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
     static func task(_ id: String, owner: String = "o1", created: Date = t0) -> StoredTask {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -10,7 +11,7 @@ import Testing
 /// replica answers and serves any task; a key's pending limit counts both replicas' tasks;
 /// a replica killed mid-task has the task finished by the other once its lease expires; a
 /// replica that drains hands its task to the other at once.
-@Suite(.serialized) struct ReplicaTests {
+@Suite(.serialized, .tags(.e2e, .postgres, .tesseract)) struct ReplicaTests {
     struct Cluster {
         let root: URL
         let shared: URL

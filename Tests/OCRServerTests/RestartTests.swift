@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -8,7 +9,7 @@ import Testing
 /// The real executable across SIGTERM and a new start on the same data directory: tasks
 /// and results are durable, links made before the restart still verify, the drain
 /// refuses creates and hands unfinished tasks back, and they finish after the restart.
-@Suite(.serialized) struct RestartTests {
+@Suite(.serialized, .tags(.e2e, .tesseract)) struct RestartTests {
     static func scratch() throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ocr-restart-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

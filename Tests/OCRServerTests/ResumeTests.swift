@@ -1,5 +1,6 @@
 import Foundation
 import OCRTaskAPI
+import TestSupport
 import Testing
 
 @testable import OCRServer
@@ -7,7 +8,7 @@ import Testing
 /// Start-up with tasks the previous process left unfinished, built by hand in a data
 /// directory: one whose source is gone fails with a state and detail that say so; the
 /// directory of a task that is no longer pending is cleared.
-@Suite struct ResumeTests {
+@Suite(.tags(.tesseract)) struct ResumeTests {
     @Test func unfinishedTaskWithoutItsSourceFailsClearly() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ocr-resume-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -113,7 +114,7 @@ final class ServerProcess: Sendable {
     func waitForExit(seconds: Double) async throws -> Int32 {
         let exits = exits
         do {
-            return try await withDeadline(seconds: seconds, "ocr-server exit") {
+            return try await withDeadline(.milliseconds(Int64(seconds * 1000)), "ocr-server exit") {
                 var iterator = exits.makeAsyncIterator()
                 guard let status = await iterator.next() else { throw TestFailure("no exit status") }
                 return status

@@ -7,6 +7,7 @@ import NIOCore
 import NIOHTTP1
 import OCRServer
 import ServiceLifecycle
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -72,7 +73,7 @@ final class TestServer: Sendable {
         }
         let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
         let runner = Task { try await group.run() }
-        let port = try await withDeadline(seconds: 30, "server start") {
+        let port = try await withDeadline(.seconds(30), "server start") {
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { throw TestFailure("server did not start") }
             return port
@@ -92,24 +93,6 @@ final class TestServer: Sendable {
 struct TestFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-/// Runs `body`, failing if it takes longer than `seconds`.
-func withDeadline<T: Sendable>(
-    seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else {
-            throw TestFailure("\(what): no result within \(seconds) s")
-        }
-        return value
-    }
 }
 
 /// A multipart part.
@@ -253,40 +236,6 @@ struct API: Sendable {
         }
         throw TestFailure("task \(id) not finished within \(seconds) s")
     }
-}
-
-/// Character error rate: Levenshtein distance over characters after whitespace
-/// normalisation (runs collapse to one space; around CJK characters they vanish), divided
-/// by the reference length.
-func characterErrorRate(reference: String, hypothesis: String) -> Double {
-    let a = Array(normalizeForCER(reference)), b = Array(normalizeForCER(hypothesis))
-    if a.isEmpty { return b.isEmpty ? 0 : 1 }
-    var previous = Array(0...b.count)
-    var current = [Int](repeating: 0, count: b.count + 1)
-    for i in 1...a.count {
-        current[0] = i
-        if !b.isEmpty {
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-        }
-        swap(&previous, &current)
-    }
-    return Double(previous[b.count]) / Double(a.count)
-}
-
-func normalizeForCER(_ text: String) -> String {
-    let collapsed = text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
-    func isCJK(_ c: Character) -> Bool {
-        c.unicodeScalars.contains { (0x2E80...0x9FFF).contains($0.value) || (0xFF00...0xFFEF).contains($0.value) || (0x3000...0x303F).contains($0.value) }
-    }
-    var out: [Character] = []
-    let chars = Array(collapsed)
-    for (index, c) in chars.enumerated() {
-        if c == " ", index > 0, index + 1 < chars.count, isCJK(chars[index - 1]) || isCJK(chars[index + 1]) { continue }
-        out.append(c)
-    }
-    return String(out)
 }
 
 /// Runs a program and returns its standard output; fails on a non-zero exit. The wait

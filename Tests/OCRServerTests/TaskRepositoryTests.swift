@@ -1,5 +1,6 @@
 import Foundation
 import OCRTaskAPI
+import TestSupport
 import Testing
 
 @testable import OCRServer
@@ -8,7 +9,7 @@ import Testing
 /// `OCR_TEST_POSTGRES_URL`, never skipped): the same calls give the same answers; the
 /// SQLite file keeps everything across a reopen, is private to its user, and reads a
 /// damaged row as an error rather than trapping.
-@Suite struct TaskRepositoryTests {
+@Suite(.tags(.postgres)) struct TaskRepositoryTests {
     enum Kind: String, CaseIterable, CustomTestStringConvertible {
         case inMemory, sqlite, postgres
         var testDescription: String { rawValue }

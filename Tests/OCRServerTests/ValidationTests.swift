@@ -1,5 +1,6 @@
 import Foundation
 import HummingbirdTesting
+import TestSupport
 import Testing
 
 @testable import OCRServer
@@ -44,7 +45,7 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
     }
 }
 
-@Suite struct ValidationTests {
+@Suite(.tags(.tesseract)) struct ValidationTests {
     let clean: Data
     init() throws { clean = try Repo.sample("clean.png") }
 
@@ -177,7 +178,7 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
             // 64 MB offered; the limit is 1 MB.
             let chunks = [preamble] + Array(repeating: block, count: 1024)
             let port = server.port
-            let (reply, sent) = try await withDeadline(seconds: 60, "413 while streaming") {
+            let (reply, sent) = try await withDeadline(.seconds(60), "413 while streaming") {
                 try rawExchange(port: port, head: head, chunks: chunks)
             }
             #expect(reply.hasPrefix("HTTP/1.1 413"), "\(reply.prefix(300))")
@@ -214,7 +215,7 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
     }
 }
 
-@Suite struct TaskFailureTests {
+@Suite(.tags(.tesseract)) struct TaskFailureTests {
     let clean: Data
     init() throws { clean = try Repo.sample("clean.png") }
 
@@ -287,7 +288,7 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
             let data = try await api.waitTerminal(id)
             #expect(data["state"] as? Int == 1, "\(data)")
             let text = try await api.send(.GET, data["file"] as? String ?? "", key: .some(nil)).text
-            #expect(characterErrorRate(reference: try Repo.truth("clean"), hypothesis: text) <= 0.02, "\(text)")
+            #expect(CharacterErrorRate.of(text, against: try Repo.truth("clean")) <= 0.02, "\(text)")
         }
     }
 
@@ -355,7 +356,7 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
     }
 }
 
-@Suite struct QueueingTests {
+@Suite(.tags(.tesseract)) struct QueueingTests {
     /// With one engine, tasks created while it is busy report state 0 until their turn.
     @Test func tasksQueueWhileThePoolIsFull() async throws {
         let clean = try Repo.sample("clean.png")
@@ -373,7 +374,7 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
     }
 }
 
-@Suite struct DataDirectoryTests {
+@Suite(.tags(.tesseract)) struct DataDirectoryTests {
     /// Uploads and results are other people's documents: the data directory and its
     /// folders are 0700, result files 0600, whatever the umask.
     @Test func dataDirectoryIsPrivate() async throws {
@@ -399,7 +400,7 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
     }
 }
 
-@Suite struct StartupKeyTests {
+@Suite(.tags(.tesseract)) struct StartupKeyTests {
     /// No configured key on an address other machines reach: refuse, unless told otherwise.
     @Test func noKeysOnAPublicAddressRefusesToStart() {
         guard case .refuse = StartupKeys.decide(keys: [], host: "0.0.0.0", allowInsecure: false) else {

@@ -74,20 +74,9 @@ public final class ScriptedServer: Sendable {
                 let headers = HTTPHeaders([("Content-Length", "\(total)"), ("Connection", "close")])
                 context.writeAndFlush(
                     wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
-                trickle(context, left: total, interval: interval)
+                TrickledBody.write(context, left: total, interval: interval)
             case nil:
                 send(context, status: .notFound, headers: [("Content-Length", "0")], body: [])
-            }
-        }
-
-        private func trickle(_ context: ChannelHandlerContext, left: Int, interval: TimeAmount) {
-            guard left > 0, context.channel.isActive else {
-                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-                return
-            }
-            context.eventLoop.assumeIsolated().scheduleTask(in: interval) {
-                context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "x")))), promise: nil)
-                self.trickle(context, left: left - 1, interval: interval)
             }
         }
 

@@ -2,13 +2,14 @@ import Foundation
 import Kafka
 import Logging
 import Synchronization
+import TestSupport
 import Testing
 import Worker
 
 /// ``JobConsumerLoop`` against the real broker (`scripts/test` starts it): how the loop
 /// ends. Both tests run one partition with three jobs, the last of which never finishes
 /// by itself, so what gets committed shows exactly which jobs reached a checkpoint.
-@Suite("Job consumer loop: stopping")
+@Suite("Job consumer loop: stopping", .tags(.broker))
 struct JobConsumerLoopTests {
     @Test("cancelling run() stops at once: the stuck job is cancelled, finished offsets are committed, run() returns")
     func cancellationIsAnUrgentStop() async throws {

@@ -2,6 +2,7 @@ import Foundation
 import Ledger
 import PostgresSupport
 import Logging
+import TestSupport
 import Testing
 @testable import PollPlanning
 @testable import Worker
@@ -9,7 +10,7 @@ import Testing
 /// The poll planner's learned durations across restarts: the model's snapshot and
 /// restore, what is dropped when stored entries cannot be a fit's, and the two stores in
 /// the ledger's database (SQLite file; PostgreSQL with `OCR_TEST_POSTGRES_URL`).
-@Suite("Poll planner: learned durations across restarts")
+@Suite("Poll planner: learned durations across restarts", .tags(.postgres))
 struct PollPlannerPersistenceTests {
     static let key = PollPlannerTests.key
     static let sized = DurationKey(provider: "api.test", format: "pdf", sizeBucket: 4)

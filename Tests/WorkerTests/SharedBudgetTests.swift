@@ -4,12 +4,13 @@ import PostgresSupport
 import OCRClient
 import Synchronization
 import JobCore
+import TestSupport
 import Testing
 @testable import Worker
 
 /// One request budget per API key across pods (issue 13, step 3): the share rule, the
 /// exchange rounds against an in-memory store, and the PostgreSQL store itself.
-@Suite("Shared request budget")
+@Suite("Shared request budget", .tags(.postgres))
 struct SharedBudgetTests {
     typealias Demand = SharedBudgetShare.Demand
 
@@ -315,9 +316,9 @@ struct SharedBudgetTests {
 
         // The store answers again: the late booking is given back, and the next round shares.
         store.stall(false)
-        try await Self.waitUntil("the late booking is given back") { store.state.withLock { $0.releases } == 1 }
+        try await waitUntil("the late booking is given back") { store.state.withLock { $0.releases } == 1 }
         #expect(store.state.withLock { $0.lastSlot } == booked)
-        try await Self.waitUntil("the late exchange ends") { store.state.withLock { $0.inFlight } == 0 }
+        try await waitUntil("the late exchange ends") { store.state.withLock { $0.inFlight } == 0 }
         #expect(await pod.round(&counters, lastPods: 1).reachedStore)
         #expect(!pod.isOnLocalShare)
         #expect(try await pod.bookSlot(.existingTask) != nil)
@@ -351,25 +352,13 @@ struct SharedBudgetTests {
         for _ in 0..<2 { _ = try #require(try await pod.bookSlot(.existingTask)) }
         let before = store.state.withLock { $0.lastSlot }
         let waiting = Task { try await pod.waitForSlot(.existingTask) }
-        try await Self.waitUntil("the third request books") { store.state.withLock { $0.lastSlot } != before }
+        try await waitUntil("the third request books") { store.state.withLock { $0.lastSlot } != before }
         waiting.cancel()
         await #expect(throws: CancellationError.self) { try await waiting.value }
-        try await Self.waitUntil("its slot is given back") { store.state.withLock { $0.lastSlot } == before }
+        try await waitUntil("its slot is given back") { store.state.withLock { $0.lastSlot } == before }
         // The next request gets that slot, not one after it.
         let next = try #require(try await pod.bookSlot(.existingTask))
         #expect(next.previous == before)
-    }
-
-    /// Waits for `condition`, checking every 10 ms, for at most 10 s.
-    static func waitUntil(_ what: String, _ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !condition() {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("timed out waiting: \(what)")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(10))
-        }
     }
 
     @Test("the store knows the key by a hash, never the key itself")

@@ -3,13 +3,14 @@ import Foundation
 import Kafka
 import NIOCore
 import NIOFoundationCompat
+import TestSupport
 import Testing
 
 /// Faults of our own dependencies (issue 9, item 6), through real processes: a broker
 /// that stops answering, a results topic that cannot be written, a ledger that goes away
 /// between a create and its record. Faults that would disturb other suites (a stopped
 /// broker, a stopped PostgreSQL) get an instance of their own; the tests run in parallel.
-@Suite("Broker and ledger faults end to end")
+@Suite("Broker and ledger faults end to end", .tags(.e2e, .broker, .tesseract))
 struct BrokerFaultTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
@@ -293,17 +294,6 @@ struct BrokerFaultTests {
     }
 
     // MARK: Helpers
-
-    func waitUntil(_ description: String, timeout: Duration, _ condition: () async -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if await condition() { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        if await condition() { return }
-        Issue.record("timed out after \(timeout) waiting for \(description)")
-        throw PipelineError("timed out waiting for \(description)")
-    }
 
     /// A service of a test's own, started with a repository script (`scripts/kafka-broker`
     /// or `scripts/postgres`): `address` is what `start` printed; state is in `.run/`.

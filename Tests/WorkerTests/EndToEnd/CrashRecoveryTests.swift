@@ -1,12 +1,13 @@
 import Foundation
 import Kafka
+import TestSupport
 import Testing
 
 /// Workers killed with SIGKILL mid-run: every job still gets its result, tasks created
 /// exceed the jobs by at most the number of kills (the one documented window: a crash
 /// between the provider accepting a create and the ledger write), and nothing valid is
 /// dead-lettered.
-@Suite("Crash recovery end to end", .serialized)
+@Suite("Crash recovery end to end", .serialized, .tags(.e2e, .broker, .postgres, .tesseract))
 struct CrashRecoveryTests {
     /// Kills a worker each time the results pass one of `killAt`, restarts it at once,
     /// and checks the run's outcome.

@@ -1,9 +1,10 @@
 import AsyncHTTPClient
 import Foundation
+import TestSupport
 import Testing
 
 /// Records the team did not write, through the real broker and a real worker process.
-@Suite("Hostile records end to end", .serialized)
+@Suite("Hostile records end to end", .serialized, .tags(.e2e, .broker, .tesseract))
 struct HostileRecordTests {
     /// Produces records with an independent client (confluent-kafka), which can set what
     /// our own producer never sends: timestamps at the ends of their range, huge headers,

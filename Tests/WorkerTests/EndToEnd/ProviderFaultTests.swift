@@ -2,11 +2,12 @@ import AsyncHTTPClient
 import Foundation
 import Kafka
 import NIOCore
+import TestSupport
 import Testing
 
 /// The outcome table of docs/architecture.md, end to end: the real broker and real
 /// ocr-worker processes against ``FaultProvider``, which misbehaves per document.
-@Suite("Provider faults end to end", .serialized)
+@Suite("Provider faults end to end", .serialized, .tags(.e2e, .broker, .tesseract))
 struct ProviderFaultTests {
     func sqlite(_ pipeline: Pipeline) -> String { "sqlite://" + pipeline.work.appendingPathComponent("ledger.db").path }
 
@@ -325,14 +326,4 @@ struct ProviderFaultTests {
         try await waitUntil("/readyz \(status) (\(description))", timeout: timeout) { (try? await readiness(port)) == status }
     }
 
-    func waitUntil(_ description: String, timeout: Duration, _ condition: () async -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if await condition() { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        if await condition() { return }
-        Issue.record("timed out after \(timeout) waiting for \(description)")
-        throw PipelineError("timed out waiting for \(description)")
-    }
 }

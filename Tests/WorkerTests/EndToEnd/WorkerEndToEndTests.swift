@@ -2,10 +2,11 @@ import Crypto
 import Foundation
 import Kafka
 import Ledger
+import TestSupport
 import Testing
 
 /// The real broker, the real ocr-server and real ocr-worker processes.
-@Suite("Worker end to end", .serialized)
+@Suite("Worker end to end", .serialized, .tags(.e2e, .broker, .tesseract))
 struct WorkerEndToEndTests {
     func sqlite(_ pipeline: Pipeline) -> String { "sqlite://" + pipeline.work.appendingPathComponent("ledger.db").path }
 
