@@ -7,7 +7,9 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
     ///
     /// Eager strategies revoke every partition at each rebalance and assign anew; the
     /// cooperative one moves only the partitions that change owner. The wrapper handles
-    /// both protocols (assign/unassign vs. incremental assign/unassign).
+    /// both protocols (assign/unassign vs. incremental assign/unassign). The default is
+    /// cooperative: with long jobs in flight, an eager rebalance makes every member drain
+    /// and commit all its partitions whenever one member joins or leaves.
     public enum Assignor: String, Sendable, Hashable {
         case range = "range"
         case roundRobin = "roundrobin"
@@ -55,7 +57,7 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
         client: KafkaClientConfiguration,
         groupID: String,
         groupInstanceID: String? = nil,
-        assignor: Assignor = .range,
+        assignor: Assignor = .cooperativeSticky,
         offsetReset: OffsetReset = .earliest,
         isolationLevel: IsolationLevel = .readCommitted,
         sessionTimeout: Duration = .seconds(45),

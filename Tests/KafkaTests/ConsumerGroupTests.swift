@@ -56,8 +56,10 @@ final class RecordingMember: Sendable {
 
 @Suite("Consumer groups against the real broker", .serialized, .tags(.broker))
 struct ConsumerGroupTests {
-    @Test("two members split 6 partitions; when one leaves the other resumes from its revoke-hook commits and nothing is lost")
-    func splitAndTakeOver() async throws {
+    @Test(
+        "two members split 6 partitions; when one leaves the other resumes from its revoke-hook commits and nothing is lost",
+        arguments: [KafkaConsumerConfiguration.Assignor.cooperativeSticky, .range])
+    func splitAndTakeOver(assignor: KafkaConsumerConfiguration.Assignor) async throws {
         let topic = TestKafka.uniqueTopic("split")
         let group = TestKafka.uniqueTopic("g")
         try await TestKafka.createTopic(topic, partitions: 6)
@@ -70,12 +72,12 @@ struct ConsumerGroupTests {
             }
         }
 
-        let a = try RecordingMember(topic: topic, group: group, name: "member-a")
+        let a = try RecordingMember(topic: topic, group: group, name: "member-a") { $0.assignor = assignor }
         try await produceRound(1)
         try await waitUntil("member A owns all 6 partitions", timeout: .seconds(30)) { a.consumer.assignment.count == 6 }
         _ = try await a.collector.waitFor(count: 30)
 
-        let b = try RecordingMember(topic: topic, group: group, name: "member-b")
+        let b = try RecordingMember(topic: topic, group: group, name: "member-b") { $0.assignor = assignor }
         try await waitUntil("the partitions are split 3 / 3 (A \(a.consumer.assignment.count), B \(b.consumer.assignment.count))", timeout: .seconds(60)) {
             a.consumer.assignment.count == 3 && b.consumer.assignment.count == 3
         }

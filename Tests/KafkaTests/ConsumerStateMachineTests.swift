@@ -121,12 +121,13 @@ struct StatisticsAndConfigurationTests {
             ),
             groupID: "g"
         )
-        configuration.assignor = .cooperativeSticky
+        #expect(configuration.librdkafkaProperties["partition.assignment.strategy"] == "cooperative-sticky", "the default")
+        configuration.assignor = .range
         let p = configuration.librdkafkaProperties
         #expect(p["bootstrap.servers"] == "a:1,b:2")
         #expect(p["security.protocol"] == "SASL_SSL")
         #expect(p["session.timeout.ms"] == "10000")
-        #expect(p["partition.assignment.strategy"] == "cooperative-sticky")
+        #expect(p["partition.assignment.strategy"] == "range")
         #expect(p["enable.auto.commit"] == "false")
         #expect(p["isolation.level"] == "read_committed")
     }
