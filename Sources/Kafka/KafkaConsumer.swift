@@ -25,6 +25,7 @@ public final class KafkaConsumer: Sendable {
     private let rebalanceHandler: KafkaRebalanceHandler
     private let logger: Logger
     private let loop: Mutex<PollLoop?> = Mutex(nil)
+    private let healthState = Mutex(KafkaConsumerHealth())
 
     public init(
         configuration: KafkaConsumerConfiguration,
@@ -174,6 +175,12 @@ public final class KafkaConsumer: Sendable {
     /// The latest statistics, when ``KafkaClientConfiguration/statisticsInterval`` is set.
     public var statistics: KafkaStatistics? { state.withLock { $0.statistics } }
 
+    /// Fatal and authorization errors seen so far (``KafkaConsumerHealth``).
+    public var health: KafkaConsumerHealth { healthState.withLock { $0 } }
+
+    /// How long ago the poll loop last came back from librdkafka; nil once it ended.
+    public var sinceLastPoll: Duration? { loop.withLock { $0 }?.sinceLastTurn }
+
     /// The librdkafka consumer group metadata, for ``KafkaProducer/sendOffsetsToTransaction(_:consumer:timeout:)``.
     /// The caller destroys it with `rd_kafka_consumer_group_metadata_destroy`.
     func groupMetadata() throws(KafkaError) -> OpaquePointer {
@@ -249,8 +256,10 @@ public final class KafkaConsumer: Sendable {
                     // Consumer errors (e.g. an unknown topic) arrive as messages with err set.
                     let error = KafkaError(m.pointee.err, operation: "consume")
                     logger.warning("consume error", metadata: ["error": "\(error)"])
+                    healthState.withLock { $0.record(error) }
                     continue
                 }
+                healthState.withLock { $0.recordProgress() }
                 let message = RDKafkaClient.consumerMessage(m)
                 let (generation, change) = state.withLock { $0.messageBuffered(message.topicPartition) }
                 continuation.yield(KafkaConsumerMessages.Fetched(message: message, generation: generation))
@@ -264,10 +273,13 @@ public final class KafkaConsumer: Sendable {
                 logger.warning("commit failed", metadata: ["error": "\(KafkaError(err, operation: "commit"))"])
             }
         default:
-            if case .statistics(let json) = client.handleCommonEvent(event, type: type),
-                let statistics = KafkaStatistics(json: json)
-            {
-                state.withLock { $0.statistics = statistics }
+            switch client.handleCommonEvent(event, type: type) {
+            case .statistics(let json):
+                if let statistics = KafkaStatistics(json: json) { state.withLock { $0.statistics = statistics } }
+            case .error(let error):
+                healthState.withLock { $0.record(error) }
+            case .none:
+                break
             }
         }
     }
@@ -295,6 +307,7 @@ public final class KafkaConsumer: Sendable {
             }
             let change = state.withLock { $0.assigned(partitions) }
             try? apply(change)
+            healthState.withLock { $0.recordProgress() }
             // After the assignment, so the hook can pause the new partitions.
             runHook { await self.rebalanceHandler.onAssign(partitions) }
         } else {

@@ -45,6 +45,8 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let unknownMemberID = Code(RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID)
         public static let illegalGeneration = Code(RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION)
         public static let noOffset = Code(RD_KAFKA_RESP_ERR__NO_OFFSET)
+        public static let topicAuthorizationFailed = Code(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
+        public static let groupAuthorizationFailed = Code(RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED)
     }
 
     public var code: Code
@@ -98,6 +100,17 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
     public var isAuthorizationFailure: Bool {
         code.rawValue == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED.rawValue
             || code.rawValue == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED.rawValue
+    }
+
+    /// A consumer may not read: the topic, the group or the cluster refuses its principal,
+    /// or its credentials are refused (SASL). Retrying does not help; an ACL or a secret
+    /// change does, so the pod should say it cannot work rather than sit in its group.
+    public var isConsumerAuthorizationFailure: Bool {
+        [
+            RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED,
+            RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED,
+            RD_KAFKA_RESP_ERR__AUTHENTICATION,
+        ].contains { $0.rawValue == code.rawValue }
     }
 
     /// The broker does not know the topic (or partition), locally or remotely. A topic

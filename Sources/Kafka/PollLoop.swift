@@ -14,6 +14,8 @@ final class PollLoop: Sendable {
 
     private let queue: UncheckedQueue
     private let stopRequested = Atomic<Bool>(false)
+    /// When the loop last came back from a poll (`DispatchTime` uptime nanoseconds).
+    private let lastTurn = Atomic<UInt64>(DispatchTime.now().uptimeNanoseconds)
     private let finished = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     /// Wraps the `rd_kafka_queue_t` pointer; the queue is only used from the loop thread.
@@ -41,6 +43,7 @@ final class PollLoop: Sendable {
                     handle(event, rd_kafka_event_type(event))
                     rd_kafka_event_destroy(event)
                 }
+                self.lastTurn.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
                 if self.stopRequested.load(ordering: .acquiring), shouldExit() { break }
             }
             rd_kafka_queue_destroy(self.queue.pointer)
@@ -54,6 +57,14 @@ final class PollLoop: Sendable {
         }
         thread.name = name
         thread.start()
+    }
+
+    /// How long ago the loop last came back from a poll: at most ``pollTimeoutMs`` plus
+    /// the time one event takes to handle, while it is healthy.
+    var sinceLastTurn: Duration {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let last = lastTurn.load(ordering: .relaxed)
+        return .nanoseconds(Int64(now >= last ? now - last : 0))
     }
 
     /// Asks the loop to end; it ends after the current poll once `shouldExit` agrees.

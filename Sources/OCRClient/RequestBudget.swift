@@ -140,6 +140,16 @@ public final class RequestBudget: Sendable {
     /// 429s reported so far (``recordThrottle(retryAfter:)``).
     public var throttles: Int { state.withLock { $0.throttles } }
 
+    /// How much longer the provider's `Retry-After` holds every request back; nil when
+    /// requests may go (at the budget's rate).
+    public var remainingPause: Duration? {
+        let now = now()
+        return state.withLock { state in
+            guard let until = state.bucket.pausedUntil, until > now else { return nil }
+            return until - now
+        }
+    }
+
     /// Sets the rate this budget recovers up to: its share of a key shared by several
     /// pods (``SharedRequestBudget``). See ``TokenBucket/setCeiling(_:now:)``.
     public func setCeiling(_ requestsPerSecond: Double) {

@@ -92,6 +92,12 @@ public final class JobConsumerLoop: Sendable {
     /// The consumer's latest librdkafka statistics (consumer lag).
     public var statistics: KafkaStatistics? { consumer.withLock { $0 }?.statistics }
 
+    /// The consumer's fatal and authorization errors; nil before it exists.
+    public var consumerHealth: KafkaConsumerHealth? { consumer.withLock { $0 }?.health }
+
+    /// How long ago the consumer's poll loop last turned; nil before it exists or after it ended.
+    public var sinceLastPoll: Duration? { consumer.withLock { $0 }?.sinceLastPoll }
+
     /// Joins the group and processes messages until ``stop()``, then drains, commits and
     /// leaves the group. Returns when all of that is done.
     ///

@@ -26,6 +26,9 @@ public struct WorkerConfiguration: Sendable {
     /// `ocr_jobs_stalled` counts it. Keep it above the longest life the rules allow
     /// (task timeout x (re-creates + 1), plus the provider's queueing).
     public var stallLimit: Duration
+    /// A consumer poll loop that has not turned for this long is stuck: `/healthz` fails
+    /// so that the pod is restarted (its heartbeats and rebalances have stopped too).
+    public var consumerStallLimit: Duration
 
     public init(
         kafka: KafkaClientConfiguration,
@@ -42,9 +45,11 @@ public struct WorkerConfiguration: Sendable {
         httpPort: Int? = 9464,
         httpHost: String = "0.0.0.0",
         providerProbeInterval: Duration = .seconds(5),
-        stallLimit: Duration = .seconds(7200)
+        stallLimit: Duration = .seconds(7200),
+        consumerStallLimit: Duration = .seconds(120)
     ) {
         self.stallLimit = stallLimit
+        self.consumerStallLimit = consumerStallLimit
         self.kafka = kafka
         self.groupID = groupID
         self.jobsTopic = jobsTopic

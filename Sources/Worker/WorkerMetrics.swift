@@ -62,20 +62,30 @@ public struct WorkerMetrics: Sendable {
     /// A `creating` claim abandoned by a crash was taken over: the provider may hold a
     /// second task for the job (the one duplicate window docs/architecture.md names).
     func createClaimTakenOver() { Counter(label: "ocr_create_claims_taken_over_total").increment() }
+    /// A task this pod created whose id the ledger refused: the claim was taken over
+    /// while the pod could not reach the ledger, and another driver's task stands.
+    func taskOrphaned() { Counter(label: "ocr_tasks_orphaned_total").increment() }
     /// A driver found another driver's live create claim and waited for its task id.
     func createClaimAwaited() { Counter(label: "ocr_create_claims_awaited_total").increment() }
     func rehosted(bytes: Int64) { Counter(label: "ocr_rehosted_bytes_total").increment(by: Int(bytes)) }
 
     /// Gauges the consumer loop refreshes: jobs in flight, consumer lag, and the
-    /// autoscaling signal (backlog + in flight).
+    /// autoscaling signal (backlog + in flight, ``outstandingJobs(consumerLag:inFlight:)``).
     public func consumption(inFlight: Int, consumerLag: Int64?) {
         Gauge(label: "ocr_jobs_in_flight").record(inFlight)
         if let consumerLag {
             Gauge(label: "ocr_consumer_lag").record(consumerLag)
-            // The lag comes from the broker's statistics: add without trapping.
-            let (outstanding, overflow) = consumerLag.addingReportingOverflow(Int64(inFlight))
-            Gauge(label: "ocr_outstanding_jobs").record(overflow ? Int64.max : outstanding)
+            Gauge(label: "ocr_outstanding_jobs").record(Self.outstandingJobs(consumerLag: consumerLag, inFlight: inFlight))
         }
+    }
+
+    /// The jobs waiting or in flight on this pod's partitions. librdkafka's `consumer_lag`
+    /// is measured from the committed offset, and this worker commits only past finished
+    /// jobs, so the lag already counts every job in flight: adding them again counted
+    /// them twice. The statistics are a few seconds old, so the in-flight count (now) is
+    /// the floor.
+    static func outstandingJobs(consumerLag: Int64, inFlight: Int) -> Int64 {
+        max(consumerLag, Int64(inFlight))
     }
 
     /// Age of the oldest job in flight, the jobs older than the stall limit, and the
@@ -87,4 +97,13 @@ public struct WorkerMetrics: Sendable {
     }
 
     public func providerHealthy(_ healthy: Bool) { Gauge(label: "ocr_provider_healthy").record(healthy ? 1 : 0) }
+
+    /// `ocr_provider_paused{reason}`: 1 for the reason the pod sends nothing now (0 for
+    /// the others), and `ocr_provider_paused_seconds`: how much longer.
+    func provider(_ status: ProviderStatus) {
+        for state in ProviderStatus.State.allCases where state != .available {
+            Gauge(label: "ocr_provider_paused", dimensions: [("reason", state.rawValue)]).record(status.state == state ? 1 : 0)
+        }
+        Gauge(label: "ocr_provider_paused_seconds").record(status.remainingSeconds)
+    }
 }

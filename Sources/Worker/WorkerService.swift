@@ -66,6 +66,18 @@ public final class WorkerService: Service, Sendable {
     /// answers, and the worker is not shutting down (while it drains, `/healthz` and
     /// `/metrics` still answer but `/readyz` says no). The broker is checked by the
     /// consumer's own group membership.
+    /// Whether the provider lets this pod send now, and for how long not (``ProviderStatus``).
+    public var providerStatus: ProviderStatus {
+        ProviderStatus(condition: monitor.condition, budgetPause: provider.budget.remainingPause, now: .now)
+    }
+
+    /// Why the process cannot go on (``WorkerLiveness``); nil while it can.
+    public var livenessProblem: String? {
+        WorkerLiveness.problem(
+            fatalReason: health.fatalReason, consumer: loop.consumerHealth, sinceLastPoll: loop.sinceLastPoll,
+            stallLimit: configuration.consumerStallLimit)
+    }
+
     public func readiness() async -> [String: Bool] {
         var checks: [String: Bool] = ["provider": monitor.isHealthy, "running": !loop.isStopping]
         do {
@@ -78,7 +90,7 @@ public final class WorkerService: Service, Sendable {
         // A job older than the stall limit holds its partition's commits back: no rule
         // lets a job live that long, so something is stuck.
         checks["not_stalled"] = loop.stalledJobs(olderThan: configuration.stallLimit) == 0
-        checks["alive"] = health.isAlive
+        checks["alive"] = livenessProblem == nil
         return checks
     }
 
@@ -105,12 +117,15 @@ public final class WorkerService: Service, Sendable {
             group.addTask {
                 var tick = 0
                 while !Task.isCancelled {
+                    // A consumer's fatal error ends the process like a producer's.
+                    if let fatal = loop.consumerHealth?.fatalError { self.health.markFatal("Kafka consumer: \(fatal)") }
                     if let reason = self.health.fatalReason {
                         self.logger.critical("the worker cannot go on; exiting so that it is restarted", metadata: ["reason": "\(reason)"])
                         throw WorkerFatalError(reason: reason)
                     }
                     if tick % 5 == 0 {
                         self.metrics.consumption(inFlight: loop.inFlight, consumerLag: loop.statistics?.totalConsumerLag)
+                        self.metrics.provider(self.providerStatus)
                         self.metrics.stalls(
                             oldestJobAge: loop.oldestJobAge, stalled: loop.stalledJobs(olderThan: self.configuration.stallLimit),
                             commitLag: loop.uncommittedRecords)

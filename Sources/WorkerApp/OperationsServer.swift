@@ -7,8 +7,9 @@ import Prometheus
 import ServiceLifecycle
 import Worker
 
-/// `/healthz` (the process runs and can go on: 503 after a fatal producer error, until
-/// it exits), `/readyz` (provider key accepted and circuit closed,
+/// `/healthz` (the process can go on: 503 after a fatal producer or consumer error until
+/// it exits, while the consumer's credentials are refused, or when its poll loop stopped;
+/// `WorkerLiveness`), `/readyz` (provider key accepted and circuit closed,
 /// ledger answers, member of the group, not shutting down) and `/metrics` (Prometheus
 /// text) on a port of their own, so probes and scrapes never queue behind job traffic.
 /// It stops after the worker, so liveness probes and scrapes still answer during a drain.
@@ -22,7 +23,7 @@ struct OperationsServer: Service {
     func run() async throws {
         let router = Router()
         router.get("/healthz") { _, _ in
-            if let reason = worker.health.fatalReason {
+            if let reason = worker.livenessProblem {
                 return Self.json(["status": "failing", "reason": reason], status: .serviceUnavailable)
             }
             return Self.json(["status": "ok"], status: .ok)
@@ -32,6 +33,10 @@ struct OperationsServer: Service {
             let ready = checks.values.allSatisfy { $0 }
             var body: [String: Any] = ["ready": ready]
             for (k, v) in checks { body[k] = v }
+            // Shown, not checked: a pod the provider asked to wait is working as it should.
+            let provider = worker.providerStatus
+            body["provider_state"] = provider.state.rawValue
+            body["provider_paused_seconds"] = (provider.remainingSeconds * 10).rounded() / 10
             return Self.json(body, status: ready ? .ok : .serviceUnavailable)
         }
         router.get("/metrics") { _, _ in

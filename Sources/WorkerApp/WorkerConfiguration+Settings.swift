@@ -59,7 +59,8 @@ extension WorkerConfiguration {
                 drainTimeout: try settings.seconds("OCR_DRAIN_TIMEOUT_SECONDS", default: 30, in: 0...3600)),
             httpPort: port < 0 ? nil : port,
             httpHost: settings.string("OCR_HTTP_HOST", default: "0.0.0.0"),
-            stallLimit: try settings.seconds("OCR_STALL_LIMIT_SECONDS", default: 7200, in: 1...604_800))
+            stallLimit: try settings.seconds("OCR_STALL_LIMIT_SECONDS", default: 7200, in: 1...604_800),
+            consumerStallLimit: try settings.seconds("OCR_CONSUMER_STALL_SECONDS", default: 120, in: 30...3600))
     }
 }
 
