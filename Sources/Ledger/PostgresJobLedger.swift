@@ -132,13 +132,14 @@ public final class PostgresJobLedger: JobLedger {
             """)
     }
 
-    public func recordTask(jobID: String, taskID: String, at: Date) async throws -> JobRecord {
+    public func recordTask(jobID: String, taskID: String, createAttempts: Int, at: Date) async throws -> JobRecord {
         let now = Millis.round(at)
         return try await transition(
             .recordTask, jobID,
             """
             UPDATE \(unescaped: jobs) SET state = 'submitted', task_id = \(taskID), updated_at = \(now)
             WHERE job_id = \(jobID) AND \(unescaped: LedgerOperation.recordTask.stateCondition)
+                AND create_attempts = \(createAttempts)
             RETURNING \(unescaped: recordColumns)
             """)
     }

@@ -140,10 +140,10 @@ public final class SQLiteJobLedger: JobLedger {
             condition: "create_attempts = ?", [createAttempts])
     }
 
-    public func recordTask(jobID: String, taskID: String, at: Date) async throws -> JobRecord {
+    public func recordTask(jobID: String, taskID: String, createAttempts: Int, at: Date) async throws -> JobRecord {
         try await transition(
             .recordTask, jobID, set: "state = 'submitted', task_id = ?, updated_at = ?", [taskID, Millis.from(at)],
-            durable: true)
+            condition: "create_attempts = ?", [createAttempts], durable: true)
     }
 
     public func recordPolls(jobID: String, count: Int, at: Date) async throws {

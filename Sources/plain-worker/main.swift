@@ -100,10 +100,11 @@ struct PlainWorker {
         let job = try JSONDecoder().decode(PlainJob.self, from: Data(message.value ?? []))
         let accepted = try await ledger.accept(jobID: job.job_id, fingerprint: job.source.url, at: Date())
         let created = try await createGate.withPermit {
-            _ = try await ledger.claimCreate(
+            let claim = try await ledger.claimCreate(
                 jobID: job.job_id, expectedCreateAttempts: accepted.record.createAttempts, at: Date())
             let created = try await client.createTask(source: .url(job.source.url), options: try TaskOptions())
-            _ = try await ledger.recordTask(jobID: job.job_id, taskID: created.taskID, at: Date())
+            _ = try await ledger.recordTask(
+                jobID: job.job_id, taskID: created.taskID, createAttempts: claim.createAttempts, at: Date())
             return created
         }
         var polls = 0

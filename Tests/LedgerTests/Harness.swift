@@ -104,7 +104,7 @@ func bring(_ ledger: any JobLedger, _ jobID: String, to state: JobState) async t
     case .creating, .submitted, .completed, .published:
         record = try await ledger.markCreating(jobID: jobID, at: at(1))
         if state == .creating { break }
-        record = try await ledger.recordTask(jobID: jobID, taskID: "task-\(jobID)", at: at(2))
+        record = try await ledger.recordTask(jobID: jobID, taskID: "task-\(jobID)", createAttempts: record.createAttempts, at: at(2))
         if state == .submitted { break }
         record = try await ledger.complete(jobID: jobID, resultMessage: Array("done".utf8), at: at(3))
         if state == .completed { break }

@@ -6,7 +6,7 @@ import Testing
 
 /// Two worker pods racing on the same rows (a rebalance overlap), simulated by two ledger
 /// instances over the same database, each with its own connections.
-@Suite("JobLedger races and durability (SQLite and PostgreSQL, .tags(.postgres))")
+@Suite("JobLedger races and durability (SQLite and PostgreSQL)", .tags(.postgres))
 struct LedgerConcurrencyTests {
     @Test("20 concurrent markCreating + recordTask from two instances end in a consistent row", arguments: Backend.allCases)
     func createRace(backend: Backend) async throws {
@@ -25,9 +25,11 @@ struct LedgerConcurrencyTests {
                                 let creating = try await ledger.markCreating(jobID: jobID, at: at(Double(index)))
                                 outcome.created = creating.state == .creating && creating.taskID == nil
                                 outcome.recorded = try await ledger.recordTask(
-                                    jobID: jobID, taskID: "task-\(index)", at: at(Double(index) + 0.5))
+                                    jobID: jobID, taskID: "task-\(index)", createAttempts: creating.createAttempts,
+                                    at: at(Double(index) + 0.5))
                             } catch let error as LedgerError where error.code == .invalidTransition {
-                                // Another racer's recordTask moved the job to submitted first.
+                                // Another racer's recordTask moved the job to submitted first,
+                                // or a later markCreating made this racer's claim stale.
                             } catch {
                                 outcome.unexpected = "\(error)"
                             }

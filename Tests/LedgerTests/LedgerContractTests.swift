@@ -46,7 +46,7 @@ enum Operation: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case .claimCreate:
             _ = try await ledger.claimCreate(jobID: jobID, expectedCreateAttempts: createAttempts, at: date)
         case .renewCreateClaim: try await ledger.renewCreateClaim(jobID: jobID, createAttempts: createAttempts, at: date)
-        case .recordTask: _ = try await ledger.recordTask(jobID: jobID, taskID: "task-new", at: date)
+        case .recordTask: _ = try await ledger.recordTask(jobID: jobID, taskID: "task-new", createAttempts: createAttempts, at: date)
         case .recordPolls: try await ledger.recordPolls(jobID: jobID, count: 3, at: date)
         case .complete: _ = try await ledger.complete(jobID: jobID, resultMessage: [1, 2, 3], at: date)
         case .fail: _ = try await ledger.fail(jobID: jobID, resultMessage: [4, 5, 6], at: date)
@@ -56,7 +56,7 @@ enum Operation: String, CaseIterable, Sendable, CustomTestStringConvertible {
     }
 }
 
-@Suite("JobLedger contract (SQLite and PostgreSQL, .tags(.postgres))")
+@Suite("JobLedger contract (SQLite and PostgreSQL)", .tags(.postgres))
 struct LedgerContractTests {
     @Test("accept registers a new job once; a second accept (other fingerprint) returns the original row", arguments: Backend.allCases)
     func acceptIsIdempotentAndFirstWins(backend: Backend) async throws {
@@ -99,7 +99,7 @@ struct LedgerContractTests {
             #expect(creating.updatedAt == stored(at(1)))
             #expect(creating.firstSeenAt == stored(at(0)))
 
-            let submitted = try await ledger.recordTask(jobID: jobID, taskID: "task-42", at: at(2))
+            let submitted = try await ledger.recordTask(jobID: jobID, taskID: "task-42", createAttempts: creating.createAttempts, at: at(2))
             #expect(submitted.state == .submitted)
             #expect(submitted.taskID == "task-42")
             #expect(submitted.createAttempts == 1)
@@ -160,7 +160,7 @@ struct LedgerContractTests {
             // A crash inside the create call: markCreating again from creating.
             let retried = try await ledger.markCreating(jobID: jobID, at: at(7))
             #expect(retried.createAttempts == 3)
-            let resubmitted = try await ledger.recordTask(jobID: jobID, taskID: "task-second", at: at(8))
+            let resubmitted = try await ledger.recordTask(jobID: jobID, taskID: "task-second", createAttempts: retried.createAttempts, at: at(8))
             #expect(resubmitted.state == .submitted)
             #expect(resubmitted.taskID == "task-second")
             #expect(resubmitted.createAttempts == 3)
@@ -186,8 +186,15 @@ struct LedgerContractTests {
             }
             #expect(try await ledger.record(jobID: jobID)?.updatedAt == stored(at(3)))
 
-            // Once the task is recorded there is no claim left to renew.
-            _ = try await ledger.recordTask(jobID: jobID, taskID: "task-1", at: at(5))
+            // The claim taken over fences its old holder out: its task id is refused...
+            await expectLedgerError(.invalidTransition, "a stale claim's task id") {
+                _ = try await ledger.recordTask(jobID: jobID, taskID: "task-stale", createAttempts: mine.createAttempts, at: at(4))
+            }
+            #expect(try await ledger.record(jobID: jobID)?.state == .creating)
+            // ...and the holder's is stored. Once the task is recorded there is no claim
+            // left to renew.
+            _ = try await ledger.recordTask(jobID: jobID, taskID: "task-1", createAttempts: theirs.createAttempts, at: at(5))
+            #expect(try await ledger.record(jobID: jobID)?.taskID == "task-1")
             await expectLedgerError(.invalidTransition, "renewal after recordTask") {
                 try await ledger.renewCreateClaim(jobID: jobID, createAttempts: theirs.createAttempts, at: at(6))
             }
@@ -291,8 +298,8 @@ struct LedgerContractTests {
             let jobID = newJobID("replay")
             try await bring(ledger, jobID, to: .submitted)
             try await ledger.recordPolls(jobID: jobID, count: 7, at: at(5))
-            _ = try await ledger.markCreating(jobID: jobID, at: at(6))
-            _ = try await ledger.recordTask(jobID: jobID, taskID: "task-second", at: at(7))
+            let recreating = try await ledger.markCreating(jobID: jobID, at: at(6))
+            _ = try await ledger.recordTask(jobID: jobID, taskID: "task-second", createAttempts: recreating.createAttempts, at: at(7))
             _ = try await ledger.fail(jobID: jobID, resultMessage: Array("dead".utf8), at: at(8))
             let deadLettered = try await ledger.markPublished(jobID: jobID, at: at(9))
             #expect(deadLettered.state == .failed)
@@ -367,7 +374,7 @@ struct LedgerContractTests {
                 jobID: replayed, expectedCreateAttempts: reopened.createAttempts, at: at(11))
             #expect(claimed.state == .creating)
             #expect(claimed.createAttempts == 2, "the replay's create is counted on top of the first run's")
-            let submitted = try await ledger.recordTask(jobID: replayed, taskID: "task-replay", at: at(12))
+            let submitted = try await ledger.recordTask(jobID: replayed, taskID: "task-replay", createAttempts: claimed.createAttempts, at: at(12))
             #expect(submitted.state == .submitted)
             #expect(submitted.taskID == "task-replay")
             try await ledger.recordPolls(jobID: replayed, count: 2, at: at(13))

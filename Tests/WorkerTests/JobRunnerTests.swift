@@ -105,6 +105,35 @@ struct JobRunnerTests {
         #expect(try rig.result().taskID == "t1")
     }
 
+    @Test("the ledger away for far longer than the claim timeout: the task id is kept and stored when it is back; no second create")
+    func taskIDKeptPastTheClaimTimeout() async throws {
+        let rig = try await Rig(passThrough: true) { $0.createClaimTimeout = .milliseconds(1) }
+        // 1 + 2 + ... + 128 ms of retries: 255 times the claim timeout.
+        rig.ledger.fail("recordTask", times: 8)
+        try await rig.runner.handle(Self.message(Self.job))
+        #expect(rig.provider.createCalls.count == 1)
+        #expect(rig.ledger.calls("recordTask") == 9)
+        #expect(try rig.result().taskID == "t1")
+    }
+
+    @Test("a claim taken over while the task id could not be stored: the stale write is refused and the new holder's task is polled")
+    func staleTaskIDFencedOut() async throws {
+        let rig = try await Rig(passThrough: true)
+        let base = rig.ledger.base
+        rig.ledger.fail("recordTask", times: 1)
+        rig.ledger.once("recordTask") {
+            // Another pod took the claim over (this one's renewals could not reach the
+            // ledger either) and recorded its own task.
+            let current = try #require(try await base.record(jobID: "job-1"))
+            let theirs = try await base.claimCreate(jobID: "job-1", expectedCreateAttempts: current.createAttempts, at: Date())
+            _ = try await base.recordTask(jobID: "job-1", taskID: "theirs", createAttempts: theirs.createAttempts, at: Date())
+        }
+        try await rig.runner.handle(Self.message(Self.job))
+        #expect(rig.provider.createCalls.count == 1, "no third task")
+        #expect(try await base.record(jobID: "job-1")?.taskID == "theirs", "the stale write did not overwrite it")
+        #expect(try rig.result().taskID == "theirs")
+    }
+
     @Test("the ledger and the broker down for a while delay the job, never fail it")
     func dependencyOutages() async throws {
         let rig = try await Rig(passThrough: true)
@@ -216,12 +245,14 @@ struct JobRunnerTests {
         let rig = try await Rig(passThrough: true)
         // Another driver claimed the create just now and records its task later.
         _ = try await rig.ledger.accept(jobID: "job-1", fingerprint: Self.fingerprint, at: Date())
-        _ = try await rig.ledger.claimCreate(jobID: "job-1", expectedCreateAttempts: 0, at: Date())
+        let theirs = try await rig.ledger.claimCreate(jobID: "job-1", expectedCreateAttempts: 0, at: Date())
         let ledger = rig.ledger
         // The other driver records its task while this one waits for the claim (its
         // first wait), long before the claim could be taken over.
         rig.timer.onWait { number in
-            if number == 1 { _ = try await ledger.recordTask(jobID: "job-1", taskID: "theirs", at: Date()) }
+            if number == 1 {
+                _ = try await ledger.recordTask(jobID: "job-1", taskID: "theirs", createAttempts: theirs.createAttempts, at: Date())
+            }
         }
         try await rig.runner.handle(Self.message(Self.job))
         #expect(rig.provider.createCalls.isEmpty)

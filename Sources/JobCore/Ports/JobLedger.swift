@@ -105,10 +105,17 @@ public protocol JobLedger: Sendable {
     /// one `UPDATE`.
     func renewCreateClaim(jobID: String, createAttempts: Int, at: Date) async throws
 
-    /// Records the provider's task id: `creating` -> `submitted`. Durable when it returns,
-    /// also across a power loss: this row is all that stops a redelivery from creating a
-    /// second task.
-    func recordTask(jobID: String, taskID: String, at: Date) async throws -> JobRecord
+    /// Records the provider's task id: `creating` -> `submitted`, only while the row's
+    /// `createAttempts` is still the caller's claim (`createAttempts`, what
+    /// ``claimCreate(jobID:expectedCreateAttempts:at:)`` or ``markCreating(jobID:at:)``
+    /// returned). Durable when it returns, also across a power loss: this row is all that
+    /// stops a redelivery from creating a second task.
+    ///
+    /// The claim check fences a stale driver out: a pod whose claim was taken over while
+    /// it could not reach the ledger (its renewals stopped) must not overwrite the task
+    /// the new claim's holder created; its write is refused with `.invalidTransition`,
+    /// and its own task is the one that is lost (counted, never polled).
+    func recordTask(jobID: String, taskID: String, createAttempts: Int, at: Date) async throws -> JobRecord
 
     /// Adds `count` poll calls to `pollAttempts`. Allowed in `accepted`, `creating`,
     /// `submitted` and `completed` (polls counted just before completing may be flushed

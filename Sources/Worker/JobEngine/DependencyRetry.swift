@@ -75,20 +75,19 @@ public struct DependencyRetry: Sendable {
         }
     }
 
-    /// Like ``run(_:_:_:)``, but not stopped by cancellation: for a write whose loss costs
-    /// more than waiting (the task id right after a create, which a pod that does not
-    /// crash must never lose). Gives up after `giveUpAfter`, which leaves the claim to
-    /// expire as a crash's would (counted by the driver that takes it over).
+    /// Like ``run(_:_:_:)``, but neither stopped by cancellation nor by time: for a write
+    /// whose loss costs more than waiting (the task id right after a create, which a pod
+    /// that does not crash must never lose). Only an answer (a refused transition) ends
+    /// it without storing.
     public func untilStored<T: Sendable>(
-        _ what: String, _ logger: Logger, giveUpAfter: Duration, _ body: @Sendable () async throws -> T
+        _ what: String, _ logger: Logger, _ body: @Sendable () async throws -> T
     ) async throws -> T {
         var delay = firstDelay
-        let start = ContinuousClock.now
         while true {
             do {
                 return try await body()
             } catch {
-                if Self.verdict(error) == .answer || ContinuousClock.now - start > giveUpAfter { throw error }
+                if Self.verdict(error) == .answer { throw error }
                 logger.warning("\(what) failed; retrying until it is stored", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
                 // Not the job timer: it is cancelled with the job, and this write must outlive that.
                 try? await Task.sleep(for: delay)

@@ -381,8 +381,11 @@ public final class JobRunner: MessageHandler {
     /// Claims the create, creates the task and records its id. The claim, the create and
     /// the write run to completion even when the job is cancelled (a revoke): abandoning
     /// them between the provider's accept and the ledger write is what would create a
-    /// second task later. The task id write is retried until it is stored: the id is
-    /// already known, so a brief ledger outage must not cost a second task.
+    /// second task later. The task id write is retried until it is stored, however long
+    /// the ledger is away: the id is in hand, and no other path of this driver creates
+    /// again for the job meanwhile. Only the ledger can say no: when the claim was taken
+    /// over (this pod could not renew it), the write is fenced out and this task is the
+    /// one that is lost, logged and counted as orphaned.
     private func create(_ context: JobContext, expectedCreateAttempts: Int, upload: Bool) async throws -> JobEvent {
         try await ports.gate.waitUntilUsable()
         let job = context.job
@@ -391,7 +394,7 @@ public final class JobRunner: MessageHandler {
         let logger = context.logger
         let retry = self.retry
         let renewals = self.renewals
-        let claimTimeout = settings.createClaimTimeout
+        let metrics = self.metrics
         // The caller holds the create permit (``run(_:)``). The claim, the create and the
         // write run in a task of their own, which a cancelled job does not cancel; the
         // permit goes back when it is done.
@@ -414,12 +417,19 @@ public final class JobRunner: MessageHandler {
                 return (creating.createAttempts, .failure(error))
             }
             do {
-                let submitted = try await retry.untilStored("record the task id", logger, giveUpAfter: claimTimeout * 4) {
-                    try await ledger.recordTask(jobID: job.jobID, taskID: created.taskID, at: Date())
+                let submitted = try await retry.untilStored("record the task id", logger) {
+                    try await ledger.recordTask(
+                        jobID: job.jobID, taskID: created.taskID, createAttempts: creating.createAttempts, at: Date())
                 }
                 logger.info("task created", metadata: ["task_id": "\(created.taskID)", "source_mode": "\(created.sourceMode)"])
                 return (creating.createAttempts, .success((submitted, created)))
             } catch {
+                if let refused = error as? LedgerError, refused.code == .invalidTransition {
+                    logger.error(
+                        "task orphaned: the create claim was taken over before its task id could be stored",
+                        metadata: ["task_id": "\(created.taskID)", "error": "\(refused)"])
+                    metrics.taskOrphaned()
+                }
                 return (creating.createAttempts, .failure(error))
             }
         }

@@ -9,6 +9,7 @@ final class FlakyLedger: JobLedger {
     let base: any JobLedger
     private let failures = Mutex<[String: Int]>([:])
     private let calls = Mutex<[String: Int]>([:])
+    private let hooks = Mutex<[String: @Sendable () async throws -> Void]>([:])
 
     init(_ base: any JobLedger) { self.base = base }
 
@@ -19,6 +20,13 @@ final class FlakyLedger: JobLedger {
     /// The next `count` calls of `method` throw `.unavailable`.
     func fail(_ method: String, times count: Int) { failures.withLock { $0[method] = count } }
     func calls(_ method: String) -> Int { calls.withLock { $0[method] ?? 0 } }
+    /// Runs `hook` once, at the next call of `method`, before the call (what another pod
+    /// does meanwhile).
+    func once(_ method: String, _ hook: @escaping @Sendable () async throws -> Void) { hooks.withLock { $0[method] = hook } }
+    private func runHook(_ method: String) async throws {
+        let hook = hooks.withLock { $0.removeValue(forKey: method) }
+        try await hook?()
+    }
 
     private func gate(_ method: String) throws {
         calls.withLock { $0[method, default: 0] += 1 }
@@ -46,9 +54,10 @@ final class FlakyLedger: JobLedger {
         try gate("renewCreateClaim")
         try await base.renewCreateClaim(jobID: jobID, createAttempts: createAttempts, at: at)
     }
-    func recordTask(jobID: String, taskID: String, at: Date) async throws -> JobRecord {
+    func recordTask(jobID: String, taskID: String, createAttempts: Int, at: Date) async throws -> JobRecord {
+        try await runHook("recordTask")
         try gate("recordTask")
-        return try await base.recordTask(jobID: jobID, taskID: taskID, at: at)
+        return try await base.recordTask(jobID: jobID, taskID: taskID, createAttempts: createAttempts, at: at)
     }
     func recordPolls(jobID: String, count: Int, at: Date) async throws {
         try gate("recordPolls")
