@@ -45,7 +45,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
             let matching = records.filter(filter.matches).suffix(limit)
             for m in matching {
                 let h = { (name: String) in m.headers.last(named: name)?.stringValue ?? "-" }
-                print("\(m.partition):\(m.offset)  \(m.keyString ?? "(no key)")  \(h(DeadLetterHeaders.errorClass))  \(h(DeadLetterHeaders.errorCode))  \(h(DeadLetterHeaders.failedAt))  \(h(DeadLetterHeaders.errorMessage))")
+                print(TerminalText.safe("\(m.partition):\(m.offset)  \(m.keyString ?? "(no key)")  \(h(DeadLetterHeaders.errorClass))  \(h(DeadLetterHeaders.errorCode))  \(h(DeadLetterHeaders.failedAt))  \(h(DeadLetterHeaders.errorMessage))"))
             }
             print("\(matching.count) dead letter(s)")
         }
@@ -62,9 +62,9 @@ struct DeadLetterCommand: AsyncParsableCommand {
             let (_, records) = try await DeadLetterCommand.read(common)
             guard let m = records.first(where: { $0.partition == p && $0.offset == o }) else { throw ValidationError("no dead letter at \(position)") }
             let display = DeadLetterHeaders.displayValues(m.headers.map { (name: $0.key, value: $0.value) })
-            for (k, v) in display.sorted(by: { $0.key < $1.key }) { print("\(k): \(v)") }
-            print("key: \(m.keyString ?? "(none)")")
-            print("value: \(m.value.map { String(decoding: $0, as: UTF8.self) } ?? "(null)")")
+            for (k, v) in display.sorted(by: { $0.key < $1.key }) { print(TerminalText.safe("\(k): \(v)")) }
+            print(TerminalText.safe("key: \(m.keyString ?? "(none)")"))
+            print(TerminalText.safe("value: \(m.value.map { String(decoding: $0, as: UTF8.self) } ?? "(null)")"))
         }
     }
 
@@ -83,7 +83,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
             let matching = records.filter { filter.matches($0) && !DeadLetterStub.isStub($0.headers.map { (name: $0.key, value: $0.value) }) }
             if !stubs.isEmpty { print("\(stubs.count) stub(s) without a value skipped (the original record was too large to copy)") }
             if dryRun {
-                for m in matching { print("would replay \(m.partition):\(m.offset) \(m.keyString ?? "(no key)")") }
+                for m in matching { print(TerminalText.safe("would replay \(m.partition):\(m.offset) \(m.keyString ?? "(no key)")")) }
                 print("\(matching.count) record(s) would be replayed")
                 return
             }
@@ -96,7 +96,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
                 let headers = m.headers.filter { !DeadLetterCommand.isDeadLetterHeader($0.key) } + [KafkaHeader(key: DeadLetterCommand.replayHeader, value: "true")]
                 let topic = m.headers.last(named: DeadLetterHeaders.originalTopic)?.stringValue ?? settings.jobsTopic
                 try await producer.send(KafkaProducerMessage(topic: topic, key: m.key, value: m.value, headers: headers))
-                print("replayed \(m.partition):\(m.offset) \(m.keyString ?? "(no key)") to \(topic)")
+                print(TerminalText.safe("replayed \(m.partition):\(m.offset) \(m.keyString ?? "(no key)") to \(topic)"))
                 try await Task.sleep(until: start + interval, clock: .continuous)
             }
             await producer.close()

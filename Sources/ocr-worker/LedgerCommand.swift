@@ -28,7 +28,7 @@ struct LedgerCommand: AsyncParsableCommand {
                 "published_at": r.publishedAt.map { ISO8601DateFormatter().string(from: $0) } ?? NSNull(),
             ]
             if let bytes = r.resultMessage { object["result"] = (try? JSONSerialization.jsonObject(with: Data(bytes))) ?? NSNull() }
-            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted]), as: UTF8.self))
+            print(TerminalText.safe(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])))
         }
     }
 

@@ -45,9 +45,9 @@ struct ResultsCommand: AsyncParsableCommand {
         var rows: [ResultRow] = []
         for key in latest.keys.sorted() { rows.append(await ResultRow(json: latest[key]!)) }
         if json {
-            for key in latest.keys.sorted() { print(String(decoding: latest[key]!, as: UTF8.self)) }
+            for key in latest.keys.sorted() { print(TerminalText.safe(latest[key]!)) }
         } else {
-            print(ResultRow.table(rows))
+            print(TerminalText.safe(ResultRow.table(rows)))
         }
         if expect > 0, latest.count < expect { throw ExitCode(1) }
     }

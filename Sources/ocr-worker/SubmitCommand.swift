@@ -71,7 +71,7 @@ struct SubmitCommand: AsyncParsableCommand {
                 var last: JobState?
                 while !Task.isCancelled {
                     if let state = try? await ledger.record(jobID: jobID)?.state, state != last {
-                        print("  \(jobID): \(state.rawValue)")
+                        print(TerminalText.safe("  \(jobID): \(state.rawValue)"))
                         last = state
                     }
                     try? await Task.sleep(for: .milliseconds(500))
@@ -88,7 +88,7 @@ struct SubmitCommand: AsyncParsableCommand {
         watcher?.cancel()
         await progress?.close()
         guard ok, let result = found.withLock({ $0 }) else { throw ValidationError("no result for \(jobID) within \(timeout) s") }
-        print(String(decoding: result, as: UTF8.self))
+        print(TerminalText.safe(result))
     }
 
     /// Serves one file on a loopback port; returns its URL.
