@@ -1,5 +1,5 @@
-import OCRTaskAPI
 public import NetworkAddress
+import OCRTaskAPI
 
 /// Why ``GuardedFetcher`` refused or gave up on a download (transport failures of the HTTP
 /// client are thrown as they are). Descriptions show URLs only redacted.

@@ -1,11 +1,11 @@
 import AsyncHTTPClient
 import Foundation
-import NIOPosix
 public import Logging
 public import NIOCore
 public import NIOHTTP1
-public import OCRTaskAPI
+import NIOPosix
 public import NetworkAddress
+public import OCRTaskAPI
 
 /// GET with an SSRF guard: the one download path of the worker (source uploads, the -3
 /// fallback, result rehosting) and of ocr-server (`image_url`).

@@ -1,6 +1,6 @@
 public import AsyncHTTPClient
-public import OCRTaskAPI
 public import NetworkAddress
+public import OCRTaskAPI
 
 /// The final (non-redirect) response of a ``GuardedFetcher`` download, body unread.
 public struct GuardedResponse: Sendable {

@@ -1,5 +1,5 @@
-import OCRTaskAPI
 public import NetworkAddress
+import OCRTaskAPI
 
 /// Turns a host name into addresses. ``GuardedFetcher`` asks once per hop, checks every
 /// answer, and connects to an address it checked: an implementation is never asked again

@@ -1,5 +1,5 @@
-import OCRTaskAPI
 import NetworkAddress
+import OCRTaskAPI
 import Synchronization
 
 /// Waits for a resolver's answer until a deadline, without waiting for the resolver: a

@@ -1,6 +1,6 @@
 import NIOPosix
-import OCRTaskAPI
 public import NetworkAddress
+import OCRTaskAPI
 
 #if canImport(Glibc)
     import Glibc

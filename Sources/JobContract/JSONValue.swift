@@ -179,7 +179,7 @@ public struct JSONParser {
         depth: Int, members: inout [String: Member], spans: inout [MemberSpan], recordSpans: Bool = true
     ) throws(JSONParseError) -> JSONValue {
         guard depth < Self.maxDepth else { throw error("nested deeper than \(Self.maxDepth) levels", .tooDeep) }
-        index += 1  // {
+        index += 1 // {
         var object: [String: JSONValue] = [:]
         skipWhitespace()
         if peek() == UInt8(ascii: "}") {
@@ -215,7 +215,7 @@ public struct JSONParser {
 
     private mutating func parseArray(depth: Int) throws(JSONParseError) -> JSONValue {
         guard depth < Self.maxDepth else { throw error("nested deeper than \(Self.maxDepth) levels", .tooDeep) }
-        index += 1  // [
+        index += 1 // [
         var array: [JSONValue] = []
         skipWhitespace()
         if peek() == UInt8(ascii: "]") {
@@ -261,7 +261,7 @@ public struct JSONParser {
     private func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
 
     private mutating func parseString() throws(JSONParseError) -> String {
-        index += 1  // opening quote
+        index += 1 // opening quote
         var scalars = String.UnicodeScalarView()
         var runStart = index
         func flush(_ parser: JSONParser, _ end: Int, into view: inout String.UnicodeScalarView) throws(JSONParseError) {

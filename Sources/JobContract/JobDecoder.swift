@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
-public import OCRTaskAPI
 import HexEncoding
+public import OCRTaskAPI
 
 /// Turns the value of an `ocr.jobs` record into a ``Job`` or a ``JobRejection``.
 ///
@@ -352,9 +352,11 @@ public struct JobDecoder: Sendable {
     }
 
     static func asciiLowercased(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.map { s in
-            ("A"..."Z").contains(s) ? Unicode.Scalar(s.value + 32)! : s
-        }))
+        String(
+            String.UnicodeScalarView(
+                text.unicodeScalars.map { s in
+                    ("A"..."Z").contains(s) ? Unicode.Scalar(s.value + 32)! : s
+                }))
     }
 
     /// The syntax of `source.url`, the schema's pattern: `http` or `https` (any case), `://`,

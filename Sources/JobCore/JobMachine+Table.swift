@@ -14,25 +14,38 @@ extension JobMachine {
     }
 
     public static let transitions: [Transition] = [
-        .init(phase: "any driving phase", event: "(top of the loop)", rule: "the job's `deadline` passed", next: "settling, `settle(failed deadline_exceeded)`"),
+        .init(
+            phase: "any driving phase", event: "(top of the loop)", rule: "the job's `deadline` passed",
+            next: "settling, `settle(failed deadline_exceeded)`"),
         .init(phase: "accepted", event: "start", rule: "ledger row settled", next: "publishing, `publish(stored bytes)` (republish)"),
-        .init(phase: "accepted", event: "start", rule: "row `submitted` with a task id", next: "polling, `poll` (resume; the task keeps its deadline)"),
+        .init(
+            phase: "accepted", event: "start", rule: "row `submitted` with a task id", next: "polling, `poll` (resume; the task keeps its deadline)"),
         .init(phase: "accepted", event: "start", rule: "row `creating` under a claim that is not ours", next: "awaitingClaim (below)"),
         .init(phase: "accepted", event: "start", rule: "otherwise", next: "creating, `create`"),
         .init(phase: "awaitingClaim", event: "(row read)", rule: "row `submitted` with a task id", next: "polling, `poll` that task"),
         .init(phase: "awaitingClaim", event: "(row read)", rule: "row settled", next: "publishing (republish)"),
-        .init(phase: "awaitingClaim", event: "(row read)", rule: "row `creating`, claim renewed within the claim timeout", next: "awaitingClaim, `wait(first)` then `readLedger`"),
-        .init(phase: "awaitingClaim", event: "(row read)", rule: "row `creating`, claim older than the claim timeout", next: "creating, `create` (taken over, counted)"),
+        .init(
+            phase: "awaitingClaim", event: "(row read)", rule: "row `creating`, claim renewed within the claim timeout",
+            next: "awaitingClaim, `wait(first)` then `readLedger`"),
+        .init(
+            phase: "awaitingClaim", event: "(row read)", rule: "row `creating`, claim older than the claim timeout",
+            next: "creating, `create` (taken over, counted)"),
         .init(phase: "creating", event: "created", rule: "", next: "polling, `wait(first)` then `poll`"),
         .init(phase: "creating", event: "createFailed", rule: "permanent (400, 413, ...)", next: "settling, failed `provider_rejected`"),
-        .init(phase: "creating", event: "createFailed", rule: "our download of the source refused (forbidden address)", next: "settling, failed `source_unreachable`"),
+        .init(
+            phase: "creating", event: "createFailed", rule: "our download of the source refused (forbidden address)",
+            next: "settling, failed `source_unreachable`"),
         .init(phase: "creating", event: "createFailed", rule: "-3 / source fetch failure, no upload tried yet", next: "creating, `create(upload)`"),
         .init(phase: "creating", event: "createFailed", rule: "-3 after our own upload", next: "settling, failed `source_unreachable`"),
         .init(phase: "creating", event: "createFailed", rule: "transient, 401, circuit open", next: "creating, `wait(cap)` then `create`"),
         .init(phase: "creating", event: "createInterrupted", rule: "row `submitted` meanwhile", next: "polling, `wait(first)` then `poll`"),
-        .init(phase: "creating", event: "createInterrupted", rule: "otherwise (claim lost, ledger down)", next: "awaitingClaim, `wait(retry delay)` then `readLedger`"),
+        .init(
+            phase: "creating", event: "createInterrupted", rule: "otherwise (claim lost, ledger down)",
+            next: "awaitingClaim, `wait(retry delay)` then `readLedger`"),
         .init(phase: "polling", event: "(before a poll)", rule: "task older than the task timeout", next: "recreate"),
-        .init(phase: "polling", event: "polled", rule: "state 0, 2, 3, 4 (pending)", next: "polling, `wait(rules.pollPlanner's delay; without one, backoff by polls and progress; at least the reply's Retry-After)`"),
+        .init(
+            phase: "polling", event: "polled", rule: "state 0, 2, 3, 4 (pending)",
+            next: "polling, `wait(rules.pollPlanner's delay; without one, backoff by polls and progress; at least the reply's Retry-After)`"),
         .init(phase: "polling", event: "polled", rule: "state 1 with a file", next: "rehosting, `rehost` (pass-through: settling, success)"),
         .init(phase: "polling", event: "polled", rule: "state 1 without a file", next: "recreate"),
         .init(phase: "polling", event: "polled", rule: "state -1, -2, -8", next: "recreate"),
@@ -56,7 +69,9 @@ extension JobMachine {
         .init(phase: "publishing", event: "sent", rule: "row `completed`, or `failed` never published", next: "markingPublished, `markPublished`"),
         .init(phase: "publishing", event: "sent", rule: "otherwise", next: "published, `finish`"),
         .init(phase: "publishing", event: "resultTooLarge", rule: "", next: "publishing, `deadLetterStub(internal result_too_large)`"),
-        .init(phase: "publishing", event: "deadLettered", rule: "row `completed`, or `failed` never published", next: "markingPublished, `markPublished`"),
+        .init(
+            phase: "publishing", event: "deadLettered", rule: "row `completed`, or `failed` never published",
+            next: "markingPublished, `markPublished`"),
         .init(phase: "publishing", event: "deadLettered", rule: "otherwise", next: "published, `finish`"),
         .init(phase: "markingPublished", event: "marked", rule: "", next: "published, `finish`"),
     ]

@@ -256,7 +256,9 @@ public struct JobMachine: Sendable {
                 message: "the job's result (\(bytes) bytes) is too large for the broker (message.max.bytes)", taskID: record.taskID)
             failure = tooLarge
             republishing = false
-            return Step(effect: .deadLetterStub(tooLarge, reason: "the result was too large for the broker", record: record), notes: [.resultTooLarge(bytes: bytes)])
+            return Step(
+                effect: .deadLetterStub(tooLarge, reason: "the result was too large for the broker", record: record),
+                notes: [.resultTooLarge(bytes: bytes)])
         case (.markingPublished, .marked):
             return finish(ending)
 
@@ -334,8 +336,10 @@ public struct JobMachine: Sendable {
         default:
             notes.append(.taskEnded(seconds: (now.instant - taskStartedAt).timeInterval, state: task.state.rawValue))
             if action == .done, let planner = rules.pollPlanner {
-                notes.append(.taskTimed(pollHistory.completion(
-                    key: planner.key, doneAt: now.instant - taskStartedAt, providerDuration: task.providerDuration)))
+                notes.append(
+                    .taskTimed(
+                        pollHistory.completion(
+                            key: planner.key, doneAt: now.instant - taskStartedAt, providerDuration: task.providerDuration)))
             }
         }
         let state = task.state.rawValue
@@ -349,7 +353,8 @@ public struct JobMachine: Sendable {
                 return Step(effect: .rehost(taskID: task.taskID, fileURL: file), notes: notes)
             }
             let passed = JobResult.ResultFile(
-                fileURL: file, fileURLExpiresAt: resultURLExpiry(task, now), location: nil, sizeBytes: nil, sha256: nil, contentType: resultContentType)
+                fileURL: file, fileURLExpiresAt: resultURLExpiry(task, now), location: nil, sizeBytes: nil, sha256: nil,
+                contentType: resultContentType)
             var step = settle(.succeeded(task: task, file: passed, attempts: attempts))
             step.notes = notes
             return step

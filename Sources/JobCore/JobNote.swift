@@ -1,5 +1,5 @@
-public import PollPlanning
 public import Foundation
+public import PollPlanning
 
 /// Something a transition wants counted or logged. The machine stays pure: it returns
 /// notes with its effect, and the runner turns them into metrics and log lines.

@@ -78,7 +78,7 @@ public final class KafkaConsumer: Sendable {
         try client.use("subscribe") { handle throws(KafkaError) in
             let list = rd_kafka_topic_partition_list_new(Int32(topics.count))!
             defer { rd_kafka_topic_partition_list_destroy(list) }
-            for t in topics { rd_kafka_topic_partition_list_add(list, t, -1 /* RD_KAFKA_PARTITION_UA */) }
+            for t in topics { rd_kafka_topic_partition_list_add(list, t, RDKafkaClient.unassignedPartition) }
             let err = rd_kafka_subscribe(handle, list)
             if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, operation: "subscribe") }
         }

@@ -111,7 +111,7 @@ public final class KafkaProducer: Sendable {
                         vus[0].vtype = RD_KAFKA_VTYPE_TOPIC
                         vus[0].u.cstr = topic
                         vus[1].vtype = RD_KAFKA_VTYPE_PARTITION
-                        vus[1].u.i32 = message.partition ?? -1  // RD_KAFKA_PARTITION_UA
+                        vus[1].u.i32 = message.partition ?? RDKafkaClient.unassignedPartition
                         vus[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS
                         vus[2].u.i = RD_KAFKA_MSG_F_COPY
                         vus[3].vtype = RD_KAFKA_VTYPE_VALUE
@@ -241,7 +241,7 @@ private final class Shared: Sendable {
 /// travels with the record through librdkafka.
 struct DeliveryTracker {
     typealias Waiter = CheckedContinuation<Result<KafkaDeliveryReport, KafkaError>, Never>
-    private var nextID: UInt = 1  // never 0: a null opaque would be ambiguous
+    private var nextID: UInt = 1 // never 0: a null opaque would be ambiguous
     private var waiting: [UInt: Waiter] = [:]
 
     mutating func register(_ waiter: Waiter) -> UInt {

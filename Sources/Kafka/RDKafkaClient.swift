@@ -20,6 +20,10 @@ final class RDKafkaClient: @unchecked Sendable {
         var c: rd_kafka_type_t { self == .producer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER }
     }
 
+    /// `RD_KAFKA_PARTITION_UA`: a partition the group or the partitioner chooses (the C
+    /// macro is not imported into Swift).
+    static let unassignedPartition: Int32 = -1
+
     let handle: OpaquePointer
     let kind: Kind
     let logger: Logger

@@ -1,5 +1,5 @@
-public import JobCore
 public import Foundation
+public import JobCore
 public import Logging
 public import PostgresSupport
 

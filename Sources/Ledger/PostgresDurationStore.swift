@@ -1,5 +1,5 @@
-import JobCore
 import Foundation
+import JobCore
 public import Logging
 import PostgresNIO
 public import PostgresSupport
@@ -27,7 +27,7 @@ public final class PostgresDurationStore: Sendable {
                 )
                 """
             ]
-        ),
+        )
     ]
 
     private let handle: PostgresPoolHandle

@@ -1,5 +1,5 @@
-public import JobCore
 public import Foundation
+public import JobCore
 public import Logging
 import PostgresNIO
 public import PostgresSupport
@@ -39,7 +39,7 @@ public final class PostgresJobLedger: JobLedger {
                 """,
                 "CREATE INDEX jobs_state ON SCHEMA.jobs (state)",
             ]
-        ),
+        )
     ]
 
     public var options: PostgresConnectionOptions { handle.options }

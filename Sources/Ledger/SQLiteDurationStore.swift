@@ -1,7 +1,7 @@
-import JobCore
 public import Foundation
-public import Logging
 import GRDB
+import JobCore
+public import Logging
 
 /// The poll planner's learned durations in the SQLite ledger's file, so a restarted pod
 /// does not start cold: table `poll_plan_durations (provider, name, payload, updated_at)`,

@@ -1,5 +1,5 @@
-import JobCore
 import GRDB
+import JobCore
 import Synchronization
 
 /// Group commit for the SQLite ledger: ledger calls that arrive while a transaction runs

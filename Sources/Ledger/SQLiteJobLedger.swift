@@ -1,7 +1,7 @@
-public import JobCore
 public import Foundation
-public import Logging
 import GRDB
+public import JobCore
+public import Logging
 import Synchronization
 
 /// The embedded ledger: one SQLite file (WAL mode, through a GRDB `DatabasePool`) or an
@@ -38,7 +38,7 @@ public final class SQLiteJobLedger: JobLedger {
             );
             CREATE INDEX jobs_state ON jobs (state);
             """
-        ),
+        )
     ]
 
     public let location: Location
@@ -106,11 +106,11 @@ public final class SQLiteJobLedger: JobLedger {
             let inserted = try Row.fetchOne(
                 db.cachedStatement(
                     sql: """
-                    INSERT INTO jobs (job_id, fingerprint, state, first_seen_at, updated_at)
-                    VALUES (?, ?, 'accepted', ?, ?)
-                    ON CONFLICT (job_id) DO NOTHING
-                    RETURNING \(recordColumns)
-                    """),
+                        INSERT INTO jobs (job_id, fingerprint, state, first_seen_at, updated_at)
+                        VALUES (?, ?, 'accepted', ?, ?)
+                        ON CONFLICT (job_id) DO NOTHING
+                        RETURNING \(recordColumns)
+                        """),
                 arguments: [jobID, fingerprint, now, now])
             if let inserted { return (try Self.record(inserted), true) }
             guard let existing = try Self.fetch(db, jobID) else {

@@ -1,7 +1,7 @@
 import Foundation
+import HexEncoding
 import NIOCore
 import OCRTaskAPI
-import HexEncoding
 
 /// The bytes around a streamed file in a `multipart/form-data` body (RFC 7578): text
 /// fields first, then the file part's header (``head``), then the file's bytes, then

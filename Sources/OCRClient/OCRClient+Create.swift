@@ -2,8 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
-import _NIOFileSystem
 public import OCRTaskAPI
+import _NIOFileSystem
 
 extension OCRClient {
     /// How a create will send its source, decided once before the first attempt.
@@ -162,7 +162,7 @@ extension OCRClient {
                 [self] response, _ in
                 try await upload(response, of: url, options: options, attempt: attempt, secrets: secrets)
             }
-        } catch where error.code == .transport && error.transport == .readTimeout && NIODeadline.now() >= deadline {
+        } catch  where error.code == .transport && error.transport == .readTimeout && NIODeadline.now() >= deadline {
             // Out of time with the form possibly sent: an ambiguous create, as before.
             var timedOut = error
             timedOut.endpoint = .create

@@ -2,10 +2,10 @@ import AsyncHTTPClient
 import Crypto
 import Foundation
 import GuardedFetch
+import HexEncoding
 import NIOCore
 import NIOHTTP1
 import OCRTaskAPI
-import HexEncoding
 
 extension OCRClient {
     /// A failure of the caller's sink, kept apart from transport failures.
@@ -68,7 +68,7 @@ extension OCRClient {
                 [self] response, finalURL in
                 try await receive(response, from: finalURL, into: sink, maxBytes: maxBytes, attempt: attempt)
             }
-        } catch where error.code == .transport && error.transport == .readTimeout && NIODeadline.now() >= deadline {
+        } catch  where error.code == .transport && error.transport == .readTimeout && NIODeadline.now() >= deadline {
             throw resultDeadlineError(attempts: attempt)
         }
     }

@@ -5,8 +5,8 @@ public import GuardedFetch
 public import Logging
 import NIOCore
 import NIOHTTP1
-import _NIOFileSystem
 public import OCRTaskAPI
+import _NIOFileSystem
 
 /// The client of the OCR task API (docs/architecture.md, "The OCR task API") on AsyncHTTPClient.
 ///

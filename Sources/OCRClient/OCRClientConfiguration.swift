@@ -1,5 +1,5 @@
-public import OCRTaskAPI
 public import NetworkAddress
+public import OCRTaskAPI
 
 /// Everything an ``OCRClient`` needs to know. ``description`` never shows the API key.
 public struct OCRClientConfiguration: Sendable, CustomStringConvertible {

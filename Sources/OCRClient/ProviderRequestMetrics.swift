@@ -10,9 +10,12 @@ import OCRTaskAPI
 /// or `transport` when no reply came (refused, reset, timed out).
 enum ProviderRequestMetrics {
     static func record(_ endpoint: TaskEndpoint, status: Int?, duration: Duration) {
-        Counter(label: "ocr_provider_requests_total", dimensions: [
-            ("endpoint", endpoint.rawValue), ("status", status.map(String.init) ?? "transport"),
-        ]).increment()
+        Counter(
+            label: "ocr_provider_requests_total",
+            dimensions: [
+                ("endpoint", endpoint.rawValue), ("status", status.map(String.init) ?? "transport"),
+            ]
+        ).increment()
         Timer(label: "ocr_provider_request_duration_seconds", dimensions: [("endpoint", endpoint.rawValue)], preferredDisplayUnit: .seconds)
             .record(duration)
     }

@@ -86,7 +86,10 @@ public final class RequestBudget: Sendable {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let now = now()
-                enum Next { case go, cancelled, wait(startDispatcher: Bool) }
+                enum Next {
+                    case go, cancelled
+                    case wait(startDispatcher: Bool)
+                }
                 let next: Next = state.withLock { state in
                     if case .cancelled = state.slots[id] {
                         state.slots[id] = nil

@@ -1,6 +1,6 @@
 import Crypto
-import Synchronization
 public import Logging
+import Synchronization
 
 /// One request budget per API key across pods, through a ``RequestBudgetStore``.
 ///
@@ -182,9 +182,11 @@ public final class SharedRequestBudget: Sendable {
         state.withLock { $0.onLocalShare = true }
         // Warned once per fall (the metrics count it); every round after at debug.
         let fell = metrics.usingLocalShare()
-        logger.log(level: fell ? .warning : .debug, "shared request budget unreachable; using a fair local share", metadata: [
-            "share_rps": "\(share)", "pods": "\(pods)", "error": "\(reason)",
-        ])
+        logger.log(
+            level: fell ? .warning : .debug, "shared request budget unreachable; using a fair local share",
+            metadata: [
+                "share_rps": "\(share)", "pods": "\(pods)", "error": "\(reason)",
+            ])
         return Round(share: share, pods: pods, reachedStore: false)
     }
 

@@ -72,9 +72,9 @@ struct ImageGeometry: Equatable {
             offset += 1
             switch marker {
             case 0x00, 0x01, 0xD0...0xD7:
-                continue  // stuffed byte, TEM, RSTn: no length
+                continue // stuffed byte, TEM, RSTn: no length
             case 0xD9, 0xDA:
-                return nil  // end of image or start of scan before any frame header
+                return nil // end of image or start of scan before any frame header
             default:
                 break
             }
@@ -106,10 +106,10 @@ struct ImageGeometry: Equatable {
         }
         loop: while offset < bytes.count {
             switch bytes[offset] {
-            case 0x21:  // extension: label, sub-blocks
+            case 0x21: // extension: label, sub-blocks
                 guard let next = skipSubBlocks(offset + 2) else { return nil }
                 offset = next
-            case 0x2C:  // image descriptor: left, top, width, height, flags
+            case 0x2C: // image descriptor: left, top, width, height, flags
                 guard let left = bytes.uint16LE(offset + 1), let top = bytes.uint16LE(offset + 3),
                     let frameWidth = bytes.uint16LE(offset + 5), let frameHeight = bytes.uint16LE(offset + 7)
                 else { return nil }
@@ -122,7 +122,7 @@ struct ImageGeometry: Equatable {
                 // LZW minimum code size, then the image data.
                 guard let next = skipSubBlocks(offset + 1) else { break loop }
                 offset = next
-            default:  // trailer (0x3B) or junk: stop, as readers do
+            default: // trailer (0x3B) or junk: stop, as readers do
                 break loop
             }
         }
@@ -149,7 +149,8 @@ struct ImageGeometry: Equatable {
         while ifd != 0, pages.count <= maxPages {
             // A loop of IFDs would never end; libtiff refuses it too.
             guard visited.insert(ifd).inserted, let entries = u16(ifd) else { return nil }
-            var width: Int?, height: Int?
+            var width: Int?
+            var height: Int?
             for index in 0..<entries {
                 let entry = ifd + 2 + index * 12
                 guard let tag = u16(entry), let type = u16(entry + 2) else { return nil }

@@ -96,7 +96,8 @@ extension OOXMLWriter {
     /// one table, placed and sized as on the page.
     static func pptxShapes(_ page: PageLayout, slideHeight: Int) -> String {
         guard page.width > 0, page.height > 0 else { return "" }
-        let scaleX = Double(slideWidth) / page.width, scaleY = Double(slideHeight) / page.height
+        let scaleX = Double(slideWidth) / page.width
+        let scaleY = Double(slideHeight) / page.height
         func frame(_ box: PageLayout.Box) -> SlideFrame {
             let x = min(slideWidth - 1, max(0, Int(box.left * scaleX)))
             let y = min(slideHeight - 1, max(0, Int(box.top * scaleY)))
@@ -114,7 +115,8 @@ extension OOXMLWriter {
             let paragraphs = run.map { paragraph in
                 let lineHeight = LayoutAnalyzer.median(paragraph.lines.map(\.box.height)) ?? 0
                 let bold = paragraph.role == .body ? "" : #" b="1""#
-                return #"<a:p><a:r><a:rPr lang="en-US" sz="\#(points(lineHeight))"\#(bold) dirty="0"/><a:t>\#(escape(paragraph.text))</a:t></a:r></a:p>"#
+                return
+                    #"<a:p><a:r><a:rPr lang="en-US" sz="\#(points(lineHeight))"\#(bold) dirty="0"/><a:t>\#(escape(paragraph.text))</a:t></a:r></a:p>"#
             }.joined()
             shapes +=
                 #"<p:sp><p:nvSpPr><p:cNvPr id="\#(id)" name="Text \#(id)"/><p:cNvSpPr txBox="1"/><p:nvPr/></p:nvSpPr>"#

@@ -13,7 +13,6 @@ public struct PageLayout: Sendable, Equatable {
         public var right: Double
         public var bottom: Double
 
-
         public var width: Double { right - left }
         public var height: Double { bottom - top }
         public var centerX: Double { (left + right) / 2 }
@@ -58,7 +57,6 @@ public struct PageLayout: Sendable, Equatable {
         public var role: Role = .body
         public var box: Box { Box.union(lines.map(\.box)) ?? Box(left: 0, top: 0, right: 0, bottom: 0) }
 
-
         /// The lines as one run of text: a word broken with a hyphen at a line end (a
         /// lower-case letter, "-", and a lower-case letter starting the next line) is joined.
         public var text: String {
@@ -91,7 +89,6 @@ public struct PageLayout: Sendable, Equatable {
         /// The x ranges of the columns, left to right.
         public var columns: [ClosedRange<Double>]
 
-
         public var columnCount: Int { rows.map(\.count).max() ?? 0 }
     }
 
@@ -110,7 +107,6 @@ public struct PageLayout: Sendable, Equatable {
     public var width: Double
     public var height: Double
     public var blocks: [Block]
-
 
     /// The page as plain text in reading order: a paragraph's lines as lines, a blank line
     /// between blocks, a table's cells separated by tabs, one row a line.

@@ -47,12 +47,14 @@ enum ReadingOrder {
         var predecessors = [Int](repeating: 0, count: count)
         for a in 0..<count {
             for b in 0..<count where a != b {
-                let boxA = boxes[a], boxB = boxes[b]
+                let boxA = boxes[a]
+                let boxB = boxes[b]
                 var before = false
                 if overlapsHorizontally(boxA, boxB) {
                     before = boxA.centerY < boxB.centerY
                 } else if boxA.right + gutter <= boxB.left {
-                    let upper = min(boxA.centerY, boxB.centerY), lower = max(boxA.centerY, boxB.centerY)
+                    let upper = min(boxA.centerY, boxB.centerY)
+                    let lower = max(boxA.centerY, boxB.centerY)
                     before = !(0..<count).contains { c in
                         let boxC = boxes[c]
                         guard c != a && c != b && boxC.centerY > upper && boxC.centerY < lower else { return false }

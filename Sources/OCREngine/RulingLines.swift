@@ -13,7 +13,8 @@ enum RulingLines {
     /// Boxes of the horizontal and vertical rules of `binary` (1 bit per pixel).
     static func find(in binary: PixPointer) -> [PageLayout.Box] {
         guard pixGetDepth(binary) == 1 else { return [] }
-        let width = pixGetWidth(binary), height = pixGetHeight(binary)
+        let width = pixGetWidth(binary)
+        let height = pixGetHeight(binary)
         let horizontal = max(20, Int32(Double(width) * minLengthFraction))
         let vertical = max(20, Int32(Double(height) * minLengthFraction))
         let thickness = max(4, Double(max(width, height)) * maxThicknessFraction)
@@ -36,7 +37,10 @@ enum RulingLines {
         guard count <= 2000 else { return [] }
         var result: [PageLayout.Box] = []
         for index in 0..<count {
-            var x: Int32 = 0, y: Int32 = 0, w: Int32 = 0, h: Int32 = 0
+            var x: Int32 = 0
+            var y: Int32 = 0
+            var w: Int32 = 0
+            var h: Int32 = 0
             guard boxaGetBoxGeometry(boxes, index, &x, &y, &w, &h) == 0 else { continue }
             result.append(PageLayout.Box(left: Double(x), top: Double(y), right: Double(x + w), bottom: Double(y + h)))
         }

@@ -44,7 +44,8 @@ enum Subprocess {
         guard let path = which(executable) else {
             throw .failed("\(executable) is not installed on this server")
         }
-        var prlimitPath = "", envPath = ""
+        var prlimitPath = ""
+        var envPath = ""
         if limits != nil {
             guard let prlimit = which("prlimit"), let env = which("env") else {
                 throw .unavailable("prlimit or env is not installed: helpers run only under resource limits")
@@ -58,14 +59,16 @@ enum Subprocess {
         process.executableURL = URL(fileURLWithPath: command.executable)
         process.arguments = command.arguments
         if let environment { process.environment = environment }
-        let stdout = Pipe(), stderr = Pipe()
+        let stdout = Pipe()
+        let stderr = Pipe()
         process.standardOutput = stdout
         process.standardError = stderr
         process.standardInput = FileHandle.nullDevice
         let exited = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in exited.signal() }
         // Drain both pipes concurrently so a chatty child never blocks on a full pipe.
-        let outBox = DataBox(), errBox = DataBox()
+        let outBox = DataBox()
+        let errBox = DataBox()
         let readers = DispatchGroup()
         for (pipe, box) in [(stdout, outBox), (stderr, errBox)] {
             readers.enter()

@@ -128,7 +128,9 @@ final class TesseractAPI {
         defer { TessResultIteratorDelete(iterator) }
         let pageIterator = TessResultIteratorGetPageIterator(iterator)
         var words: [SourcePage.Word] = []
-        var block = 0, paragraph = 0, line = 0
+        var block = 0
+        var paragraph = 0
+        var line = 0
         repeat {
             if TessPageIteratorIsAtBeginningOf(pageIterator, RIL_BLOCK) != 0 { block += 1 }
             if TessPageIteratorIsAtBeginningOf(pageIterator, RIL_PARA) != 0 { paragraph += 1 }
@@ -136,10 +138,19 @@ final class TesseractAPI {
             guard let cText = TessResultIteratorGetUTF8Text(iterator, RIL_WORD) else { continue }
             let text = String(cString: cText)
             TessDeleteText(cText)
-            var left: Int32 = 0, top: Int32 = 0, right: Int32 = 0, bottom: Int32 = 0
+            var left: Int32 = 0
+            var top: Int32 = 0
+            var right: Int32 = 0
+            var bottom: Int32 = 0
             guard TessPageIteratorBoundingBox(pageIterator, RIL_WORD, &left, &top, &right, &bottom) != 0 else { continue }
-            var bold: Int32 = 0, italic: Int32 = 0, underlined: Int32 = 0, monospace: Int32 = 0, serif: Int32 = 0
-            var smallCaps: Int32 = 0, pointSize: Int32 = 0, fontID: Int32 = 0
+            var bold: Int32 = 0
+            var italic: Int32 = 0
+            var underlined: Int32 = 0
+            var monospace: Int32 = 0
+            var serif: Int32 = 0
+            var smallCaps: Int32 = 0
+            var pointSize: Int32 = 0
+            var fontID: Int32 = 0
             _ = TessResultIteratorWordFontAttributes(
                 iterator, &bold, &italic, &underlined, &monospace, &serif, &smallCaps, &pointSize, &fontID)
             words.append(
@@ -251,4 +262,3 @@ enum Leptonica {
         return (70...2400).contains(yres) ? yres : 300
     }
 }
-

@@ -23,7 +23,9 @@ enum TextLayerJudge {
     }
 
     static func judge(_ page: SourcePage, imageCoverage: Double) -> Verdict {
-        var characters = 0, unmapped = 0, letters = 0
+        var characters = 0
+        var unmapped = 0
+        var letters = 0
         for word in page.words {
             for scalar in word.text.unicodeScalars where !scalar.properties.isWhitespace {
                 characters += 1

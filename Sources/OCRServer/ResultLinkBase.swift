@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
 import NIOCore
-import OCRTaskAPI
 import NetworkAddress
+import OCRTaskAPI
 
 /// Where result links point: the configured public URL (`OCR_SERVER_PUBLIC_URL`) when
 /// there is one; else the host the client asked for (`Host`), with `https` when a trusted

@@ -142,7 +142,8 @@ public struct ServerSettings: Sendable {
         guard let text = self[name] else { return value }
         guard let number = try? reader.requiredDouble(forKey: ConfigKey([name])), number.isFinite, range.contains(number) else {
             throw ServerSettingsError(
-                "\(Self.label(name)) must be a number from \(Self.format(range.lowerBound)) to \(Self.format(range.upperBound)), got \(Self.shown(name, text))")
+                "\(Self.label(name)) must be a number from \(Self.format(range.lowerBound)) to \(Self.format(range.upperBound)), got \(Self.shown(name, text))"
+            )
         }
         return number
     }
@@ -238,7 +239,8 @@ public struct ServerSettings: Sendable {
             let host = url.host, !host.isEmpty, url.query == nil, url.fragment == nil, url.user == nil
         else {
             throw ServerSettingsError(
-                "\(Self.label("OCR_SERVER_PUBLIC_URL")) must be an http or https URL such as https://ocr.example.com, got \(Self.shown("OCR_SERVER_PUBLIC_URL", text))")
+                "\(Self.label("OCR_SERVER_PUBLIC_URL")) must be an http or https URL such as https://ocr.example.com, got \(Self.shown("OCR_SERVER_PUBLIC_URL", text))"
+            )
         }
         return text
     }

@@ -1,5 +1,5 @@
-import JobCore
 public import Foundation
+import JobCore
 public import PostgresSupport
 
 /// Where ocr-server keeps its task records.

@@ -1,5 +1,5 @@
-import OCRTaskAPI
 import NetworkAddress
+import OCRTaskAPI
 
 /// The peers whose forwarded scheme (`X-Forwarded-Proto`, `Forwarded: proto=`) ocr-server
 /// believes when it writes result links without a configured public URL.

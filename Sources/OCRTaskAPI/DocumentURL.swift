@@ -1,5 +1,5 @@
-public import NetworkAddress
 public import Foundation
+public import NetworkAddress
 
 /// A document URL that passed the contract's checks: absolute, `http` or `https`, with a
 /// host. The rules for the `image_url` field itself (port 80/443, reachable host) are
@@ -22,7 +22,8 @@ public struct DocumentURL: Sendable, Hashable, CustomStringConvertible {
         guard scheme == "http" || scheme == "https" else {
             throw TaskRequestError(
                 code: .unsupportedScheme, field: field,
-                reason: scheme.isEmpty ? "has no scheme; http or https required"
+                reason: scheme.isEmpty
+                    ? "has no scheme; http or https required"
                     : "scheme \(scheme) is not allowed; http or https required")
         }
         guard let host = components.host, !host.isEmpty else {

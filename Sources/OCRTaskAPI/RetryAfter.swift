@@ -44,8 +44,8 @@ public enum RetryAfter {
     }
 
     private static let formats = [
-        "EEE, dd MMM yyyy HH:mm:ss zzz",  // IMF-fixdate
-        "EEEE, dd-MMM-yy HH:mm:ss zzz",  // RFC 850
-        "EEE MMM d HH:mm:ss yyyy",  // asctime
+        "EEE, dd MMM yyyy HH:mm:ss zzz", // IMF-fixdate
+        "EEEE, dd-MMM-yy HH:mm:ss zzz", // RFC 850
+        "EEE MMM d HH:mm:ss yyyy", // asctime
     ]
 }

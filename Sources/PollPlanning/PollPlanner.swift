@@ -86,7 +86,8 @@ public struct PollPlanner: Sendable, Hashable {
 
     private func planned(elapsed: Duration, history: TaskPollHistory, progress: Int?) -> PollDecision {
         guard isWarm, let distribution else {
-            let delay = history.pendingPolls == 0
+            let delay =
+                history.pendingPolls == 0
                 ? coldStart.first
                 : coldStart.delay(afterPolls: history.pendingPolls, progress: progress, elapsed: elapsed)
             return PollDecision(delay: delay, basis: .coldStart)

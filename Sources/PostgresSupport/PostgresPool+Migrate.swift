@@ -5,7 +5,7 @@ extension PostgresPool {
     /// The advisory lock every migration in a schema takes (with the schema's name hashed
     /// into it): pods and replicas starting together take turns, components and schemas
     /// never wait for others'.
-    static let migrationLockKey: Int64 = 0x6f63_725f_6d69_6772  // "ocr_migr"
+    static let migrationLockKey: Int64 = 0x6f63_725f_6d69_6772 // "ocr_migr"
 
     /// Brings `component`'s tables in the options' schema up to date: creates the schema
     /// and `schema_migrations (component, version, applied_at)` when missing, and applies

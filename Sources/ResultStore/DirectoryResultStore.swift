@@ -1,14 +1,14 @@
 import Crypto
 import Foundation
+import HexEncoding
 import NIOCore
 public import NIOPosix
 import OCRTaskAPI
-import HexEncoding
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Result files in a local directory (the default store).

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
-import OCRTaskAPI
 import HexEncoding
+import OCRTaskAPI
 
 /// Result keys: `/`-separated relative paths whose segments are made safe for any store.
 ///
@@ -82,4 +82,3 @@ public enum ResultKey {
         return out
     }
 }
-

@@ -1,10 +1,10 @@
 public import AsyncHTTPClient
 import Crypto
 public import Foundation
+import HexEncoding
 public import NIOCore
 import NIOHTTP1
 import OCRTaskAPI
-import HexEncoding
 
 /// Where and how to reach an S3-compatible bucket.
 public struct S3Configuration: Sendable, Hashable, CustomStringConvertible {

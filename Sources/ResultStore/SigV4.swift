@@ -1,7 +1,7 @@
 public import Crypto
 public import Foundation
-import OCRTaskAPI
 import HexEncoding
+import OCRTaskAPI
 
 /// AWS Signature Version 4 for request headers (the `Authorization` header), with
 /// swift-crypto's HMAC-SHA256. Checked against AWS's published test suite and S3 examples.
@@ -122,7 +122,8 @@ public struct SigV4Signer: Sendable {
             (uriEncode(pair.0, keepSlash: false), uriEncode(pair.1, keepSlash: false))
         }
         let sorted = encoded.sorted { a, b in
-            a.name == b.name ? Array(a.value.utf8).lexicographicallyPrecedes(b.value.utf8)
+            a.name == b.name
+                ? Array(a.value.utf8).lexicographicallyPrecedes(b.value.utf8)
                 : Array(a.name.utf8).lexicographicallyPrecedes(b.name.utf8)
         }
         return sorted.map { "\($0.name)=\($0.value)" }.joined(separator: "&")

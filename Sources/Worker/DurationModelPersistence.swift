@@ -1,5 +1,5 @@
-public import PollPlanning
 public import Logging
+public import PollPlanning
 
 /// Keeps a ``DurationModel`` across restarts through a ``DurationModelStore``: takes up
 /// what is stored when the worker starts, saves every ``interval`` and once more when it
@@ -24,13 +24,17 @@ public struct DurationModelPersistence: Sendable {
         do {
             let entries = try await store.loadDurations(provider: provider)
             let (restored, dropped) = model.restore(entries)
-            logger.info("poll planner: learned durations restored", metadata: [
-                "entries": "\(restored)", "dropped": "\(dropped)", "provider": "\(provider)",
-            ])
+            logger.info(
+                "poll planner: learned durations restored",
+                metadata: [
+                    "entries": "\(restored)", "dropped": "\(dropped)", "provider": "\(provider)",
+                ])
         } catch {
-            logger.warning("poll planner: could not read the stored durations; learning from a cold start", metadata: [
-                "error": "\(String(describing: error).prefix(200))"
-            ])
+            logger.warning(
+                "poll planner: could not read the stored durations; learning from a cold start",
+                metadata: [
+                    "error": "\(String(describing: error).prefix(200))"
+                ])
         }
     }
 
@@ -43,9 +47,11 @@ public struct DurationModelPersistence: Sendable {
             try await store.saveDurations(provider: model.settings.provider, entries: entries)
             return true
         } catch {
-            logger.warning("poll planner: could not store the learned durations", metadata: [
-                "error": "\(String(describing: error).prefix(200))"
-            ])
+            logger.warning(
+                "poll planner: could not store the learned durations",
+                metadata: [
+                    "error": "\(String(describing: error).prefix(200))"
+                ])
             return false
         }
     }

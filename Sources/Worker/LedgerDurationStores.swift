@@ -1,6 +1,6 @@
-public import PollPlanning
 public import Ledger
 public import Logging
+public import PollPlanning
 public import PostgresSupport
 
 /// The SQLite ledger's file as the store of learned durations.
@@ -26,9 +26,11 @@ extension WorkerService {
             case .sqliteInMemory: return nil
             }
         } catch {
-            logger.warning("poll planner: the store of learned durations cannot be opened; learning from a cold start", metadata: [
-                "error": "\(String(describing: error).prefix(200))"
-            ])
+            logger.warning(
+                "poll planner: the store of learned durations cannot be opened; learning from a cold start",
+                metadata: [
+                    "error": "\(String(describing: error).prefix(200))"
+                ])
             return nil
         }
     }

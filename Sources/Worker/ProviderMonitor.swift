@@ -1,6 +1,6 @@
+public import Logging
 public import OCRClient
 public import OCRTaskAPI
-public import Logging
 import Synchronization
 
 /// Shares ``ProviderHealth`` between the jobs of a pod, the consumer loop and `/readyz`.

@@ -1,8 +1,8 @@
-import PollPlanning
 import Foundation
 import JobContract
 import Metrics
 import OCRClient
+import PollPlanning
 
 /// The worker's metrics (swift-metrics; exported by the Prometheus backend on /metrics).
 public struct WorkerMetrics: Sendable {

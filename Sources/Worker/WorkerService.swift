@@ -1,10 +1,10 @@
-public import JobCore
-public import PollPlanning
 import Foundation
+public import JobCore
 import Kafka
 import Ledger
 public import Logging
 import OCRClient
+public import PollPlanning
 public import ResultStore
 public import ServiceLifecycle
 
@@ -103,11 +103,13 @@ public final class WorkerService: Service, Sendable {
             ])
         }
         metrics.providerHealthy(true)
-        logger.info("worker starting", metadata: [
-            "worker_id": "\(configuration.processing.workerID)", "provider": "\(configuration.provider.baseURL)",
-            "ledger": "\(LedgerDisplay.redact(configuration.ledgerURL))",
-            "mode": "\(configuration.processing.passThrough ? "pass-through" : "rehost")",
-        ])
+        logger.info(
+            "worker starting",
+            metadata: [
+                "worker_id": "\(configuration.processing.workerID)", "provider": "\(configuration.provider.baseURL)",
+                "ledger": "\(LedgerDisplay.redact(configuration.ledgerURL))",
+                "mode": "\(configuration.processing.passThrough ? "pass-through" : "rehost")",
+            ])
         let loop = self.loop
         await durations?.load()
         try await withThrowingTaskGroup(of: Void.self) { group in

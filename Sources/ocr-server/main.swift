@@ -86,34 +86,60 @@ struct OCRServerCommand: AsyncParsableCommand {
     var downloadTimeout: String?
     @Option(help: "Longest wait for an image_url host's name to resolve, in seconds (default 10). Env: OCR_SERVER_DNS_TIMEOUT")
     var dnsTimeout: String?
-    @Option(help: "Runs a task may start without finishing (the server stopped under it) before it fails with state -8 (default 3). Env: OCR_SERVER_MAX_ATTEMPTS")
+    @Option(
+        help:
+            "Runs a task may start without finishing (the server stopped under it) before it fails with state -8 (default 3). Env: OCR_SERVER_MAX_ATTEMPTS"
+    )
     var maxAttempts: String?
-    @Option(help: "HMAC secret of result links; if unset, a random key kept in <data-dir>/signing-key (0600; <shared-dir>/signing-key with --store). Env: OCR_SERVER_SIGNING_SECRET")
+    @Option(
+        help:
+            "HMAC secret of result links; if unset, a random key kept in <data-dir>/signing-key (0600; <shared-dir>/signing-key with --store). Env: OCR_SERVER_SIGNING_SECRET"
+    )
     var signingSecret: String?
     @Option(help: "Public base URL of result links, e.g. https://ocr.example.com. Env: OCR_SERVER_PUBLIC_URL")
     var publicUrl: String?
-    @Option(help: "Peers whose X-Forwarded-Proto / Forwarded proto= make result links https: none, or a comma list of private, addresses and networks (default private). Env: OCR_SERVER_TRUSTED_PROXIES")
+    @Option(
+        help:
+            "Peers whose X-Forwarded-Proto / Forwarded proto= make result links https: none, or a comma list of private, addresses and networks (default private). Env: OCR_SERVER_TRUSTED_PROXIES"
+    )
     var trustedProxies: String?
     @Option(help: "Resolution PDF pages are rasterised at, 36-1200 (default 300). Env: OCR_SERVER_DPI") var dpi: String?
-    @Option(help: "On SIGTERM, how long tasks already running may take to finish before they are handed back to the queue, in seconds (default 30). Env: OCR_SERVER_DRAIN_TIMEOUT")
+    @Option(
+        help:
+            "On SIGTERM, how long tasks already running may take to finish before they are handed back to the queue, in seconds (default 30). Env: OCR_SERVER_DRAIN_TIMEOUT"
+    )
     var drainTimeoutSeconds: String?
-    @Option(help: "Task database: a SQLite file path, or :memory: (tasks forgotten at restart); default <data-dir>/tasks.sqlite. Env: OCR_SERVER_TASK_DB")
+    @Option(
+        help: "Task database: a SQLite file path, or :memory: (tasks forgotten at restart); default <data-dir>/tasks.sqlite. Env: OCR_SERVER_TASK_DB")
     var taskDb: String?
-    @Option(help: "Shared task store of replicas: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=...&schema=...] (password also from PGPASSWORD). Needs --shared-dir. Env: OCR_SERVER_STORE")
+    @Option(
+        help:
+            "Shared task store of replicas: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=...&schema=...] (password also from PGPASSWORD). Needs --shared-dir. Env: OCR_SERVER_STORE"
+    )
     var store: String?
     @Option(help: "With --store: the directory every replica mounts, for sources, results and the signing key. Env: OCR_SERVER_SHARED_DIR")
     var sharedDir: String?
-    @Option(help: "With --store: seconds a replica holds a task it runs without renewing (renewed every third); a killed replica's task is taken over after it (default 30). Env: OCR_SERVER_LEASE_SECONDS")
+    @Option(
+        help:
+            "With --store: seconds a replica holds a task it runs without renewing (renewed every third); a killed replica's task is taken over after it (default 30). Env: OCR_SERVER_LEASE_SECONDS"
+    )
     var leaseSeconds: String?
-    @Option(help: "With --store: this replica's name in leases and logs (default: host name, process id and a random suffix). Env: OCR_SERVER_REPLICA_ID")
+    @Option(
+        help: "With --store: this replica's name in leases and logs (default: host name, process id and a random suffix). Env: OCR_SERVER_REPLICA_ID")
     var replicaId: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (default info). Env: OCR_SERVER_LOG_LEVEL")
     var logLevel: String?
-    @Flag(help: "Allow image_url hosts resolving to loopback/private addresses; link-local and cloud metadata addresses stay refused. Env: OCR_SERVER_ALLOW_PRIVATE_SOURCES")
+    @Flag(
+        help:
+            "Allow image_url hosts resolving to loopback/private addresses; link-local and cloud metadata addresses stay refused. Env: OCR_SERVER_ALLOW_PRIVATE_SOURCES"
+    )
     var allowPrivateSources = false
     @Flag(help: "Development only: allow image_url ports other than 80 and 443. Env: OCR_SERVER_ALLOW_ANY_PORT")
     var allowAnyPort = false
-    @Flag(help: "Accept the development key on a non-loopback address when no keys are set; without it ocr-server refuses to start there. Env: OCR_SERVER_INSECURE_DEV_KEY")
+    @Flag(
+        help:
+            "Accept the development key on a non-loopback address when no keys are set; without it ocr-server refuses to start there. Env: OCR_SERVER_INSECURE_DEV_KEY"
+    )
     var insecureDevKey = false
 
     /// The flags by setting name, as typed (``ServerSettings`` converts them).

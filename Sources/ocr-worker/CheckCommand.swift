@@ -1,4 +1,3 @@
-import WorkerApp
 import ArgumentParser
 import Foundation
 import Kafka
@@ -7,6 +6,7 @@ import Logging
 import OCRClient
 import ResultStore
 import Worker
+import WorkerApp
 
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

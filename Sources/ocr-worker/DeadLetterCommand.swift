@@ -1,10 +1,10 @@
-import WorkerApp
 import ArgumentParser
 import Foundation
 import JobContract
 import Kafka
 import Logging
 import Worker
+import WorkerApp
 
 struct DeadLetterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,7 +45,10 @@ struct DeadLetterCommand: AsyncParsableCommand {
             let matching = records.filter(filter.matches).suffix(limit)
             for m in matching {
                 let h = { (name: String) in m.headers.last(named: name)?.stringValue ?? "-" }
-                print(TerminalText.safe("\(m.partition):\(m.offset)  \(m.keyString ?? "(no key)")  \(h(DeadLetterHeaders.errorClass))  \(h(DeadLetterHeaders.errorCode))  \(h(DeadLetterHeaders.failedAt))  \(h(DeadLetterHeaders.errorMessage))"))
+                print(
+                    TerminalText.safe(
+                        "\(m.partition):\(m.offset)  \(m.keyString ?? "(no key)")  \(h(DeadLetterHeaders.errorClass))  \(h(DeadLetterHeaders.errorCode))  \(h(DeadLetterHeaders.failedAt))  \(h(DeadLetterHeaders.errorMessage))"
+                    ))
             }
             print("\(matching.count) dead letter(s)")
         }
@@ -60,7 +63,9 @@ struct DeadLetterCommand: AsyncParsableCommand {
             let parts = position.split(separator: ":")
             guard parts.count == 2, let p = Int32(parts[0]), let o = Int64(parts[1]) else { throw ValidationError("expected PARTITION:OFFSET") }
             let (_, records) = try await DeadLetterCommand.read(common)
-            guard let m = records.first(where: { $0.partition == p && $0.offset == o }) else { throw ValidationError("no dead letter at \(position)") }
+            guard let m = records.first(where: { $0.partition == p && $0.offset == o }) else {
+                throw ValidationError("no dead letter at \(position)")
+            }
             let display = DeadLetterHeaders.displayValues(m.headers.map { (name: $0.key, value: $0.value) })
             for (k, v) in display.sorted(by: { $0.key < $1.key }) { print(TerminalText.safe("\(k): \(v)")) }
             print(TerminalText.safe("key: \(m.keyString ?? "(none)")"))
@@ -89,11 +94,15 @@ struct DeadLetterCommand: AsyncParsableCommand {
             }
             var logger = Logger(label: "ocr-worker.dlq")
             logger.logLevel = .warning
-            let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: settings.kafka(clientID: "ocr-worker-dlq")), logger: logger)
+            let producer = try KafkaProducer(
+                configuration: KafkaProducerConfiguration(client: settings.kafka(clientID: "ocr-worker-dlq")), logger: logger)
             let interval = Duration.seconds(1 / max(rate, 0.001))
             for m in matching {
                 let start = ContinuousClock.now
-                let headers = m.headers.filter { !DeadLetterCommand.isDeadLetterHeader($0.key) } + [KafkaHeader(key: DeadLetterCommand.replayHeader, value: "true")]
+                let headers =
+                    m.headers.filter { !DeadLetterCommand.isDeadLetterHeader($0.key) } + [
+                        KafkaHeader(key: DeadLetterCommand.replayHeader, value: "true")
+                    ]
                 let topic = m.headers.last(named: DeadLetterHeaders.originalTopic)?.stringValue ?? settings.jobsTopic
                 try await producer.send(KafkaProducerMessage(topic: topic, key: m.key, value: m.value, headers: headers))
                 print(TerminalText.safe("replayed \(m.partition):\(m.offset) \(m.keyString ?? "(no key)") to \(topic)"))

@@ -1,9 +1,9 @@
-import WorkerApp
-import JobCore
 import ArgumentParser
 import Foundation
+import JobCore
 import Ledger
 import Logging
+import WorkerApp
 
 struct LedgerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

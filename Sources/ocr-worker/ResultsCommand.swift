@@ -1,10 +1,10 @@
-import WorkerApp
 import ArgumentParser
 import Foundation
 import Kafka
 import Logging
 import Subprocess
 import Synchronization
+import WorkerApp
 import ZIPFoundation
 
 struct ResultsCommand: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import WorkerApp
+
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run", abstract: "Run the worker until SIGTERM or SIGINT (then drain, commit and exit 0).")

@@ -1,14 +1,14 @@
-import WorkerApp
-import JobCore
 import ArgumentParser
 import Foundation
 import Hummingbird
 import JobContract
+import JobCore
 import Kafka
 import Ledger
 import Logging
 import NIOCore
 import Synchronization
+import WorkerApp
 
 struct SubmitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -54,7 +54,8 @@ struct SubmitCommand: AsyncParsableCommand {
         // The worker would dead-letter an invalid job; say why here instead.
         do { _ = try JobDecoder().decode(value) } catch { throw ValidationError("invalid job: \(error.message)") }
 
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: settings.kafka(clientID: "ocr-worker-submit")), logger: logger)
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(client: settings.kafka(clientID: "ocr-worker-submit")), logger: logger)
         let traceparent = "00-\(Self.hex(16))-\(Self.hex(8))-01"
         let report = try await producer.send(
             KafkaProducerMessage(

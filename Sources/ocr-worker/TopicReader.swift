@@ -1,8 +1,8 @@
-import WorkerApp
 import Foundation
 import Kafka
 import Logging
 import Synchronization
+import WorkerApp
 
 /// Reads a topic for the command-line tools, as a consumer group of its own that never
 /// commits (so it disturbs no worker): either everything up to the end the topic had

@@ -26,15 +26,27 @@ import Worker
 
 struct PlainJob: Decodable {
     struct Source: Decodable { var url: String }
-    var job_id: String
+    var jobID: String
     var source: Source
+
+    enum CodingKeys: String, CodingKey {
+        case jobID = "job_id"
+        case source
+    }
 }
 
 struct PlainResult: Encodable {
-    var job_id: String
+    var jobID: String
     var status: String
-    var task_id: String
-    var result_url: String?
+    var taskID: String
+    var resultURL: String?
+
+    enum CodingKeys: String, CodingKey {
+        case jobID = "job_id"
+        case status
+        case taskID = "task_id"
+        case resultURL = "result_url"
+    }
 }
 
 @main
@@ -98,13 +110,13 @@ struct PlainWorker {
         createGate: PermitQueue, resultsTopic: String
     ) async throws {
         let job = try JSONDecoder().decode(PlainJob.self, from: Data(message.value ?? []))
-        let accepted = try await ledger.accept(jobID: job.job_id, fingerprint: job.source.url, at: Date())
+        let accepted = try await ledger.accept(jobID: job.jobID, fingerprint: job.source.url, at: Date())
         let created = try await createGate.withPermit {
             let claim = try await ledger.claimCreate(
-                jobID: job.job_id, expectedCreateAttempts: accepted.record.createAttempts, at: Date())
+                jobID: job.jobID, expectedCreateAttempts: accepted.record.createAttempts, at: Date())
             let created = try await client.createTask(source: .url(job.source.url), options: try TaskOptions())
             _ = try await ledger.recordTask(
-                jobID: job.job_id, taskID: created.taskID, createAttempts: claim.createAttempts, at: Date())
+                jobID: job.jobID, taskID: created.taskID, createAttempts: claim.createAttempts, at: Date())
             return created
         }
         var polls = 0
@@ -115,12 +127,12 @@ struct PlainWorker {
             polls += 1
         } while !task.state.isTerminal
         let result = PlainResult(
-            job_id: job.job_id, status: task.state == .success ? "succeeded" : "failed", task_id: created.taskID,
-            result_url: task.file)
+            jobID: job.jobID, status: task.state == .success ? "succeeded" : "failed", taskID: created.taskID,
+            resultURL: task.file)
         let value = Array(try JSONEncoder().encode(result))
-        _ = try await ledger.complete(jobID: job.job_id, resultMessage: value, polls: polls, at: Date())
-        _ = try await producer.send(KafkaProducerMessage(topic: resultsTopic, key: Array(job.job_id.utf8), value: value))
-        _ = try await ledger.markPublished(jobID: job.job_id, at: Date())
+        _ = try await ledger.complete(jobID: job.jobID, resultMessage: value, polls: polls, at: Date())
+        _ = try await producer.send(KafkaProducerMessage(topic: resultsTopic, key: Array(job.jobID.utf8), value: value))
+        _ = try await ledger.markPublished(jobID: job.jobID, at: Date())
     }
 }
 

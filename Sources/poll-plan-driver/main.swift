@@ -1,3 +1,4 @@
+import Foundation
 // Answers the poll planner's decisions for a driver that simulates tasks in virtual time
 // (`scripts/bench provider`): the same `DurationModel`, `PollPlanner` and
 // `TaskPollHistory` calls, in the same order, that `JobMachine` and `JobRunner` make, so
@@ -10,7 +11,6 @@
 // Options: --cold-start N, --done-probability P, --max-lag-fraction F, --max-lag-seconds S,
 // --bound-done-probability P, --mixture-advantage NATS.
 import PollPlanning
-import Foundation
 
 var settings = PollPlanSettings(provider: "bench")
 var arguments = CommandLine.arguments.dropFirst()
@@ -52,7 +52,10 @@ func answer(_ decision: PollDecision) -> String {
 
 while let line = readLine() {
     let words = line.split(separator: " ")
-    guard words.count >= 2 else { reply("error empty"); continue }
+    guard words.count >= 2 else {
+        reply("error empty")
+        continue
+    }
     let task = String(words[1])
     switch words[0] {
     case "start":
@@ -62,13 +65,19 @@ while let line = readLine() {
         tasks[task] = followed
         reply(answer(followed.planner.nextPoll(elapsed: .zero, history: followed.history, progress: nil)))
     case "pending":
-        guard var followed = tasks[task], let elapsed = seconds(words.dropFirst(2).first) else { reply("error pending"); continue }
+        guard var followed = tasks[task], let elapsed = seconds(words.dropFirst(2).first) else {
+            reply("error pending")
+            continue
+        }
         let progress = words.count > 3 ? Int(words[3]) : nil
         followed.history.recordPending(at: elapsed, progress: progress)
         tasks[task] = followed
         reply(answer(followed.planner.nextPoll(elapsed: elapsed, history: followed.history, progress: progress)))
     case "done":
-        guard let followed = tasks.removeValue(forKey: task), let elapsed = seconds(words.dropFirst(2).first) else { reply("error done"); continue }
+        guard let followed = tasks.removeValue(forKey: task), let elapsed = seconds(words.dropFirst(2).first) else {
+            reply("error done")
+            continue
+        }
         let providerDuration = seconds(words.dropFirst(3).first)
         model.record(followed.history.completion(key: followed.planner.key, doneAt: elapsed, providerDuration: providerDuration))
         reply("ok")

@@ -3,8 +3,8 @@ import Foundation
 import GuardedFetch
 import NIOCore
 import NIOHTTP1
-import OCRTaskAPI
 import NetworkAddress
+import OCRTaskAPI
 import TestSupport
 import Testing
 

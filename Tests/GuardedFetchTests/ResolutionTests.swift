@@ -4,8 +4,8 @@ import GuardedFetch
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import OCRTaskAPI
 import NetworkAddress
+import OCRTaskAPI
 import Synchronization
 import Testing
 

@@ -8,7 +8,8 @@ import Testing
         pollAttempts: 41, firstSeenAt: Date(timeIntervalSince1970: 1_750_000_000.5),
         failedAt: Date(timeIntervalSince1970: 1_750_000_300.25), taskID: "task-9", workerID: "worker-a",
         consumerGroup: "ocr-workers",
-        origin: .init(topic: "ocr.jobs", partition: 7, offset: 5_000_000_000, timestamp: 1_749_999_999_123,
+        origin: .init(
+            topic: "ocr.jobs", partition: 7, offset: 5_000_000_000, timestamp: 1_749_999_999_123,
             timestampType: .createTime))
 
     @Test func springBinaryEncodings() throws {
@@ -32,7 +33,8 @@ import Testing
         // Original headers before ours, and an earlier dead-lettering: the last one wins.
         var older = Self.info
         older.code = "-1"
-        let stacked = [("traceparent", Array("00-x".utf8) as [UInt8]?)] + DeadLetterHeaders.make(older).pairs
+        let stacked =
+            [("traceparent", Array("00-x".utf8) as [UInt8]?)] + DeadLetterHeaders.make(older).pairs
             + headers.pairs
         #expect(try DeadLetterHeaders.parse(stacked).code == "-8")
     }

@@ -54,7 +54,7 @@ import Testing
     }
 
     @Test func messagesNeverContainThePasswordOrAURLQuery() throws {
-        let secret = "Sup3rS3cretPassw0rd!Sup3rS3cretP4"  // 33 characters
+        let secret = "Sup3rS3cretPassw0rd!Sup3rS3cretP4" // 33 characters
         let cases = [
             #"{"job_id":"j","source":{"url":"https://example.com/a b?token=QUERYSECRET"},"password":"\#(secret)"}"#,
             #"{"job_id":"j","source":{"url":"ftp://user:USERSECRET@example.com/?token=QUERYSECRET"}}"#,
@@ -108,11 +108,11 @@ import Testing
             }
             """)
         #expect(a.fingerprint == b.fingerprint)
-        #expect(a.metadata != b.metadata)  // metadata bytes stay as sent
+        #expect(a.metadata != b.metadata) // metadata bytes stay as sent
         let c = try decode(
             #"{"job_id":"j","source":{"url":"https://e.com/a"},"language":["Digits","English"],"format":"pdf","metadata":{"a":1,"b":[1.0,"x"]},"deadline":"2030-01-01T01:00:00+01:00","password":"p"}"#
         )
-        #expect(a.fingerprint != c.fingerprint)  // language order is significant
+        #expect(a.fingerprint != c.fingerprint) // language order is significant
         let d = try decode(#"{"job_id":"j","source":{"url":"https://e.com/a"}}"#)
         let e = try decode(#"{"job_id":"j","source":{"url":"https://e.com/b"}}"#)
         #expect(d.fingerprint != e.fingerprint)
@@ -155,9 +155,10 @@ import Testing
         #expect(RFC3339.format(Date(timeIntervalSince1970: 1_700_000_000.123_9)) == "2023-11-14T22:13:20.123Z")
         #expect(RFC3339.format(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
         #expect(RFC3339.format(Date(timeIntervalSince1970: -0.5)) == "1969-12-31T23:59:59.500Z")
-        for bad in ["2030-13-01T00:00:00Z", "2030-01-01 00:00:00Z", "2030-01-01T24:00:00Z", "2030-01-01T00:00:00.Z",
-            "2030-01-01T00:00:00+2400", "2029-02-29T00:00:00Z", ""]
-        {
+        for bad in [
+            "2030-13-01T00:00:00Z", "2030-01-01 00:00:00Z", "2030-01-01T24:00:00Z", "2030-01-01T00:00:00.Z",
+            "2030-01-01T00:00:00+2400", "2029-02-29T00:00:00Z", "",
+        ] {
             #expect(RFC3339.parse(bad) == nil, "\(bad)")
         }
     }

@@ -7,9 +7,10 @@ import Testing
     static let metadataText = #"{ "tenant" : "acme", "n": 1.50, "z": [1, {"b":2,"a":1}], "s": "\u00e9\/" }"#
 
     static func job() throws -> Job {
-        try JobDecoder().decode(Array(
-            #"{"job_id":"acme:42","source":{"url":"https://e.com/a.pdf"},"format":"docx","password":"hunter2","metadata":\#(metadataText)}"#
-                .utf8))
+        try JobDecoder().decode(
+            Array(
+                #"{"job_id":"acme:42","source":{"url":"https://e.com/a.pdf"},"format":"docx","password":"hunter2","metadata":\#(metadataText)}"#
+                    .utf8))
     }
 
     static let worker = JobResult.WorkerInfo(id: "worker-a", version: "1.2.3")

@@ -5,7 +5,7 @@ import Testing
 struct SchemaChecker {
     static let repoRoot: URL = {
         var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }  // Tests/JobContractTests/SchemaChecker.swift
+        for _ in 0..<3 { url.deleteLastPathComponent() } // Tests/JobContractTests/SchemaChecker.swift
         return url
     }()
 

@@ -78,7 +78,9 @@ struct ConsumerGroupTests {
         _ = try await a.collector.waitFor(count: 30)
 
         let b = try RecordingMember(topic: topic, group: group, name: "member-b") { $0.assignor = assignor }
-        try await waitUntil("the partitions are split 3 / 3 (A \(a.consumer.assignment.count), B \(b.consumer.assignment.count))", timeout: .seconds(60)) {
+        try await waitUntil(
+            "the partitions are split 3 / 3 (A \(a.consumer.assignment.count), B \(b.consumer.assignment.count))", timeout: .seconds(60)
+        ) {
             a.consumer.assignment.count == 3 && b.consumer.assignment.count == 3
         }
         #expect(a.consumer.assignment.isDisjoint(with: b.consumer.assignment))

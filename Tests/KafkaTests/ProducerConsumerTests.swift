@@ -18,8 +18,9 @@ struct ProducerConsumerTests {
                 value: #"{"job_id":"job-1"}"#,
                 headers: [KafkaHeader(key: "traceparent", value: "00-abc-def-01"), KafkaHeader(key: "empty", value: nil)]
             ),
-            KafkaProducerMessage(topic: topic, key: "job-2", value: nil),  // a tombstone
-            KafkaProducerMessage(topic: topic, key: nil, value: "no key", headers: [KafkaHeader(key: "h", value: "1"), KafkaHeader(key: "h", value: "2")]),
+            KafkaProducerMessage(topic: topic, key: "job-2", value: nil), // a tombstone
+            KafkaProducerMessage(
+                topic: topic, key: nil, value: "no key", headers: [KafkaHeader(key: "h", value: "1"), KafkaHeader(key: "h", value: "2")]),
         ]
         var reports: [KafkaDeliveryReport] = []
         for m in sent { reports.append(try await producer.send(m)) }
@@ -111,8 +112,7 @@ struct ProducerConsumerTests {
             $0.linger = .seconds(2)
         }
         @Sendable func outcome(_ key: String) async -> Result<KafkaDeliveryReport, KafkaError> {
-            do { return .success(try await producer.send(KafkaProducerMessage(topic: topic, key: key, value: key))) }
-            catch { return .failure(error) }
+            do { return .success(try await producer.send(KafkaProducerMessage(topic: topic, key: key, value: key))) } catch { return .failure(error) }
         }
         async let a = outcome("a")
         async let b = outcome("b")

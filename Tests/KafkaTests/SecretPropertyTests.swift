@@ -13,7 +13,8 @@ import Testing
         ] {
             #expect(KafkaClientConfiguration.isSecret(property: name), "\(name)")
         }
-        for name in ["bootstrap.servers", "security.protocol", "sasl.username", "ssl.ca.location", "client.id", "OCR_JOBS_TOPIC", "OCR_PROVIDER_URL"] {
+        for name in ["bootstrap.servers", "security.protocol", "sasl.username", "ssl.ca.location", "client.id", "OCR_JOBS_TOPIC", "OCR_PROVIDER_URL"]
+        {
             #expect(!KafkaClientConfiguration.isSecret(property: name), "\(name)")
         }
     }

@@ -45,7 +45,9 @@ struct TransactionTests {
         try committedReader.subscribe(topics: [output])
         let committedCollector = MessageCollector(committedReader)
         func text(_ m: KafkaConsumerMessage) -> String { String(decoding: m.value ?? [], as: UTF8.self) }
-        try await waitUntil("the committed record arrives", timeout: .seconds(30)) { committedCollector.messages.contains { text($0) == "committed" } }
+        try await waitUntil("the committed record arrives", timeout: .seconds(30)) {
+            committedCollector.messages.contains { text($0) == "committed" }
+        }
         let visible = committedCollector.messages.map(text)
         #expect(visible.last == "committed")
         if TestKafka.brokerIsTansu {

@@ -1,8 +1,8 @@
 import Foundation
-import Ledger
-import PostgresSupport
-import Logging
 import JobCore
+import Ledger
+import Logging
+import PostgresSupport
 import Testing
 
 /// The backends the contract suite runs against. PostgreSQL comes from
@@ -122,7 +122,8 @@ func expectLedgerError(
 ) async {
     do {
         try await body()
-        Issue.record("expected a ledger error \(code.rawValue), got success. \(comment.map { "\($0)" } ?? "")",
+        Issue.record(
+            "expected a ledger error \(code.rawValue), got success. \(comment.map { "\($0)" } ?? "")",
             sourceLocation: sourceLocation)
     } catch let error as LedgerError {
         #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)

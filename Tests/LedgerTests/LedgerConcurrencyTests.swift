@@ -1,6 +1,6 @@
 import Foundation
-import Ledger
 import JobCore
+import Ledger
 import TestSupport
 import Testing
 
@@ -15,7 +15,11 @@ struct LedgerConcurrencyTests {
                 let jobID = newJobID("race")
                 _ = try await first.accept(jobID: jobID, fingerprint: "fp", at: at(0))
 
-                struct Outcome: Sendable { var created: Bool; var recorded: JobRecord?; var unexpected: String? }
+                struct Outcome: Sendable {
+                    var created: Bool
+                    var recorded: JobRecord?
+                    var unexpected: String?
+                }
                 let outcomes = await withTaskGroup(of: Outcome.self) { group in
                     for index in 0..<20 {
                         let ledger = index.isMultiple(of: 2) ? first : second
@@ -74,8 +78,9 @@ struct LedgerConcurrencyTests {
                             let ledger = index.isMultiple(of: 2) ? first : second
                             group.addTask {
                                 do {
-                                    return .success(try await ledger.claimCreate(
-                                        jobID: jobID, expectedCreateAttempts: seen.createAttempts, at: at(Double(index))))
+                                    return .success(
+                                        try await ledger.claimCreate(
+                                            jobID: jobID, expectedCreateAttempts: seen.createAttempts, at: at(Double(index))))
                                 } catch let error as LedgerError {
                                     return .failure(error)
                                 } catch {
@@ -123,9 +128,10 @@ struct LedgerConcurrencyTests {
                         for (index, ledger) in [first, second].enumerated() {
                             group.addTask {
                                 do {
-                                    let record = racingFail && index == 1
-                                    ? try await ledger.fail(jobID: jobID, resultMessage: messages[index], at: at(10))
-                                    : try await ledger.complete(jobID: jobID, resultMessage: messages[index], at: at(10))
+                                    let record =
+                                        racingFail && index == 1
+                                        ? try await ledger.fail(jobID: jobID, resultMessage: messages[index], at: at(10))
+                                        : try await ledger.complete(jobID: jobID, resultMessage: messages[index], at: at(10))
                                     return (index, .success(record))
                                 } catch let error as LedgerError {
                                     return (index, .failure(error))

@@ -1,6 +1,6 @@
 import Foundation
-import Ledger
 import JobCore
+import Ledger
 import PostgresSupport
 import TestSupport
 import Testing
@@ -46,7 +46,9 @@ struct LedgerConfigurationTests {
         let fromEnvironment = try PostgresConnectionOptions(url: "postgres://u@h/d", environment: ["PGPASSWORD": "envpw"])
         #expect(fromEnvironment.password == "envpw")
 
-        #expect(throws: PostgresConfigurationError.self) { try PostgresConnectionOptions(url: "postgres://u@h/d?schema=Robert'); DROP", environment: [:]) }
+        #expect(throws: PostgresConfigurationError.self) {
+            try PostgresConnectionOptions(url: "postgres://u@h/d?schema=Robert'); DROP", environment: [:])
+        }
         #expect(throws: PostgresConfigurationError.self) { try PostgresConnectionOptions(url: "postgres://u@h/d?sslmode=maybe", environment: [:]) }
         #expect(try PostgresConnectionOptions(url: "postgres://u@h/d?sslmode=verify-full", environment: [:]).tls == .verifyFull)
         #expect(try PostgresConnectionOptions(url: "postgres://u@h/d?sslmode=disable", environment: [:]).tls == .disable)

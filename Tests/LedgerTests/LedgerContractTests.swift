@@ -1,6 +1,6 @@
 import Foundation
-import Ledger
 import JobCore
+import Ledger
 import TestSupport
 import Testing
 
@@ -64,10 +64,12 @@ struct LedgerContractTests {
             let jobID = newJobID()
             let first = try await ledger.accept(jobID: jobID, fingerprint: "aaaa", at: at(0))
             #expect(first.isNew)
-            #expect(first.record == JobRecord(
-                jobID: jobID, fingerprint: "aaaa", state: .accepted, taskID: nil, createAttempts: 0,
-                pollAttempts: 0, resultMessage: nil, firstSeenAt: stored(at(0)), updatedAt: stored(at(0)),
-                publishedAt: nil))
+            #expect(
+                first.record
+                    == JobRecord(
+                        jobID: jobID, fingerprint: "aaaa", state: .accepted, taskID: nil, createAttempts: 0,
+                        pollAttempts: 0, resultMessage: nil, firstSeenAt: stored(at(0)), updatedAt: stored(at(0)),
+                        publishedAt: nil))
 
             let again = try await ledger.accept(jobID: jobID, fingerprint: "aaaa", at: at(5))
             #expect(!again.isNew)
@@ -121,7 +123,8 @@ struct LedgerContractTests {
         }
     }
 
-    @Test("every operation from every state: allowed ones reach their state, refused ones throw invalidTransition and leave the row unchanged",
+    @Test(
+        "every operation from every state: allowed ones reach their state, refused ones throw invalidTransition and leave the row unchanged",
         arguments: Backend.allCases, Operation.allCases)
     func transitionMatrix(backend: Backend, operation: Operation) async throws {
         try await withLedger(backend) { ledger, _ in
@@ -259,7 +262,8 @@ struct LedgerContractTests {
 
             let empty = newJobID("empty")
             try await bring(ledger, empty, to: .submitted)
-            #expect(try await ledger.complete(jobID: empty, resultMessage: [], at: at(12)).resultMessage == [],
+            #expect(
+                try await ledger.complete(jobID: empty, resultMessage: [], at: at(12)).resultMessage == [],
                 "an empty result is stored as empty bytes, not as no result")
 
             let big = newJobID("big")
@@ -292,7 +296,9 @@ struct LedgerContractTests {
         }
     }
 
-    @Test("reopen (dead-letter replay): failed -> accepted with the replayed fingerprint; counters and firstSeenAt kept, task, result and publishedAt cleared", arguments: Backend.allCases)
+    @Test(
+        "reopen (dead-letter replay): failed -> accepted with the replayed fingerprint; counters and firstSeenAt kept, task, result and publishedAt cleared",
+        arguments: Backend.allCases)
     func reopenFromFailed(backend: Backend) async throws {
         try await withLedger(backend) { ledger, harness in
             let jobID = newJobID("replay")
@@ -307,10 +313,12 @@ struct LedgerContractTests {
             #expect(deadLettered.publishedAt == stored(at(9)))
 
             let reopened = try await ledger.reopen(jobID: jobID, fingerprint: "fp-replayed-payload", at: at(50))
-            #expect(reopened == JobRecord(
-                jobID: jobID, fingerprint: "fp-replayed-payload", state: .accepted, taskID: nil, createAttempts: 2,
-                pollAttempts: 7, resultMessage: nil, firstSeenAt: stored(at(0)), updatedAt: stored(at(50)),
-                publishedAt: nil))
+            #expect(
+                reopened
+                    == JobRecord(
+                        jobID: jobID, fingerprint: "fp-replayed-payload", state: .accepted, taskID: nil, createAttempts: 2,
+                        pollAttempts: 7, resultMessage: nil, firstSeenAt: stored(at(0)), updatedAt: stored(at(50)),
+                        publishedAt: nil))
             #expect(try await ledger.record(jobID: jobID) == reopened)
             let seenByAnotherInstance = try await withSecondLedger(harness) { other in
                 try await other.record(jobID: jobID)
@@ -322,7 +330,9 @@ struct LedgerContractTests {
         }
     }
 
-    @Test("reopen from every state but failed (and of a job already reopened) throws invalidTransition and leaves the row unchanged", arguments: Backend.allCases)
+    @Test(
+        "reopen from every state but failed (and of a job already reopened) throws invalidTransition and leaves the row unchanged",
+        arguments: Backend.allCases)
     func reopenRefusedOutsideFailed(backend: Backend) async throws {
         try await withLedger(backend) { ledger, _ in
             for state in JobState.allCases where state != .failed {
@@ -359,7 +369,9 @@ struct LedgerContractTests {
         }
     }
 
-    @Test("after reopen the normal path runs again (claimCreate or markCreating), and a job failing again can be reopened again", arguments: Backend.allCases)
+    @Test(
+        "after reopen the normal path runs again (claimCreate or markCreating), and a job failing again can be reopened again",
+        arguments: Backend.allCases)
     func normalPathAfterReopen(backend: Backend) async throws {
         try await withLedger(backend) { ledger, _ in
             // claimCreate -> recordTask -> complete -> markPublished.
@@ -383,10 +395,12 @@ struct LedgerContractTests {
             #expect(completed.resultMessage == allBytes)
             #expect(completed.publishedAt == nil)
             let published = try await ledger.markPublished(jobID: replayed, at: at(15))
-            #expect(published == JobRecord(
-                jobID: replayed, fingerprint: "fp-replayed", state: .published, taskID: "task-replay",
-                createAttempts: 2, pollAttempts: 2, resultMessage: allBytes, firstSeenAt: stored(at(0)),
-                updatedAt: stored(at(15)), publishedAt: stored(at(15))))
+            #expect(
+                published
+                    == JobRecord(
+                        jobID: replayed, fingerprint: "fp-replayed", state: .published, taskID: "task-replay",
+                        createAttempts: 2, pollAttempts: 2, resultMessage: allBytes, firstSeenAt: stored(at(0)),
+                        updatedAt: stored(at(15)), publishedAt: stored(at(15))))
             await expectLedgerError(.invalidTransition, "reopen of a published job") {
                 _ = try await ledger.reopen(jobID: replayed, fingerprint: "fp-again", at: at(16))
             }
@@ -462,7 +476,7 @@ struct LedgerContractTests {
         try await ledger.ping()
         try await ledger.ping()
         await ledger.close()
-        await ledger.close()  // idempotent
+        await ledger.close() // idempotent
         await expectLedgerError(.unavailable) { try await ledger.ping() }
         await expectLedgerError(.unavailable) { _ = try await ledger.record(jobID: "x") }
         await expectLedgerError(.unavailable) { _ = try await ledger.accept(jobID: "x", fingerprint: "f", at: at(0)) }

@@ -1,8 +1,9 @@
 import Dispatch
 import GRDB
-@testable import Ledger
 import Synchronization
 import Testing
+
+@testable import Ledger
 
 /// How the SQLite ledger batches its writes: calls that arrive while a transaction runs
 /// share the next one. A first call that blocks the writer until released makes the

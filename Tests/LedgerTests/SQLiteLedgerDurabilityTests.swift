@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
-@testable import Ledger
 import Synchronization
 import Testing
+
+@testable import Ledger
 
 /// The SQLite ledger's commits are not synced to disk (WAL with `synchronous = NORMAL`)
 /// except the one that records a created task's id: losing that row to a power loss

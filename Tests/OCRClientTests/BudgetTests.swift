@@ -1,6 +1,6 @@
 import OCRClient
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct BudgetTests {
     /// `#expect` cannot call a mutating method; this can.
@@ -44,8 +44,8 @@ import TestSupport
     @Test func pollsOvertakeQueuedCreatesDeterministically() async throws {
         let clock = ManualClock()
         let budget = RequestBudget(configuration: .init(requestsPerSecond: 1, burst: 1), clock: clock)
-        try await budget.acquire(.newTask)  // the one token there is
-        let order = LogStore()  // an ordered, thread-safe list of strings
+        try await budget.acquire(.newTask) // the one token there is
+        let order = LogStore() // an ordered, thread-safe list of strings
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<3 {
                 group.addTask {
@@ -82,7 +82,7 @@ import TestSupport
         await #expect(throws: CancellationError.self) { try await waiter.value }
         #expect(budget.waiting == 0)
         clock.advance(by: .seconds(1))
-        try await budget.acquire(.existingTask)  // the token was not lost to the cancelled waiter
+        try await budget.acquire(.existingTask) // the token was not lost to the cancelled waiter
     }
 
     /// The dispatcher wakes at most once a millisecond: above 1,000 requests per second
@@ -100,7 +100,7 @@ import TestSupport
     @Test func oneDispatcherWakeUpServesAMillisecondOfWaiters() async throws {
         let clock = ManualClock()
         let budget = RequestBudget(configuration: .init(requestsPerSecond: 100_000, burst: 1), clock: clock)
-        try await budget.acquire(.newTask)  // the one token there is at the start
+        try await budget.acquire(.newTask) // the one token there is at the start
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<50 {
                 group.addTask { try? await budget.acquire(.existingTask) }
@@ -109,7 +109,7 @@ import TestSupport
             try await waitUntil("dispatcher sleeps") { clock.sleeperCount == 1 }
             clock.advance(by: TokenBucket.dispatchInterval)
             try await waitUntil("every waiter is granted after one wake-up") { budget.granted(.existingTask) == 50 }
-            group.cancelAll()  // without the fix, the rest would wait for wake-ups that never come
+            group.cancelAll() // without the fix, the rest would wait for wake-ups that never come
         }
         #expect(budget.granted(.existingTask) == 50)
     }

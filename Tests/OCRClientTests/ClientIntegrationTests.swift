@@ -181,7 +181,10 @@ import Testing
     // MARK: Broken replies
 
     @Test func malformedTruncatedResetAndSlowRepliesGiveTypedErrors() async throws {
-        try await Harness.run(configure: { $0.readTimeout = .seconds(1); $0.requestTimeout = .seconds(3) }) { h in
+        try await Harness.run(configure: {
+            $0.readTimeout = .seconds(1)
+            $0.requestTimeout = .seconds(3)
+        }) { h in
             let cases: [(FakeOCRServer.Fault, Set<TransportFailure>)] = [
                 (.malformedJSON, [.malformedReply]),
                 (.truncatedBody, [.truncatedBody, .connectionReset]),
@@ -214,7 +217,10 @@ import Testing
     }
 
     @Test func cancellingTheCallerCancelsAPollInFlight() async throws {
-        try await Harness.run(configure: { $0.readTimeout = .seconds(60); $0.requestTimeout = .seconds(60) }) { h in
+        try await Harness.run(configure: {
+            $0.readTimeout = .seconds(60)
+            $0.requestTimeout = .seconds(60)
+        }) { h in
             h.server.inject(.slow(.seconds(60)))
             let client = h.client
             let poll = Task { () async -> OCRClientError? in
@@ -265,7 +271,7 @@ import Testing
             let gap = arrivals[1] - arrivals[0]
             print("Retry-After: 2 -> next request after \(gap)")
             #expect(gap >= .seconds(2))
-            #expect(h.client.budget.currentRate <= 5)  // halved at once
+            #expect(h.client.budget.currentRate <= 5) // halved at once
         }
     }
 

@@ -1,9 +1,9 @@
 import Foundation
 import NIOCore
-import TestSupport
 import NIOHTTP1
 import NIOPosix
 import OCRTaskAPI
+import TestSupport
 
 /// The per-connection handler of ``FakeOCRServer``: parses the request (forms streaming),
 /// then answers like the API, or with the next injected fault. Always closes the connection

@@ -7,7 +7,7 @@ import Testing
 /// HTTP-date, checked and capped) and handed back with the record, never taken for
 /// throttling. Dates are converted against a fixed `now`.
 @Suite struct QueriedTaskTests {
-    static let now = Date(timeIntervalSince1970: 1_800_000_000)  // Fri, 15 Jan 2027 08:00:00 GMT
+    static let now = Date(timeIntervalSince1970: 1_800_000_000) // Fri, 15 Jan 2027 08:00:00 GMT
 
     @Test func secondsAndDatesAreConvertedAndCapped() {
         #expect(QueriedTask.pollRetryAfter("7", now: Self.now) == .seconds(7))

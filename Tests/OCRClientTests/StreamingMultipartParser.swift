@@ -1,7 +1,6 @@
 import Crypto
 import Foundation
 
-
 /// One part of a received form, as the fake server saw it: small parts keep their bytes,
 /// every part keeps its size and SHA-256, so a 100 MB upload is checked without being kept.
 struct ReceivedPart: Sendable {
@@ -31,7 +30,7 @@ struct StreamingMultipartParser {
 
     init(boundary: String) {
         delimiter = Array("\r\n--\(boundary)".utf8)
-        buffer = Array("\r\n".utf8)  // so the first boundary line matches the delimiter too
+        buffer = Array("\r\n".utf8) // so the first boundary line matches the delimiter too
     }
 
     var isComplete: Bool { state == .done }

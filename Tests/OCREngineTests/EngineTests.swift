@@ -75,10 +75,11 @@ let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deleti
         let (outcome, output, phases) = try await process("two-pages.pdf", names: ["English"])
         defer { try? FileManager.default.removeItem(at: output.deletingLastPathComponent()) }
         #expect(outcome.pageCount == 2)
-        #expect(phases == [
-            .waiting(pageCount: 2), .processing(pagesDone: 0, pageCount: 2), .processing(pagesDone: 1, pageCount: 2),
-            .processing(pagesDone: 2, pageCount: 2),
-        ])
+        #expect(
+            phases == [
+                .waiting(pageCount: 2), .processing(pagesDone: 0, pageCount: 2), .processing(pagesDone: 1, pageCount: 2),
+                .processing(pagesDone: 2, pageCount: 2),
+            ])
         let text = try String(contentsOf: output, encoding: .utf8)
         #expect(text.components(separatedBy: "\u{0C}").count == 2, "pages separated by a form feed")
     }

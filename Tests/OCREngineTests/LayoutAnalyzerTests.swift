@@ -175,17 +175,17 @@ import Testing
     @Test func headsMarginHeadingsAndIndentsKeepTheirPlace() {
         let box = { (left: Double, top: Double, right: Double) in PageLayout.Box(left: left, top: top, right: right, bottom: top + 12) }
         let boxes = [
-            box(72, 40, 110),  // 0 head, left
-            box(260, 40, 340),  // 1 head, centre
-            box(500, 40, 540),  // 2 head, right
-            box(144, 70, 300),  // 3 keywords, indented
-            box(108, 100, 540),  // 4 text
-            box(72, 130, 100),  // 5 "Lists", out in the margin
-            box(108, 150, 540),  // 6 text
-            box(144, 180, 400),  // 7 example, indented
-            box(108, 210, 540),  // 8 text
-            box(72, 960, 110),  // 9 foot, left
-            box(500, 960, 540),  // 10 foot, right
+            box(72, 40, 110), // 0 head, left
+            box(260, 40, 340), // 1 head, centre
+            box(500, 40, 540), // 2 head, right
+            box(144, 70, 300), // 3 keywords, indented
+            box(108, 100, 540), // 4 text
+            box(72, 130, 100), // 5 "Lists", out in the margin
+            box(108, 150, 540), // 6 text
+            box(144, 180, 400), // 7 example, indented
+            box(108, 210, 540), // 8 text
+            box(72, 960, 110), // 9 foot, left
+            box(500, 960, 540), // 10 foot, right
         ]
         #expect(Self.order(boxes) == Array(0...10))
         // The same blocks as a source that read the head's right part last.

@@ -28,29 +28,29 @@ struct Sample: Sendable, CustomTestStringConvertible {
 /// python-docx / openpyxl / python-pptx for OOXML. Prints JSON {"text", "units"}: units
 /// are pages (PDF), page breaks + 1 (docx), sheets (xlsx), slides (pptx).
 let extractScript = #"""
-import json, sys, subprocess
-fmt, path = sys.argv[1], sys.argv[2]
-if fmt == "pdf":
-    text = subprocess.run(["pdftotext", "-raw", path, "-"], check=True, capture_output=True).stdout.decode("utf-8")
-    info = subprocess.run(["pdfinfo", path], check=True, capture_output=True).stdout.decode()
-    units = int([l for l in info.splitlines() if l.startswith("Pages:")][0].split()[1])
-elif fmt == "docx":
-    import docx
-    document = docx.Document(path)
-    text = "\n".join(p.text for p in document.paragraphs)
-    units = 1 + sum(1 for p in document.paragraphs for r in p.runs if 'w:br' in r._r.xml and 'type="page"' in r._r.xml)
-elif fmt == "xlsx":
-    import openpyxl
-    book = openpyxl.load_workbook(path)
-    text = "\n".join(str(c.value) for sheet in book.worksheets for row in sheet.iter_rows() for c in row if c.value is not None)
-    units = len(book.worksheets)
-elif fmt == "pptx":
-    import pptx
-    deck = pptx.Presentation(path)
-    text = "\n".join(s.text_frame.text for slide in deck.slides for s in slide.shapes if s.has_text_frame)
-    units = len(deck.slides)
-print(json.dumps({"text": text, "units": units}))
-"""#
+    import json, sys, subprocess
+    fmt, path = sys.argv[1], sys.argv[2]
+    if fmt == "pdf":
+        text = subprocess.run(["pdftotext", "-raw", path, "-"], check=True, capture_output=True).stdout.decode("utf-8")
+        info = subprocess.run(["pdfinfo", path], check=True, capture_output=True).stdout.decode()
+        units = int([l for l in info.splitlines() if l.startswith("Pages:")][0].split()[1])
+    elif fmt == "docx":
+        import docx
+        document = docx.Document(path)
+        text = "\n".join(p.text for p in document.paragraphs)
+        units = 1 + sum(1 for p in document.paragraphs for r in p.runs if 'w:br' in r._r.xml and 'type="page"' in r._r.xml)
+    elif fmt == "xlsx":
+        import openpyxl
+        book = openpyxl.load_workbook(path)
+        text = "\n".join(str(c.value) for sheet in book.worksheets for row in sheet.iter_rows() for c in row if c.value is not None)
+        units = len(book.worksheets)
+    elif fmt == "pptx":
+        import pptx
+        deck = pptx.Presentation(path)
+        text = "\n".join(s.text_frame.text for slide in deck.slides for s in slide.shapes if s.has_text_frame)
+        units = len(deck.slides)
+    print(json.dumps({"text": text, "units": units}))
+    """#
 
 @Suite(.serialized, .tags(.tesseract)) struct EndToEndTests {
     static let formats = ["txt", "pdf", "docx", "xlsx", "pptx"]

@@ -1,6 +1,6 @@
 import Foundation
-import PostgresSupport
 import Logging
+import PostgresSupport
 
 @testable import OCRServer
 

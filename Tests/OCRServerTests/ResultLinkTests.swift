@@ -33,8 +33,9 @@ import Testing
         #expect(try Self.base(forwarded, peer: "10.2.3.4") == "https://ocr.example.test")
         #expect(try Self.base(forwarded, peer: "127.0.0.1") == "https://ocr.example.test")
         #expect(try Self.base(forwarded, peer: "::ffff:192.168.1.9") == "https://ocr.example.test")
-        #expect(try Self.base([("Forwarded", "for=192.0.2.60;proto=https;by=203.0.113.43, for=10.0.0.1;proto=http")], peer: "10.0.0.1")
-            == "https://ocr.example.test", "the first element: the proxy the client reached")
+        #expect(
+            try Self.base([("Forwarded", "for=192.0.2.60;proto=https;by=203.0.113.43, for=10.0.0.1;proto=http")], peer: "10.0.0.1")
+                == "https://ocr.example.test", "the first element: the proxy the client reached")
         #expect(try Self.base([("Forwarded", "For=\"[2001:db8::1]\"; Proto=\"HTTPS\"")], peer: "fd00::5") == "https://ocr.example.test")
         #expect(try Self.base([("X-Forwarded-Proto", "https, http")], peer: "10.0.0.1") == "https://ocr.example.test")
     }

@@ -172,8 +172,9 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
             func chunk(_ data: Data) -> Data {
                 Data(String(data.count, radix: 16).utf8) + Data("\r\n".utf8) + data + Data("\r\n".utf8)
             }
-            let preamble = chunk(Data(
-                "--\(boundary)\r\nContent-Disposition: form-data; name=\"image_file\"; filename=\"big.bin\"\r\n\r\n".utf8))
+            let preamble = chunk(
+                Data(
+                    "--\(boundary)\r\nContent-Disposition: form-data; name=\"image_file\"; filename=\"big.bin\"\r\n\r\n".utf8))
             let block = chunk(Data(repeating: 0x42, count: 64 * 1024))
             // 64 MB offered; the limit is 1 MB.
             let chunks = [preamble] + Array(repeating: block, count: 1024)
@@ -281,7 +282,10 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
             #expect((data["state_detail"] as? String ?? "").contains("loopback"), "\(data)")
             #expect(!(data["state_detail"] as? String ?? "").contains("signature="), "the detail never shows the link's query")
         }
-        try await withServer({ $0.allowAnyPort = true; $0.allowPrivateSources = true }) { _, api in
+        try await withServer({
+            $0.allowAnyPort = true
+            $0.allowPrivateSources = true
+        }) { _, api in
             let first = try await api.createTask([.file("image_file", "clean.png", clean), .field("format", "pdf"), .field("language", "English")])
             let link = try await api.waitTerminal(first)["file"] as? String ?? ""
             let id = try await api.createTask([.field("image_url", link), .field("language", "English")])
@@ -334,7 +338,10 @@ func expectRejected(_ reply: Reply, _ status: Int, containing fragment: String? 
     /// With a 2 s lifetime the link answers 403 once expired, and the sweeper then removes
     /// the record (404) and the file.
     @Test func expiredLinkIs403AndTheSweeperRemovesTheTask() async throws {
-        try await withRouterServer({ $0.resultLifetime = 2; $0.sweepInterval = 0.2 }) { api, dataDirectory in
+        try await withRouterServer({
+            $0.resultLifetime = 2
+            $0.sweepInterval = 0.2
+        }) { api, dataDirectory in
             let id = try await api.createTask([.file("image_file", "clean.png", clean), .field("language", "English")])
             let link = try await api.waitTerminal(id)["file"] as? String ?? ""
             let deadline = ContinuousClock.now + .seconds(20)

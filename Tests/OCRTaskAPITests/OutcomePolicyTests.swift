@@ -6,11 +6,11 @@ import Testing
     @Test(arguments: [
         (1, CallerAction.done),
         (0, .keepPolling), (2, .keepPolling), (3, .keepPolling), (4, .keepPolling),
-        (5, .keepPolling), (99, .keepPolling),  // unknown non-negative: keep polling
+        (5, .keepPolling), (99, .keepPolling), // unknown non-negative: keep polling
         (-1, .recreateTask), (-2, .recreateTask), (-8, .recreateTask),
         (-3, .uploadFileInstead),
         (-5, .permanentFailure), (-7, .permanentFailure),
-        (-4, .permanentFailure), (-6, .permanentFailure), (-100, .permanentFailure),  // unknown negative
+        (-4, .permanentFailure), (-6, .permanentFailure), (-100, .permanentFailure), // unknown negative
     ])
     func taskStateRows(state: Int, expected: CallerAction) {
         #expect(OutcomePolicy.action(for: .task(TaskState(state))) == expected)
@@ -76,9 +76,10 @@ import Testing
         for state in [TaskState.preparing, .waiting, .processing, TaskState(7)] {
             #expect(state.isRunning && state.isPending && !state.isTerminal)
         }
-        for state in [TaskState.success, .failed, .resultUploadFailed, .sourceDownloadFailed, .tooLarge,
-            .invalidFile, .processingTimeout, TaskState(-42)]
-        {
+        for state in [
+            TaskState.success, .failed, .resultUploadFailed, .sourceDownloadFailed, .tooLarge,
+            .invalidFile, .processingTimeout, TaskState(-42),
+        ] {
             #expect(state.isTerminal && !state.isRunning)
         }
         #expect(TaskState(-42).isFailure && !TaskState(-42).isDocumented)

@@ -97,8 +97,10 @@ import Testing
         #expect(TaskAPI.queryPath(taskID: "../x?y") == "/api/tasks/document/ocr/..%2Fx%3Fy")
         #expect(TaskAPI.apiKeyHeader == "X-API-KEY")
         #expect(
-            [TaskAPI.Field.imageURL, TaskAPI.Field.imageFile, TaskAPI.Field.file, TaskAPI.Field.language,
-                TaskAPI.Field.password, TaskAPI.Field.format]
+            [
+                TaskAPI.Field.imageURL, TaskAPI.Field.imageFile, TaskAPI.Field.file, TaskAPI.Field.language,
+                TaskAPI.Field.password, TaskAPI.Field.format,
+            ]
                 == ["image_url", "image_file", "file", "language", "password", "format"])
         #expect(OutputFormat.default == .txt)
         #expect(OutputFormat.allCases.map(\.rawValue) == ["txt", "pdf", "docx", "xlsx", "pptx"])
@@ -109,7 +111,7 @@ import Testing
         #expect(UnixTimestamp(wire: "1700000000")?.seconds == 1_700_000_000)
         #expect(UnixTimestamp(wire: "1700000000.9")?.seconds == 1_700_000_000)
         #expect(UnixTimestamp(wire: "soon") == nil)
-        let now = Date(timeIntervalSince1970: 784_111_777)  // Sun, 06 Nov 1994 08:49:37 GMT
+        let now = Date(timeIntervalSince1970: 784_111_777) // Sun, 06 Nov 1994 08:49:37 GMT
         #expect(RetryAfter.parse("2") == .seconds(2))
         #expect(RetryAfter.parse(" 0.5 ") == .milliseconds(500))
         #expect(RetryAfter.parse("Sun, 06 Nov 1994 08:49:39 GMT", now: now) == .seconds(2))

@@ -22,14 +22,15 @@ struct FIFOTests {
         try await waitUntil { probe.isParked }
         var others: [Task<Void, any Error>] = []
         for i in 0..<5 {
-            others.append(Task {
-                try await gate.withPermit {
-                    probe.enter()
-                    order.append("w\(i)")
-                    await Task.yield()
-                    probe.leave()
-                }
-            })
+            others.append(
+                Task {
+                    try await gate.withPermit {
+                        probe.enter()
+                        order.append("w\(i)")
+                        await Task.yield()
+                        probe.leave()
+                    }
+                })
             // Queue them one after the other, so the arrival order is known.
             try await waitUntil { gate.waiting == i + 1 }
         }
@@ -67,7 +68,12 @@ private final class GateProbe: Sendable {
 
     func park() async { await withCheckedContinuation { c in state.withLock { $0.parked = c } } }
     var isParked: Bool { state.withLock { $0.parked != nil } }
-    func unpark() { state.withLock { s in defer { s.parked = nil }; return s.parked }?.resume() }
+    func unpark() {
+        state.withLock { s in
+            defer { s.parked = nil }
+            return s.parked
+        }?.resume()
+    }
 
     func enter() {
         state.withLock { s in

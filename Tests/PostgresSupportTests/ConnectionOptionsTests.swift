@@ -29,10 +29,12 @@ import Testing
         #expect(try PostgresConnectionOptions(url: set.description, environment: [:]) == set)
     }
 
-    @Test("a timeout that is not a number of seconds from 0 to a day is refused by name", arguments: [
-        "connect_timeout=0", "operation_timeout=0", "connect_timeout=-1", "statement_timeout=nan",
-        "lock_timeout=86401", "idle_in_transaction_session_timeout=", "statement_timeout=1e400", "connect_timeout=0.0001",
-    ])
+    @Test(
+        "a timeout that is not a number of seconds from 0 to a day is refused by name",
+        arguments: [
+            "connect_timeout=0", "operation_timeout=0", "connect_timeout=-1", "statement_timeout=nan",
+            "lock_timeout=86401", "idle_in_transaction_session_timeout=", "statement_timeout=1e400", "connect_timeout=0.0001",
+        ])
     func badTimeouts(_ parameter: String) {
         let name = String(parameter.prefix { $0 != "=" })
         #expect {

@@ -1,7 +1,7 @@
 import PostgresNIO
 import PostgresSupport
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Migrator", .tags(.postgres))
 struct MigratorTests {
@@ -78,7 +78,9 @@ struct MigratorTests {
             try await pool.withTransaction { connection, logger in
                 try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(schema)"), logger: logger)
                 try await connection.query(
-                    PostgresQuery(unsafeSQL: "CREATE TABLE \(schema).things_schema (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"),
+                    PostgresQuery(
+                        unsafeSQL: "CREATE TABLE \(schema).things_schema (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+                    ),
                     logger: logger)
                 try await connection.query(PostgresQuery(unsafeSQL: "INSERT INTO \(schema).things_schema (version) VALUES (1)"), logger: logger)
                 try await connection.query(PostgresQuery(unsafeSQL: "CREATE TABLE \(schema).things (id TEXT PRIMARY KEY)"), logger: logger)

@@ -1,7 +1,7 @@
 import PostgresNIO
 import PostgresSupport
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Timeouts", .tags(.postgres))
 struct TimeoutTests {

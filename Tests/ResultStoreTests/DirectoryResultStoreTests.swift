@@ -1,8 +1,9 @@
 import Crypto
 import Foundation
 import NIOCore
-@testable import ResultStore
 import Testing
+
+@testable import ResultStore
 
 func hexSHA256(_ bytes: [UInt8]) -> String { SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined() }
 
@@ -155,9 +156,10 @@ func stream(_ bytes: [UInt8], into writer: any ResultWriter, chunk: Int = 64 * 1
     }
 
     @Test func s3Errors() {
-        for url in ["s3://bucket", "s3://AKID:S3CR3TV4LUE@bucket/x", "s3://b?bogus=1", "s3://b?endpoint=ftp://x", "s3://b?part_size=10",
-            "gs://bucket"]
-        {
+        for url in [
+            "s3://bucket", "s3://AKID:S3CR3TV4LUE@bucket/x", "s3://b?bogus=1", "s3://b?endpoint=ftp://x", "s3://b?part_size=10",
+            "gs://bucket",
+        ] {
             let environment = url == "s3://bucket" ? [:] : env
             do {
                 _ = try ResultStoreConfiguration(url: url, environment: environment)

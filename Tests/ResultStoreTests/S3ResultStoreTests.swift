@@ -2,8 +2,9 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOPosix
-@testable import ResultStore
 import Testing
+
+@testable import ResultStore
 
 /// A throwaway `moto_server` (moto[server] from PyPI, in .tools/venv) on a free loopback
 /// port: a local S3 endpoint. Started per test, stopped after.
@@ -125,7 +126,7 @@ struct S3ResultStoreTests {
     @Test func resetAndAbortLeaveNoObject() async throws {
         try await withStore { store in
             let writer = try await store.makeWriter(key: "retry.txt", contentType: "text/plain")
-            try await stream(patternBytes(6 * 1024 * 1024), into: writer)  // one part uploaded
+            try await stream(patternBytes(6 * 1024 * 1024), into: writer) // one part uploaded
             try await writer.reset()
             try await writer.write(ByteBuffer(string: "second try"))
             _ = try await writer.finish()

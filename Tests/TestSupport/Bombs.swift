@@ -43,7 +43,8 @@ public enum Bombs {
 
     /// File header and BITMAPINFOHEADER of a 24-bit image; no pixel rows.
     public static func bmp(width: Int, height: Int) -> Data {
-        let info = le32(40) + le32(width) + le32(height) + le16(1) + le16(24) + le32(0) + le32(0) + le32(2835)
+        let info =
+            le32(40) + le32(width) + le32(height) + le16(1) + le16(24) + le32(0) + le32(0) + le32(2835)
             + le32(2835) + le32(0) + le32(0)
         return Data(Array("BM".utf8) + le32(54) + le32(0) + le32(54) + info)
     }

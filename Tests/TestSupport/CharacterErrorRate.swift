@@ -6,7 +6,8 @@
 /// reference does not have).
 public enum CharacterErrorRate {
     public static func of(_ text: String, against reference: String) -> Double {
-        let hypothesis = normalized(text), truth = normalized(reference)
+        let hypothesis = normalized(text)
+        let truth = normalized(reference)
         guard !truth.isEmpty else { return hypothesis.isEmpty ? 0 : 1 }
         var previous = Array(0...hypothesis.count)
         for (row, expected) in truth.enumerated() {

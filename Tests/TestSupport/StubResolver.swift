@@ -1,6 +1,6 @@
 public import GuardedFetch
-import OCRTaskAPI
 public import NetworkAddress
+import OCRTaskAPI
 import Synchronization
 
 /// A resolver that answers from a script: each host's answers in turn (the last one

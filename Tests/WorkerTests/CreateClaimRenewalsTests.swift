@@ -3,6 +3,7 @@ import Ledger
 import Logging
 import TestSupport
 import Testing
+
 @testable import Worker
 
 @Suite("Create claim renewals")

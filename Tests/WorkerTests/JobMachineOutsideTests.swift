@@ -40,7 +40,8 @@ struct JobMachineOutsideTests {
     func unexplainedFailure() {
         #expect(JobMachine.afterFailure("boom", tries: 1, permanent: false, rules: T.rules) == .driveAgain(after: .seconds(1)))
         #expect(JobMachine.afterFailure("boom", tries: 4, permanent: false, rules: T.rules) == .driveAgain(after: .seconds(4)))
-        guard case .deadLetter(let failure) = JobMachine.afterFailure("boom", tries: JobMachine.maxUnexplainedTries, permanent: false, rules: T.rules) else {
+        guard case .deadLetter(let failure) = JobMachine.afterFailure("boom", tries: JobMachine.maxUnexplainedTries, permanent: false, rules: T.rules)
+        else {
             Issue.record("the fifth try must dead-letter")
             return
         }

@@ -4,6 +4,7 @@ import JobCore
 import OCRClient
 import OCRTaskAPI
 import Testing
+
 @testable import Worker
 
 /// The transition table three ways at once: `JobMachine.transitions` (the data), the
@@ -72,7 +73,10 @@ struct JobMachineTableTests {
         if failed {
             _ = m.handle(.rehostFailed(Self.unfetchable), at: T.at(3))
         } else {
-            _ = m.handle(.rehosted(.init(fileURL: "https://r/1", fileURLExpiresAt: T.d0, location: "file:///r", sizeBytes: 1, sha256: nil, contentType: "text/plain")), at: T.at(3))
+            _ = m.handle(
+                .rehosted(
+                    .init(fileURL: "https://r/1", fileURLExpiresAt: T.d0, location: "file:///r", sizeBytes: 1, sha256: nil, contentType: "text/plain")
+                ), at: T.at(3))
         }
         return m
     }

@@ -1,10 +1,11 @@
 import Foundation
 import JobContract
+import JobCore
 import Ledger
 import OCRClient
 import OCRTaskAPI
-import JobCore
 import Testing
+
 @testable import PollPlanning
 @testable import Worker
 
@@ -24,7 +25,9 @@ struct JobMachineTests {
         .init(instant: t0 + .milliseconds(Int64(seconds * 1000)), date: d0.addingTimeInterval(seconds))
     }
 
-    static func row(_ state: JobState, taskID: String? = nil, attempts: Int = 0, updated: Double = 0, result: [UInt8]? = nil, published: Bool = false) -> JobRecord {
+    static func row(_ state: JobState, taskID: String? = nil, attempts: Int = 0, updated: Double = 0, result: [UInt8]? = nil, published: Bool = false)
+        -> JobRecord
+    {
         JobRecord(
             jobID: "job-1", fingerprint: "fp", state: state, taskID: taskID, createAttempts: attempts, resultMessage: result,
             firstSeenAt: d0, updatedAt: d0.addingTimeInterval(updated), publishedAt: published ? d0 : nil)
@@ -79,7 +82,10 @@ struct JobMachineTests {
         let bytes = Array(#"{"error":{"class":"provider_rejected","code":"-7","message":"bad"}}"#.utf8)
         var m = Self.machine(Self.row(.failed, result: bytes))
         let step = m.start(at: Self.at(0))
-        guard case .publish(_, let deadLetter) = step.effect else { Issue.record("\(step)"); return }
+        guard case .publish(_, let deadLetter) = step.effect else {
+            Issue.record("\(step)")
+            return
+        }
         #expect(deadLetter?.code == "-7")
         #expect(m.handle(.sent, at: Self.at(0)).effect == .markPublished)
         #expect(m.handle(.marked, at: Self.at(0)).effect == .finish(.republished))
@@ -130,7 +136,10 @@ struct JobMachineTests {
         _ = m.start(at: Self.at(0))
         _ = m.handle(.woke, at: Self.at(1))
         let step = m.handle(.ledgerRead(Self.row(.completed, taskID: "t", attempts: 1, result: [1])), at: Self.at(1))
-        guard case .publish(_, nil) = step.effect else { Issue.record("\(step)"); return }
+        guard case .publish(_, nil) = step.effect else {
+            Issue.record("\(step)")
+            return
+        }
     }
 
     @Test("our own claim (a create that failed transiently) is not mistaken for a foreign one")
@@ -158,7 +167,9 @@ struct JobMachineTests {
     func created() {
         var m = Self.machine()
         _ = m.start(at: Self.at(0))
-        #expect(m.handle(.created(record: Self.row(.submitted, taskID: "t1", attempts: 1), taskID: "t1"), at: Self.at(0)).effect == .wait(until: Self.at(1).instant))
+        #expect(
+            m.handle(.created(record: Self.row(.submitted, taskID: "t1", attempts: 1), taskID: "t1"), at: Self.at(0)).effect
+                == .wait(until: Self.at(1).instant))
         #expect(m.handle(.woke, at: Self.at(1)).effect == .poll(taskID: "t1"))
     }
 
@@ -213,7 +224,10 @@ struct JobMachineTests {
         rules.rehost = false
         var p = Self.polling(rules: rules)
         let step = p.handle(.polled(Self.task(.success, file: "https://r/1")), at: Self.at(2))
-        guard case .settle(.succeeded(_, let file, let attempts), let polls) = step.effect else { Issue.record("\(step)"); return }
+        guard case .settle(.succeeded(_, let file, let attempts), let polls) = step.effect else {
+            Issue.record("\(step)")
+            return
+        }
         #expect(file.location == nil && file.fileURL == "https://r/1" && file.contentType == "text/plain")
         #expect(attempts == .init(creates: 1, polls: 1))
         #expect(polls == 1)
@@ -284,7 +298,10 @@ struct JobMachineTests {
         _ = m.start(at: Self.at(0))
         // The provider says the task was created 1799 s before now.
         let step = m.handle(.polled(Self.task(.processing, id: "old", createdAt: Self.d0.addingTimeInterval(-1799))), at: Self.at(0))
-        guard case .wait(let until) = step.effect else { Issue.record("\(step)"); return }
+        guard case .wait(let until) = step.effect else {
+            Issue.record("\(step)")
+            return
+        }
         // At the next poll the task is past the 1800 s timeout: re-create, not poll.
         let next = m.handle(.woke, at: .init(instant: until, date: Self.d0.addingTimeInterval(11)))
         #expect(next.effect == .create(expectedCreateAttempts: 1, upload: false))
@@ -341,8 +358,12 @@ struct JobMachineTests {
     func successPath() {
         var m = Self.polling()
         _ = m.handle(.polled(Self.task(.success, file: "https://r/1")), at: Self.at(2))
-        let file = JobResult.ResultFile(fileURL: "https://r/1", fileURLExpiresAt: Self.d0, location: "file:///x", sizeBytes: 1, sha256: "00", contentType: "text/plain")
-        guard case .settle(.succeeded, 1) = m.handle(.rehosted(file), at: Self.at(3)).effect else { Issue.record("no settle"); return }
+        let file = JobResult.ResultFile(
+            fileURL: "https://r/1", fileURLExpiresAt: Self.d0, location: "file:///x", sizeBytes: 1, sha256: "00", contentType: "text/plain")
+        guard case .settle(.succeeded, 1) = m.handle(.rehosted(file), at: Self.at(3)).effect else {
+            Issue.record("no settle")
+            return
+        }
         let stored = Self.row(.completed, taskID: "t1", attempts: 1, result: [1])
         #expect(m.handle(.settled(stored), at: Self.at(3)).effect == .publish(stored, deadLetter: nil))
         #expect(m.handle(.sent, at: Self.at(3)).effect == .markPublished)
@@ -393,7 +414,10 @@ struct JobMachineTests {
             _ = m.handle(.woke, at: Self.at(Double(3 + i)))
         }
         let step = m.handle(.polled(Self.task(.success, file: "https://r/1")), at: Self.at(10))
-        guard case .settle(.succeeded(_, _, let attempts), let polls) = step.effect else { Issue.record("\(step)"); return }
+        guard case .settle(.succeeded(_, _, let attempts), let polls) = step.effect else {
+            Issue.record("\(step)")
+            return
+        }
         #expect(polls == 6)
         #expect(attempts.polls == 6)
     }

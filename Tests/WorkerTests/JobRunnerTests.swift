@@ -1,12 +1,13 @@
 import Foundation
 import JobContract
+import JobCore
 import Kafka
 import Ledger
 import OCRClient
 import OCRTaskAPI
 import ResultStore
-import JobCore
 import Testing
+
 @testable import Worker
 
 /// The runner through its ports, with a scripted provider, an in-memory SQLite ledger, a
@@ -63,11 +64,13 @@ struct JobRunnerTests {
     @Test("a job runs to a published result: one create, polls until done, rehosted, ledger published")
     func happyPath() async throws {
         let rig = try await Rig()
-        rig.provider.scriptQueries("t1", [
-            .success(.init(taskID: "t1", state: .queued)),
-            .success(.init(taskID: "t1", state: .processing, progress: 50)),
-            .success(.init(taskID: "t1", state: .success, progress: 100, file: "https://results.test/t1.txt")),
-        ])
+        rig.provider.scriptQueries(
+            "t1",
+            [
+                .success(.init(taskID: "t1", state: .queued)),
+                .success(.init(taskID: "t1", state: .processing, progress: 50)),
+                .success(.init(taskID: "t1", state: .success, progress: 100, file: "https://results.test/t1.txt")),
+            ])
         try await rig.runner.handle(Self.message(Self.job))
         #expect(rig.provider.createCalls.count == 1)
         #expect(rig.provider.queryCalls == ["t1", "t1", "t1"])
@@ -186,7 +189,10 @@ struct JobRunnerTests {
 
     @Test("a task past the task timeout is re-created; re-creates are bounded")
     func taskTimeout() async throws {
-        let rig = try await Rig(passThrough: true) { $0.taskTimeout = .seconds(60); $0.maxRecreates = 1 }
+        let rig = try await Rig(passThrough: true) {
+            $0.taskTimeout = .seconds(60)
+            $0.maxRecreates = 1
+        }
         for id in ["t1", "t2"] { rig.provider.scriptQueries(id, [.success(.init(taskID: id, state: .processing))]) }
         try await rig.runner.handle(Self.message(Self.job))
         #expect(rig.provider.createCalls.count == 2)
@@ -228,11 +234,14 @@ struct JobRunnerTests {
     @Test("a valid job stamped at the far end of Int64 milliseconds, with provider dates far off, gets its result without those times")
     func hostileTimesInResults() async throws {
         let rig = try await Rig(passThrough: true)
-        rig.provider.scriptQueries("t1", [
-            .success(.init(
-                taskID: "t1", state: .success, progress: 100, file: "https://r/t1.txt",
-                createdAt: UnixTimestamp(seconds: 999_999_999_999_999), completedAt: UnixTimestamp(seconds: -999_999_999_999_999))),
-        ])
+        rig.provider.scriptQueries(
+            "t1",
+            [
+                .success(
+                    .init(
+                        taskID: "t1", state: .success, progress: 100, file: "https://r/t1.txt",
+                        createdAt: UnixTimestamp(seconds: 999_999_999_999_999), completedAt: UnixTimestamp(seconds: -999_999_999_999_999)))
+            ])
         try await rig.runner.handle(Self.message(Self.job, timestamp: Date(timeIntervalSince1970: 9_223_372_036_854_775.807)))
         let result = try rig.result()
         #expect(result.status == .succeeded)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import PollPlanning
 @testable import Worker
 
@@ -25,9 +26,10 @@ struct PollPlannerMixtureTests {
     static func model(_ durations: [Double]) -> DurationModel {
         let model = DurationModel(settings: PollPlannerTests.settings { $0.modelWeight = 0.05 }, coldStart: PollBackoff())
         for seconds in durations {
-            model.record(CompletedTaskTiming(
-                key: PollPlannerTests.key, notDoneAt: .fromSeconds(seconds / 1.05), doneAt: .fromSeconds(seconds * 1.05),
-                providerDuration: nil, lastProgress: nil))
+            model.record(
+                CompletedTaskTiming(
+                    key: PollPlannerTests.key, notDoneAt: .fromSeconds(seconds / 1.05), doneAt: .fromSeconds(seconds * 1.05),
+                    providerDuration: nil, lastProgress: nil))
         }
         return model
     }
@@ -66,12 +68,17 @@ struct PollPlannerMixtureTests {
 
     @Test("polls from the mixture: the first near the quick kind's end, one after it into the slow kind")
     func polls() throws {
-        let settings: (inout PollPlanSettings) -> Void = { $0.modelWeight = 0.05; $0.maxLagFraction = 10; $0.maxLag = .seconds(600) }
+        let settings: (inout PollPlanSettings) -> Void = {
+            $0.modelWeight = 0.05
+            $0.maxLagFraction = 10
+            $0.maxLag = .seconds(600)
+        }
         let model = DurationModel(settings: PollPlannerTests.settings(settings), coldStart: PollBackoff())
         for seconds in Self.bimodal() {
-            model.record(CompletedTaskTiming(
-                key: PollPlannerTests.key, notDoneAt: .fromSeconds(seconds / 1.05), doneAt: .fromSeconds(seconds * 1.05),
-                providerDuration: nil, lastProgress: nil))
+            model.record(
+                CompletedTaskTiming(
+                    key: PollPlannerTests.key, notDoneAt: .fromSeconds(seconds / 1.05), doneAt: .fromSeconds(seconds * 1.05),
+                    providerDuration: nil, lastProgress: nil))
         }
         let planner = model.planner(for: PollPlannerTests.key)
         let mixture = try #require(planner.mixture).distribution

@@ -1,9 +1,10 @@
 import Foundation
 import Ledger
-import PostgresSupport
 import Logging
+import PostgresSupport
 import TestSupport
 import Testing
+
 @testable import PollPlanning
 @testable import Worker
 
@@ -33,7 +34,7 @@ struct PollPlannerPersistenceTests {
     func roundTrip() throws {
         let saved = Self.trained()
         let entries = saved.snapshot()
-        #expect(entries.count == 5)  // key, sized, its size-less key, bimodal, progress
+        #expect(entries.count == 5) // key, sized, its size-less key, bimodal, progress
         let restored = Self.fresh()
         #expect(restored.restore(entries) == (restored: 5, dropped: 0))
         for key in [Self.key, Self.sized, Self.sized.withoutSize, Self.bimodal] {
@@ -54,7 +55,7 @@ struct PollPlannerPersistenceTests {
         model.record(PollPlannerTests.timing(3, shape: .zero))
         let before = model.planner(for: Self.key)
         let (restored, _) = model.restore(Self.trained().snapshot())
-        #expect(restored == 3)  // sized, its size-less key, bimodal (and not key, nor progress: learned here)
+        #expect(restored == 3) // sized, its size-less key, bimodal (and not key, nor progress: learned here)
         #expect(model.planner(for: Self.key) == before)
     }
 

@@ -1,11 +1,12 @@
 import Foundation
+import JobCore
 import Kafka
 import Ledger
 import OCRClient
 import OCRTaskAPI
 import Synchronization
-import JobCore
 import Testing
+
 @testable import PollPlanning
 @testable import Worker
 
@@ -58,10 +59,12 @@ struct PollPlannerRetryAfterTests {
     @Test("the runner passes the reply's Retry-After to the planner: the poll after a pending reply waits for it")
     func runnerPassesRetryAfter() async throws {
         let provider = AdvisingProvider(advice: .seconds(42))
-        provider.inner.scriptQueries("t1", [
-            .success(.init(taskID: "t1", state: .processing)),
-            .success(.init(taskID: "t1", state: .success, file: "https://results.test/t1.txt")),
-        ])
+        provider.inner.scriptQueries(
+            "t1",
+            [
+                .success(.init(taskID: "t1", state: .processing)),
+                .success(.init(taskID: "t1", state: .success, file: "https://results.test/t1.txt")),
+            ])
         let ledger = try await FlakyLedger.inMemory()
         var settings = JobSettings(workerID: "w1", workerVersion: "test", passThrough: true, dependencyRetryDelay: .milliseconds(1))
         settings.pollPlanning = PollPlanSettings(provider: "api.test", coldStartTasks: 3)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import PollPlanning
 @testable import Worker
 
@@ -20,7 +21,7 @@ struct PollPlannerSizeTests {
         #expect(Self.plain.sized(uploadedBytes: 0) == Self.plain)
         #expect(Self.plain.sized(uploadedBytes: -5) == Self.plain)
         #expect(Self.small.sizeBucket == 0)
-        #expect(Self.big.sizeBucket == 7)  // 8 MiB < 10 MB <= 16 MiB
+        #expect(Self.big.sizeBucket == 7) // 8 MiB < 10 MB <= 16 MiB
         #expect(Self.big.sized(uploadedBytes: 0) == Self.plain)
         #expect(Self.plain.sized(uploadedBytes: .max).sizeBucket == 16)
     }

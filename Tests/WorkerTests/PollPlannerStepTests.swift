@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import PollPlanning
 @testable import Worker
 
@@ -131,7 +132,9 @@ struct PollPlannerStepTests {
         zeros.recordPending(at: .seconds(9), progress: 0)
         var none = TaskPollHistory()
         none.recordPending(at: .seconds(9), progress: nil)
-        #expect(planner.nextPoll(elapsed: .seconds(9), history: zeros, progress: 0) == planner.nextPoll(elapsed: .seconds(9), history: none, progress: nil))
+        #expect(
+            planner.nextPoll(elapsed: .seconds(9), history: zeros, progress: 0)
+                == planner.nextPoll(elapsed: .seconds(9), history: none, progress: nil))
     }
 
     @Test("progress unrelated to the time (50 % from the first poll) breaks the bound and is not trusted")

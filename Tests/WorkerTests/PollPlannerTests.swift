@@ -2,6 +2,7 @@ import Foundation
 import Ledger
 import OCRTaskAPI
 import Testing
+
 @testable import PollPlanning
 @testable import Worker
 
@@ -37,8 +38,8 @@ struct PollPlannerTests {
         let pendingAt = Duration.fromSeconds(seconds / 1.05)
         let progress: ProgressSample?
         switch shape {
-        case .linear: progress = ProgressSample(elapsed: pendingAt, progress: 95)  // floor(100 / 1.05)
-        case .steps: progress = ProgressSample(elapsed: pendingAt, progress: 75)  // 25 % steps: floor(4 / 1.05) x 25
+        case .linear: progress = ProgressSample(elapsed: pendingAt, progress: 95) // floor(100 / 1.05)
+        case .steps: progress = ProgressSample(elapsed: pendingAt, progress: 75) // 25 % steps: floor(4 / 1.05) x 25
         case .zero: progress = nil
         }
         return CompletedTaskTiming(
@@ -95,7 +96,12 @@ struct PollPlannerTests {
 
     @Test("after a pending poll, the next one is placed by the distribution given the task was not done yet")
     func conditioning() {
-        let planner = Self.trained(Self.settings { $0.maxLagFraction = 10; $0.maxLag = .seconds(600) }).planner(for: Self.key)
+        let planner = Self.trained(
+            Self.settings {
+                $0.maxLagFraction = 10
+                $0.maxLag = .seconds(600)
+            }
+        ).planner(for: Self.key)
         let fit = try! #require(planner.durations)
         let age = 8 * exp(0.6 * StandardNormal.quantile(0.55))
         let next = planner.nextPoll(elapsed: .fromSeconds(age), history: Self.pending([age]), progress: nil)
@@ -186,10 +192,12 @@ struct PollPlannerTests {
         let polls = CompletedTaskTiming(key: Self.key, notDoneAt: .seconds(6), doneAt: .seconds(12), providerDuration: nil, lastProgress: nil)
         #expect(polls.bounds == 6...12)
         #expect(Self.near(polls.estimate, (6.0 * 12).squareRoot(), within: 0.001))
-        let narrowed = CompletedTaskTiming(key: Self.key, notDoneAt: .seconds(6), doneAt: .seconds(12), providerDuration: .seconds(8), lastProgress: nil)
+        let narrowed = CompletedTaskTiming(
+            key: Self.key, notDoneAt: .seconds(6), doneAt: .seconds(12), providerDuration: .seconds(8), lastProgress: nil)
         #expect(narrowed.bounds == 7...9)
         // Timestamps that contradict our own polls are clock trouble: ignored.
-        let skewed = CompletedTaskTiming(key: Self.key, notDoneAt: .seconds(6), doneAt: .seconds(12), providerDuration: .seconds(30), lastProgress: nil)
+        let skewed = CompletedTaskTiming(
+            key: Self.key, notDoneAt: .seconds(6), doneAt: .seconds(12), providerDuration: .seconds(30), lastProgress: nil)
         #expect(skewed.bounds == 6...12)
     }
 
@@ -227,7 +235,10 @@ struct PollPlannerTests {
             if case .taskTimed(let timing) = note { return timing }
             return nil
         }
-        #expect(timing == [CompletedTaskTiming(key: Self.key, notDoneAt: .seconds(9), doneAt: .seconds(12), providerDuration: nil, lastProgress: nil, polls: 2)])
+        #expect(
+            timing == [
+                CompletedTaskTiming(key: Self.key, notDoneAt: .seconds(9), doneAt: .seconds(12), providerDuration: nil, lastProgress: nil, polls: 2)
+            ])
         // Every wait the planner placed is noted with its rule, for the decisions metric.
         #expect(created.notes == [.pollPlanned(.durationModel)])
         #expect(pending.notes.count == 1)
@@ -241,7 +252,8 @@ struct PollPlannerTests {
         _ = fresh.handle(.polled(JobMachineTests.task(.processing, createdAt: JobMachineTests.d0.addingTimeInterval(-1))), at: JobMachineTests.at(1))
         #expect(fresh.taskStartedAt == before)
         var resumed = JobMachineTests.polling()
-        _ = resumed.handle(.polled(JobMachineTests.task(.processing, createdAt: JobMachineTests.d0.addingTimeInterval(-30))), at: JobMachineTests.at(1))
+        _ = resumed.handle(
+            .polled(JobMachineTests.task(.processing, createdAt: JobMachineTests.d0.addingTimeInterval(-30))), at: JobMachineTests.at(1))
         #expect(resumed.taskStartedAt == JobMachineTests.at(-30).instant)
     }
 
@@ -259,14 +271,18 @@ struct PollPlannerTests {
 
     @Test("the runner feeds done tasks back: after the cold start a job's first poll waits as the learned durations say")
     func runnerLearns() async throws {
-        let rig = try await JobRunnerTests.Rig(passThrough: true) { $0.pollPlanning = PollPlanSettings(provider: "api.test", coldStartTasks: 3, doneProbability: 0.55) }
+        let rig = try await JobRunnerTests.Rig(passThrough: true) {
+            $0.pollPlanning = PollPlanSettings(provider: "api.test", coldStartTasks: 3, doneProbability: 0.55)
+        }
         func job(_ n: Int) -> String { #"{"job_id":"job-\#(n)","source":{"url":"https://docs.test/a.pdf"}}"# }
         for n in 1...3 {
             // Cold start: polls 1 s, 2.5 s and 4.75 s after the create; done at the third.
-            rig.provider.scriptQueries("t\(n)", [
-                .success(.init(taskID: "t\(n)", state: .processing)), .success(.init(taskID: "t\(n)", state: .processing)),
-                .success(.init(taskID: "t\(n)", state: .success, file: "https://results.test/t\(n).txt")),
-            ])
+            rig.provider.scriptQueries(
+                "t\(n)",
+                [
+                    .success(.init(taskID: "t\(n)", state: .processing)), .success(.init(taskID: "t\(n)", state: .processing)),
+                    .success(.init(taskID: "t\(n)", state: .success, file: "https://results.test/t\(n).txt")),
+                ])
             try await rig.runner.handle(JobRunnerTests.message(job(n), offset: Int64(n)))
         }
         #expect(Array(rig.timer.waits.prefix(3)) == [.seconds(1), .milliseconds(1500), .milliseconds(2250)])

@@ -15,10 +15,19 @@ struct PollSchedulerTests {
         // run starved this test past a 5 s far entry; 30 s runs alongside the slower
         // end-to-end suites without lengthening the run.
         let far = Duration.seconds(30)
-        async let c: Void = { try await scheduler.wait(until: start + far); order.append("c") }()
+        async let c: Void = {
+            try await scheduler.wait(until: start + far)
+            order.append("c")
+        }()
         try await waitUntil { scheduler.waiting == 1 }
-        async let a: Void = { try await scheduler.wait(until: start + .milliseconds(200)); order.append("a") }()
-        async let b: Void = { try await scheduler.wait(until: start + .milliseconds(1200)); order.append("b") }()
+        async let a: Void = {
+            try await scheduler.wait(until: start + .milliseconds(200))
+            order.append("a")
+        }()
+        async let b: Void = {
+            try await scheduler.wait(until: start + .milliseconds(1200))
+            order.append("b")
+        }()
         try await waitUntil { order.values.contains("a") }
         #expect(ContinuousClock.now - start < far, "the earlier entry woke the loop before the far one was due")
         _ = try await (a, b, c)

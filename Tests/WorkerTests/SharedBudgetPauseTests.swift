@@ -5,8 +5,9 @@ import PostgresSupport
 import Subprocess
 import Synchronization
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
+
 @testable import Worker
 
 /// PostgreSQL that stops answering (SIGSTOP on the postmaster and its backends: a frozen

@@ -1,11 +1,12 @@
 import Foundation
-import Ledger
-import PostgresSupport
-import OCRClient
-import Synchronization
 import JobCore
+import Ledger
+import OCRClient
+import PostgresSupport
+import Synchronization
 import TestSupport
 import Testing
+
 @testable import Worker
 
 /// One request budget per API key across pods (issue 13, step 3): the share rule, the
@@ -289,7 +290,9 @@ struct SharedBudgetTests {
         #expect(abs(Self.seconds(a.slotSpacing) - 1 / (2 * 0.5 * 0.97)) < 1e-5)
     }
 
-    @Test("a store that does not answer: requests go within the store timeout at the local share without asking it again; sharing resumes after", .timeLimit(.minutes(1)))
+    @Test(
+        "a store that does not answer: requests go within the store timeout at the local share without asking it again; sharing resumes after",
+        .timeLimit(.minutes(1)))
     func slowStore() async throws {
         let store = MemoryStore()
         let pod = SharedRequestBudget(

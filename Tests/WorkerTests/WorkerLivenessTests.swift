@@ -8,7 +8,9 @@ import Testing
 struct WorkerLivenessTests {
     static let limit = Duration.seconds(120)
 
-    func problem(fatal: String? = nil, consumer: KafkaConsumerHealth? = KafkaConsumerHealth(), sinceLastPoll: Duration? = .milliseconds(100)) -> String? {
+    func problem(fatal: String? = nil, consumer: KafkaConsumerHealth? = KafkaConsumerHealth(), sinceLastPoll: Duration? = .milliseconds(100))
+        -> String?
+    {
         WorkerLiveness.problem(fatalReason: fatal, consumer: consumer, sinceLastPoll: sinceLastPoll, stallLimit: Self.limit)
     }
 

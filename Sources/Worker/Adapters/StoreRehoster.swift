@@ -39,8 +39,9 @@ public struct StoreRehoster: ResultRehoster {
             return .providerFailed(ProviderFailure(error))
         }
         guard let stored = sink.stored else { return .storeFailed(reason: "the store kept no object") }
-        return .stored(.init(
-            fileURL: fileURL, fileURLExpiresAt: Date(), location: stored.location, sizeBytes: downloaded.size,
-            sha256: downloaded.sha256, contentType: downloaded.contentType ?? job.format.contentType))
+        return .stored(
+            .init(
+                fileURL: fileURL, fileURLExpiresAt: Date(), location: stored.location, sizeBytes: downloaded.size,
+                sha256: downloaded.sha256, contentType: downloaded.contentType ?? job.format.contentType))
     }
 }

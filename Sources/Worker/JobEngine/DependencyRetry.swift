@@ -1,5 +1,5 @@
-public import JobCore
 import Foundation
+public import JobCore
 import Kafka
 import Ledger
 public import Logging

@@ -1,5 +1,5 @@
-import Kafka
 import JobContract
+import Kafka
 import Logging
 
 extension JobRunner {

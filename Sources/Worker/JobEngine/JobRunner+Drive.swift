@@ -1,4 +1,5 @@
 import JobCore
+
 extension JobRunner {
     /// One job's machine, context and pending event while the runner drives it, kept on
     /// the heap.

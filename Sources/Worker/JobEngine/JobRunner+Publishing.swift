@@ -1,11 +1,11 @@
 import Crypto
 import Foundation
+import HexEncoding
 import JobContract
 import JobCore
 import Kafka
 import Logging
 import OCRTaskAPI
-import HexEncoding
 
 extension JobRunner {
     /// A record that broke the job contract: a `failed` result when it had a job id (once
@@ -52,7 +52,10 @@ extension JobRunner {
             break
         }
         let timings = JobResult.Timings(enqueuedAt: message.timestamp?.asRFC3339Instant, publishedAt: now)
-        guard let result = JobResult.rejected(rejection, timings: timings, worker: worker, traceparent: message.headers.last(named: "traceparent")?.stringValue) else { return }
+        guard
+            let result = JobResult.rejected(
+                rejection, timings: timings, worker: worker, traceparent: message.headers.last(named: "traceparent")?.stringValue)
+        else { return }
         let bytes = result.encodedJSON()
         let failed = try await retry.run("store rejection", logger) { try await ledger.fail(jobID: jobID, resultMessage: bytes, at: now) }
         try await send(OutgoingRecord(topic: settings.resultsTopic, key: Array(jobID.utf8), value: bytes, headers: traceHeaders(message)), logger)
@@ -68,7 +71,8 @@ extension JobRunner {
             return
         }
         let ledger = ports.ledger
-        try await send(OutgoingRecord(topic: settings.resultsTopic, key: Array(record.jobID.utf8), value: bytes, headers: traceHeaders(message)), logger)
+        try await send(
+            OutgoingRecord(topic: settings.resultsTopic, key: Array(record.jobID.utf8), value: bytes, headers: traceHeaders(message)), logger)
         if record.state == .failed, record.publishedAt == nil, let failure = StoredFailure(bytes) {
             let reason = JobFailure(failure.errorClass, code: failure.code, message: failure.message, taskID: record.taskID)
             try await deadLetter(message, info: deadLetterInfo(message, record: record, failure: reason))
@@ -105,9 +109,11 @@ extension JobRunner {
             try await send(full, logger)
             metrics.deadLettered(info.errorClass)
         } catch let failure as PermanentDependencyFailure where failure.kind == .tooLarge {
-            logger.warning("dead letter too large for the broker: sending a stub without the value", metadata: [
-                "partition": "\(message.partition)", "offset": "\(message.offset)",
-            ])
+            logger.warning(
+                "dead letter too large for the broker: sending a stub without the value",
+                metadata: [
+                    "partition": "\(message.partition)", "offset": "\(message.offset)",
+                ])
             try await deadLetterStub(message, info: info, reason: "the dead letter was too large for the broker")
         }
     }

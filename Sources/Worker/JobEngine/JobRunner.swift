@@ -1,4 +1,3 @@
-import PollPlanning
 import Crypto
 import Foundation
 import JobContract
@@ -7,6 +6,7 @@ public import Kafka
 public import Logging
 import OCRTaskAPI
 import Permits
+import PollPlanning
 public import ResultStore
 
 /// Takes one job message to its checkpoint by running its ``JobMachine``: asks the
@@ -71,7 +71,8 @@ public final class JobRunner: MessageHandler {
     /// Learned task durations: each job's polls are planned from a snapshot of it.
     let durationModel: DurationModel
 
-    public init(settings: JobSettings, ports: Ports, metrics: WorkerMetrics = WorkerMetrics(), health: WorkerHealth = WorkerHealth(), logger: Logger) {
+    public init(settings: JobSettings, ports: Ports, metrics: WorkerMetrics = WorkerMetrics(), health: WorkerHealth = WorkerHealth(), logger: Logger)
+    {
         self.settings = settings
         self.health = health
         var ports = ports
@@ -120,15 +121,19 @@ public final class JobRunner: MessageHandler {
             tries += 1
             switch JobMachine.afterFailure(failure.description, tries: tries, permanent: failure.permanent, rules: rules) {
             case .driveAgain(let delay):
-                logger.error("job step failed unexpectedly; driving the job again", metadata: [
-                    "error": "\(failure.description)", "attempt": "\(tries)", "partition": "\(message.partition)",
-                    "offset": "\(message.offset)",
-                ])
+                logger.error(
+                    "job step failed unexpectedly; driving the job again",
+                    metadata: [
+                        "error": "\(failure.description)", "attempt": "\(tries)", "partition": "\(message.partition)",
+                        "offset": "\(message.offset)",
+                    ])
                 try await ports.timer.wait(until: ports.timer.now().instant + delay)
             case .deadLetter(let reason):
-                logger.error("job cannot be processed: dead-lettering it", metadata: [
-                    "error": "\(failure.description)", "partition": "\(message.partition)", "offset": "\(message.offset)",
-                ])
+                logger.error(
+                    "job cannot be processed: dead-lettering it",
+                    metadata: [
+                        "error": "\(failure.description)", "partition": "\(message.partition)", "offset": "\(message.offset)",
+                    ])
                 // If even the dead letter cannot be written, the pod cannot do its work: it
                 // reports fatal (/healthz fails, the process exits non-zero) instead of
                 // stalling silently.

@@ -1,5 +1,5 @@
-public import PollPlanning
 public import JobContract
+public import PollPlanning
 
 /// What ``JobRunner`` does and where it publishes.
 public struct JobSettings: Sendable, Hashable {

@@ -20,80 +20,82 @@ struct BrokerFaultTests {
 
     // MARK: 1. The broker stalls
 
-    @Test("broker stalled for 30 s (SIGSTOP, SIGCONT) with jobs in flight: every job one result, one task per job, the worker never exits and recovers without a restart")
+    @Test(
+        "broker stalled for 30 s (SIGSTOP, SIGCONT) with jobs in flight: every job one result, one task per job, the worker never exits and recovers without a restart"
+    )
     func brokerStall() async throws {
         try await Service.with("kafka-broker", name: "stall-\(UUID().uuidString.prefix(6).lowercased())") { broker in
-        try await Pipeline.with(name: "stall", bootstrap: broker.address) { pipeline in
-            try await FaultProvider.with(apiKey: pipeline.apiKey) { provider in
-                let results = try pipeline.collect(pipeline.resultsTopic)
-                let deadLetters = try pipeline.collect(pipeline.deadLetterTopic)
-                let count = 24
-                let ids = (0..<count).map { "stall-\($0)" }
-                var documents: [String: String] = [:]
-                for id in ids {
-                    documents[id] = doc(id)
-                    // A few polls each (about 5 s of provider time), so jobs are in every
-                    // phase when the broker stops.
-                    provider.script(documents[id]!, .init(runningPolls: 3))
+            try await Pipeline.with(name: "stall", bootstrap: broker.address) { pipeline in
+                try await FaultProvider.with(apiKey: pipeline.apiKey) { provider in
+                    let results = try pipeline.collect(pipeline.resultsTopic)
+                    let deadLetters = try pipeline.collect(pipeline.deadLetterTopic)
+                    let count = 24
+                    let ids = (0..<count).map { "stall-\($0)" }
+                    var documents: [String: String] = [:]
+                    for id in ids {
+                        documents[id] = doc(id)
+                        // A few polls each (about 5 s of provider time), so jobs are in every
+                        // phase when the broker stops.
+                        provider.script(documents[id]!, .init(runningPolls: 3))
+                    }
+                    let worker = try await pipeline.startWorker(
+                        "worker-1", ledger: "sqlite://" + pipeline.work.appendingPathComponent("ledger.db").path,
+                        extra: ["OCR_PROVIDER_URL": provider.baseURL, "OCR_PROVIDER_API_KEY": provider.apiKey])
+                    let workerPID = try #require(pipeline.pid(of: "worker-1"))
+                    try await waitUntil("the worker is in its group", timeout: .seconds(60)) { await Probe.readyz(worker.httpPort).status == 200 }
+
+                    try await pipeline.publish(ids.map { id in (key: id, value: Pipeline.job(id, url: provider.documentURL(documents[id]!))) })
+                    // Stop the broker once some jobs are done and others are running.
+                    try await results.waitFor("the first results", timeout: .seconds(90)) { Set($0.compactMap(\.keyString)).count >= 3 }
+                    let brokerPID = try broker.pid()
+                    #expect(kill(brokerPID, SIGSTOP) == 0)
+                    let stoppedAt = ContinuousClock.now
+                    let doneBefore = Set(results.all.compactMap(\.keyString))
+                    let startedBefore = ids.filter { provider.createArrivals(documents[$0]!) > 0 }
+                    let inFlight = startedBefore.filter { !doneBefore.contains($0) }
+                    let queriesBefore = ids.reduce(0) { $0 + provider.queries(documents[$1]!) }
+
+                    // The stall itself lasts 30 s; meanwhile the worker must stay up.
+                    var exitedDuringStall = false
+                    while ContinuousClock.now < stoppedAt + .seconds(30) {
+                        if pipeline.pid(of: "worker-1") != workerPID { exitedDuringStall = true }
+                        try await Task.sleep(for: .milliseconds(500))
+                    }
+                    let queriesDuringStall = ids.reduce(0) { $0 + provider.queries(documents[$1]!) } - queriesBefore
+                    #expect(kill(brokerPID, SIGCONT) == 0)
+                    let resumedAt = ContinuousClock.now
+
+                    try await results.waitFor("all \(count) results", timeout: .seconds(120)) { Set($0.compactMap(\.keyString)).count >= count }
+                    let recovery = ContinuousClock.now - resumedAt
+                    try await waitUntil("/readyz 200 after the stall", timeout: .seconds(60)) { await Probe.readyz(worker.httpPort).status == 200 }
+
+                    #expect(!exitedDuringStall, "the worker exited during the stall")
+                    #expect(pipeline.pid(of: "worker-1") == workerPID, "the worker is the same process, still running")
+                    #expect(pipeline.log(of: "worker-1").components(separatedBy: "worker starting").count == 2, "started once")
+                    #expect(await Probe.healthz(worker.httpPort) == 200)
+                    #expect(inFlight.count >= 1, "jobs were in flight when the broker stopped: \(inFlight.count)")
+
+                    // No job lost, one logical result each (a republish would carry the same bytes).
+                    let byKey = Dictionary(grouping: results.all.filter { $0.keyString != nil }, by: { $0.keyString! })
+                    #expect(Set(byKey.keys) == Set(ids), "every job has a result")
+                    for (id, records) in byKey {
+                        #expect(Set(records.map { $0.value ?? [] }).count == 1, "\(id): \(records.count) results that differ")
+                        #expect(records.first?.json["status"] as? String == "succeeded", "\(id): \(records.first?.json ?? [:])")
+                    }
+                    // Records in the topic itself (the collector may read some twice after
+                    // its own group rejoins): more than the jobs means the worker republished.
+                    let published = try await pipeline.recordCount(pipeline.resultsTopic)
+                    // No second task: one create per job at the provider.
+                    let creates = ids.map { provider.createArrivals(documents[$0]!) }
+                    #expect(creates.allSatisfy { $0 == 1 }, "creates per job: \(creates)")
+                    #expect(deadLetters.all.isEmpty, "nothing dead-lettered")
+                    print(
+                        "e2e broker stall: \(count) jobs, \(inFlight.count) in flight at SIGSTOP (\(doneBefore.count) done, \(startedBefore.count) created), \(queriesDuringStall) provider polls during the 30 s stall; \(Set(byKey.keys).count) jobs with results (\(published) records in the topic, \(results.all.count) read by the collector), \(creates.reduce(0, +)) tasks created, \(deadLetters.all.count) dead letters; all results \(recovery) after SIGCONT; worker pid unchanged"
+                    )
+                    await results.close()
+                    await deadLetters.close()
                 }
-                let worker = try await pipeline.startWorker(
-                    "worker-1", ledger: "sqlite://" + pipeline.work.appendingPathComponent("ledger.db").path,
-                    extra: ["OCR_PROVIDER_URL": provider.baseURL, "OCR_PROVIDER_API_KEY": provider.apiKey])
-                let workerPID = try #require(pipeline.pid(of: "worker-1"))
-                try await waitUntil("the worker is in its group", timeout: .seconds(60)) { await Probe.readyz(worker.httpPort).status == 200 }
-
-                try await pipeline.publish(ids.map { id in (key: id, value: Pipeline.job(id, url: provider.documentURL(documents[id]!))) })
-                // Stop the broker once some jobs are done and others are running.
-                try await results.waitFor("the first results", timeout: .seconds(90)) { Set($0.compactMap(\.keyString)).count >= 3 }
-                let brokerPID = try broker.pid()
-                #expect(kill(brokerPID, SIGSTOP) == 0)
-                let stoppedAt = ContinuousClock.now
-                let doneBefore = Set(results.all.compactMap(\.keyString))
-                let startedBefore = ids.filter { provider.createArrivals(documents[$0]!) > 0 }
-                let inFlight = startedBefore.filter { !doneBefore.contains($0) }
-                let queriesBefore = ids.reduce(0) { $0 + provider.queries(documents[$1]!) }
-
-                // The stall itself lasts 30 s; meanwhile the worker must stay up.
-                var exitedDuringStall = false
-                while ContinuousClock.now < stoppedAt + .seconds(30) {
-                    if pipeline.pid(of: "worker-1") != workerPID { exitedDuringStall = true }
-                    try await Task.sleep(for: .milliseconds(500))
-                }
-                let queriesDuringStall = ids.reduce(0) { $0 + provider.queries(documents[$1]!) } - queriesBefore
-                #expect(kill(brokerPID, SIGCONT) == 0)
-                let resumedAt = ContinuousClock.now
-
-                try await results.waitFor("all \(count) results", timeout: .seconds(120)) { Set($0.compactMap(\.keyString)).count >= count }
-                let recovery = ContinuousClock.now - resumedAt
-                try await waitUntil("/readyz 200 after the stall", timeout: .seconds(60)) { await Probe.readyz(worker.httpPort).status == 200 }
-
-                #expect(!exitedDuringStall, "the worker exited during the stall")
-                #expect(pipeline.pid(of: "worker-1") == workerPID, "the worker is the same process, still running")
-                #expect(pipeline.log(of: "worker-1").components(separatedBy: "worker starting").count == 2, "started once")
-                #expect(await Probe.healthz(worker.httpPort) == 200)
-                #expect(inFlight.count >= 1, "jobs were in flight when the broker stopped: \(inFlight.count)")
-
-                // No job lost, one logical result each (a republish would carry the same bytes).
-                let byKey = Dictionary(grouping: results.all.filter { $0.keyString != nil }, by: { $0.keyString! })
-                #expect(Set(byKey.keys) == Set(ids), "every job has a result")
-                for (id, records) in byKey {
-                    #expect(Set(records.map { $0.value ?? [] }).count == 1, "\(id): \(records.count) results that differ")
-                    #expect(records.first?.json["status"] as? String == "succeeded", "\(id): \(records.first?.json ?? [:])")
-                }
-                // Records in the topic itself (the collector may read some twice after
-                // its own group rejoins): more than the jobs means the worker republished.
-                let published = try await pipeline.recordCount(pipeline.resultsTopic)
-                // No second task: one create per job at the provider.
-                let creates = ids.map { provider.createArrivals(documents[$0]!) }
-                #expect(creates.allSatisfy { $0 == 1 }, "creates per job: \(creates)")
-                #expect(deadLetters.all.isEmpty, "nothing dead-lettered")
-                print(
-                    "e2e broker stall: \(count) jobs, \(inFlight.count) in flight at SIGSTOP (\(doneBefore.count) done, \(startedBefore.count) created), \(queriesDuringStall) provider polls during the 30 s stall; \(Set(byKey.keys).count) jobs with results (\(published) records in the topic, \(results.all.count) read by the collector), \(creates.reduce(0, +)) tasks created, \(deadLetters.all.count) dead letters; all results \(recovery) after SIGCONT; worker pid unchanged"
-                )
-                await results.close()
-                await deadLetters.close()
             }
-        }
         }
     }
 
@@ -155,7 +157,9 @@ struct BrokerFaultTests {
         }
     }
 
-    @Test("the results topic deleted: within the stall limit the pod reports not ready or the job is dead-lettered, and it is dead-lettered within the unknown-topic limits; never a silent stall")
+    @Test(
+        "the results topic deleted: within the stall limit the pod reports not ready or the job is dead-lettered, and it is dead-lettered within the unknown-topic limits; never a silent stall"
+    )
     func resultsTopicDeleted() async throws {
         try await Pipeline.with(name: "deleted") { pipeline in
             try await FaultProvider.with(apiKey: pipeline.apiKey) { provider in
@@ -237,59 +241,61 @@ struct BrokerFaultTests {
 
     // MARK: 3. The ledger goes away between a create and its record
 
-    @Test("PostgreSQL ledger stopped between the provider's accept of a create and the task id's record, then started again: one task, the job completes")
+    @Test(
+        "PostgreSQL ledger stopped between the provider's accept of a create and the task id's record, then started again: one task, the job completes"
+    )
     func ledgerOutageAfterCreate() async throws {
         try await Service.with("postgres", name: "faults-\(UUID().uuidString.prefix(6).lowercased())") { postgres in
-        try await Pipeline.with(name: "ledger-gap") { pipeline in
-            try await FaultProvider.with(apiKey: pipeline.apiKey) { provider in
-                let results = try pipeline.collect(pipeline.resultsTopic)
-                let deadLetters = try pipeline.collect(pipeline.deadLetterTopic)
-                let document = doc("gap")
-                provider.hold(document)
-                // A short connect timeout: /readyz's ledger ping answers within it.
-                let worker = try await pipeline.startWorker(
-                    "worker-1", ledger: postgres.address + "?connect_timeout=2",
-                    extra: ["OCR_PROVIDER_URL": provider.baseURL, "OCR_PROVIDER_API_KEY": provider.apiKey])
-                try await pipeline.publish([(key: "gap", value: Pipeline.job("gap", url: provider.documentURL(document)))])
+            try await Pipeline.with(name: "ledger-gap") { pipeline in
+                try await FaultProvider.with(apiKey: pipeline.apiKey) { provider in
+                    let results = try pipeline.collect(pipeline.resultsTopic)
+                    let deadLetters = try pipeline.collect(pipeline.deadLetterTopic)
+                    let document = doc("gap")
+                    provider.hold(document)
+                    // A short connect timeout: /readyz's ledger ping answers within it.
+                    let worker = try await pipeline.startWorker(
+                        "worker-1", ledger: postgres.address + "?connect_timeout=2",
+                        extra: ["OCR_PROVIDER_URL": provider.baseURL, "OCR_PROVIDER_API_KEY": provider.apiKey])
+                    try await pipeline.publish([(key: "gap", value: Pipeline.job("gap", url: provider.documentURL(document)))])
 
-                // The create reached the provider (its claim is in the ledger); stop the
-                // ledger, then let the provider accept the create.
-                try await waitUntil("the create reaches the provider", timeout: .seconds(60)) { provider.createArrivals(document) == 1 }
-                _ = try await Service.run("postgres", ["pause", postgres.name])
-                let outageStart = ContinuousClock.now
-                provider.release(document)
-                try await waitUntil("the provider answered the create", timeout: .seconds(10)) { provider.creates(document).count == 1 }
-                // The worker holds a task id it cannot record (the write waits for the
-                // pool or fails and is retried); its readiness shows the ledger gone.
-                try await waitUntil("/readyz reports the ledger down", timeout: .seconds(30)) {
-                    let ready = await Probe.readyz(worker.httpPort)
-                    return ready.status == 503 && ready.body["ledger"] as? Bool == false
+                    // The create reached the provider (its claim is in the ledger); stop the
+                    // ledger, then let the provider accept the create.
+                    try await waitUntil("the create reaches the provider", timeout: .seconds(60)) { provider.createArrivals(document) == 1 }
+                    _ = try await Service.run("postgres", ["pause", postgres.name])
+                    let outageStart = ContinuousClock.now
+                    provider.release(document)
+                    try await waitUntil("the provider answered the create", timeout: .seconds(10)) { provider.creates(document).count == 1 }
+                    // The worker holds a task id it cannot record (the write waits for the
+                    // pool or fails and is retried); its readiness shows the ledger gone.
+                    try await waitUntil("/readyz reports the ledger down", timeout: .seconds(30)) {
+                        let ready = await Probe.readyz(worker.httpPort)
+                        return ready.status == 503 && ready.body["ledger"] as? Bool == false
+                    }
+                    #expect(provider.queries(document) == 0, "no poll before the task id is recorded")
+                    #expect(provider.createArrivals(document) == 1, "no second create during the outage")
+                    _ = try await Service.run("postgres", ["resume", postgres.name])
+                    let outage = ContinuousClock.now - outageStart
+
+                    try await results.waitFor("the result of gap", timeout: .seconds(90)) { $0.contains { $0.keyString == "gap" } }
+                    let recovered = ContinuousClock.now - outageStart - outage
+
+                    let result = results.byKey["gap"]
+                    #expect(result?.json["status"] as? String == "succeeded", "\(result?.json ?? [:])")
+                    #expect(provider.createArrivals(document) == 1, "one create request")
+                    #expect(provider.creates(document).count == 1, "one task")
+                    #expect(result?.json["task_id"] as? String == provider.creates(document).first?.taskID, "the result is the recorded task's")
+                    #expect(deadLetters.all.isEmpty)
+                    #expect(pipeline.pid(of: "worker-1") != nil, "the worker never exited")
+                    #expect(await Probe.healthz(worker.httpPort) == 200)
+                    // Failed writes are logged and retried; a write waiting for the pool is not.
+                    let retries = pipeline.log(of: "worker-1").components(separatedBy: "record the task id failed").count - 1
+                    print(
+                        "e2e ledger outage after create: 1 job, \(results.all.count) result, \(deadLetters.all.count) dead letters, \(provider.creates(document).count) task created; ledger down \(outage), \(retries) failed (retried) writes of the task id; result \(recovered) after the ledger was back"
+                    )
+                    await results.close()
+                    await deadLetters.close()
                 }
-                #expect(provider.queries(document) == 0, "no poll before the task id is recorded")
-                #expect(provider.createArrivals(document) == 1, "no second create during the outage")
-                _ = try await Service.run("postgres", ["resume", postgres.name])
-                let outage = ContinuousClock.now - outageStart
-
-                try await results.waitFor("the result of gap", timeout: .seconds(90)) { $0.contains { $0.keyString == "gap" } }
-                let recovered = ContinuousClock.now - outageStart - outage
-
-                let result = results.byKey["gap"]
-                #expect(result?.json["status"] as? String == "succeeded", "\(result?.json ?? [:])")
-                #expect(provider.createArrivals(document) == 1, "one create request")
-                #expect(provider.creates(document).count == 1, "one task")
-                #expect(result?.json["task_id"] as? String == provider.creates(document).first?.taskID, "the result is the recorded task's")
-                #expect(deadLetters.all.isEmpty)
-                #expect(pipeline.pid(of: "worker-1") != nil, "the worker never exited")
-                #expect(await Probe.healthz(worker.httpPort) == 200)
-                // Failed writes are logged and retried; a write waiting for the pool is not.
-                let retries = pipeline.log(of: "worker-1").components(separatedBy: "record the task id failed").count - 1
-                print(
-                    "e2e ledger outage after create: 1 job, \(results.all.count) result, \(deadLetters.all.count) dead letters, \(provider.creates(document).count) task created; ledger down \(outage), \(retries) failed (retried) writes of the task id; result \(recovered) after the ledger was back"
-                )
-                await results.close()
-                await deadLetters.close()
             }
-        }
         }
     }
 
@@ -342,10 +348,11 @@ struct BrokerFaultTests {
         static func run(_ script: String, _ arguments: [String]) async throws -> String {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [
-                "python3", "-c", "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)",
-                BrokerFaultTests.root.appendingPathComponent("scripts/\(script)").path,
-            ] + arguments
+            process.arguments =
+                [
+                    "python3", "-c", "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)",
+                    BrokerFaultTests.root.appendingPathComponent("scripts/\(script)").path,
+                ] + arguments
             let output = Pipe()
             process.standardOutput = output
             try process.run()

@@ -147,7 +147,12 @@ final class FaultProvider: Sendable {
         for task in running { task.cancel() }
         // Bounded: a keep-alive connection of the worker must not hold the test up.
         let finished = Arc()
-        for task in running { Task { _ = await task.result; finished.count.withLock { $0 += 1 } } }
+        for task in running {
+            Task {
+                _ = await task.result
+                finished.count.withLock { $0 += 1 }
+            }
+        }
         let deadline = ContinuousClock.now + .seconds(5)
         while finished.count.withLock({ $0 }) < running.count, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
@@ -230,7 +235,11 @@ final class FaultProvider: Sendable {
             log(document, Event(kind: .query, arrivedAt: arrived, repliedAt: .now, status: 401, taskID: taskID))
             return denied
         }
-        enum Answer { case fault(Int, Int?), lost, state(Int, TaskInfo) }
+        enum Answer {
+            case fault(Int, Int?)
+            case lost
+            case state(Int, TaskInfo)
+        }
         let answer = state.withLock { s -> Answer in
             let script = s.scripts[document] ?? Script()
             let used = s.queryFaultsUsed[document, default: 0]

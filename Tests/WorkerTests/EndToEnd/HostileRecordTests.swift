@@ -39,7 +39,9 @@ struct HostileRecordTests {
         print(len(records))
         """#
 
-    @Test("good records around hostile ones: each good one gets its result, each hostile one a result or a dead letter, the worker keeps running, the offset passes them all")
+    @Test(
+        "good records around hostile ones: each good one gets its result, each hostile one a result or a dead letter, the worker keeps running, the offset passes them all"
+    )
     func hostileRecords() async throws {
         try await Pipeline.with(name: "hostile") { pipeline in
             let results = try pipeline.collect(pipeline.resultsTopic)
@@ -56,7 +58,10 @@ struct HostileRecordTests {
             try produce.run()
             while produce.isRunning { try await Task.sleep(for: .milliseconds(50)) }
             #expect(produce.terminationStatus == 0)
-            let count = Int(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+            let count =
+                Int(
+                    String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                ) ?? 0
             #expect(count == 9)
 
             let hostileKeys = ["hostile-0", "hostile-1", "hostile-3", "hostile-4", "hostile-5", "hostile-6"]
@@ -80,7 +85,8 @@ struct HostileRecordTests {
                 #expect(letter?.value?.isEmpty ?? true, "\(key)")
             }
             // The worker never exited, and it is healthy.
-            let health = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(worker.httpPort)/healthz"), timeout: .seconds(5))
+            let health = try await HTTPClient.shared.execute(
+                HTTPClientRequest(url: "http://127.0.0.1:\(worker.httpPort)/healthz"), timeout: .seconds(5))
             #expect(health.status == .ok)
             #expect(!pipeline.log(of: "worker-1").contains("Fatal error"))
             // Its committed offset moved past every record.
@@ -114,7 +120,10 @@ extension Pipeline {
             process.standardOutput = output
             try process.run()
             while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
-            last = Int64(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+            last =
+                Int64(
+                    String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                ) ?? -1
             if last >= offset { return }
             try await Task.sleep(for: .milliseconds(500))
         }

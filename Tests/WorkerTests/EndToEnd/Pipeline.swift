@@ -50,10 +50,14 @@ final class Pipeline: Sendable {
         try await KafkaAdmin(client: client(), logger: Self.logger).createTopics([
             .init(name: jobsTopic, partitions: 6), .init(name: resultsTopic, partitions: 6), .init(name: deadLetterTopic, partitions: 6),
         ])
-        try start("ocr-server", binaries.appendingPathComponent("ocr-server").path, [
-            "--host", "127.0.0.1", "--port", "\(ocrServerPort)", "--data-dir", work.appendingPathComponent("ocr-server").path,
-        ], environment: ["OCR_SERVER_API_KEYS": apiKey])
-        try start("samples", "/usr/bin/env", ["python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", root.appendingPathComponent("samples").path, "\(samplesPort)"])
+        try start(
+            "ocr-server", binaries.appendingPathComponent("ocr-server").path,
+            [
+                "--host", "127.0.0.1", "--port", "\(ocrServerPort)", "--data-dir", work.appendingPathComponent("ocr-server").path,
+            ], environment: ["OCR_SERVER_API_KEYS": apiKey])
+        try start(
+            "samples", "/usr/bin/env",
+            ["python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", root.appendingPathComponent("samples").path, "\(samplesPort)"])
         try await waitForHTTP("http://127.0.0.1:\(ocrServerPort)/healthz")
         try await waitForHTTP("http://127.0.0.1:\(samplesPort)/clean.png")
     }

@@ -88,7 +88,9 @@ struct ProviderFaultTests {
                 for gap in gaps {
                     #expect(gap >= .seconds(retryAfter) - .milliseconds(50), "a retry came \(gap) after a 429 with Retry-After: \(retryAfter)")
                 }
-                print("e2e faults: 429 gaps (Retry-After \(retryAfter) s): \(gaps.map { String(format: "%.2f", Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18) }.joined(separator: ", ")) s")
+                print(
+                    "e2e faults: 429 gaps (Retry-After \(retryAfter) s): \(gaps.map { String(format: "%.2f", Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18) }.joined(separator: ", ")) s"
+                )
                 await results.close()
                 await deadLetters.close()
             }
@@ -133,7 +135,9 @@ struct ProviderFaultTests {
                 #expect(result?.json["status"] as? String == "succeeded", "\(result?.json ?? [:])")
                 #expect(provider.creates(document).count == 1)
                 #expect(deadLetters.all.isEmpty, "a deployment fault dead-letters nothing")
-                print("e2e faults: 401 -> /readyz 503 after \(turnedUnready), \(samples.count) samples all 503, \(provider.unauthorizedReplies) 401 replies; job done \(recovered) after the key worked again")
+                print(
+                    "e2e faults: 401 -> /readyz 503 after \(turnedUnready), \(samples.count) samples all 503, \(provider.unauthorizedReplies) 401 replies; job done \(recovered) after the key worked again"
+                )
                 await results.close()
                 await deadLetters.close()
             }
@@ -181,7 +185,8 @@ struct ProviderFaultTests {
             try await FaultProvider.with(apiKey: pipeline.apiKey, documentsOnPort80: true) { provider in
                 let results = try pipeline.collect(pipeline.resultsTopic)
                 let deadLetters = try pipeline.collect(pipeline.deadLetterTopic)
-                let recovers = doc("unfetchable"), hopeless = doc("hopeless")
+                let recovers = doc("unfetchable")
+                let hopeless = doc("hopeless")
                 provider.script(recovers, .init(states: [-3]))
                 provider.script(hopeless, .init(states: [-3, -3, -3]))
                 // pass_url: a URL the provider may fetch goes as image_url; a loopback host
@@ -192,7 +197,9 @@ struct ProviderFaultTests {
                     (key: "m3-ok", value: Pipeline.job("m3-ok", url: provider.documentURLOnPort80(recovers))),
                     (key: "m3-fail", value: Pipeline.job("m3-fail", url: provider.documentURLOnPort80(hopeless))),
                 ])
-                try await results.waitFor("both results", timeout: .seconds(120)) { all in ["m3-ok", "m3-fail"].allSatisfy { id in all.contains { $0.keyString == id } } }
+                try await results.waitFor("both results", timeout: .seconds(120)) { all in
+                    ["m3-ok", "m3-fail"].allSatisfy { id in all.contains { $0.keyString == id } }
+                }
                 try await deadLetters.waitFor("the dead letter of m3-fail", timeout: .seconds(30)) { $0.contains { $0.keyString == "m3-fail" } }
                 try await settle()
 
@@ -228,10 +235,14 @@ struct ProviderFaultTests {
                 provider.script(document, .init(createDelay: .seconds(15)))
                 var ports: [Int] = []
                 for (name, group) in [("pod-a", "claims-a"), ("pod-b", "claims-b")] {
-                    ports.append(try await pipeline.startWorker(name, ledger: sqlite(pipeline), extra: [
-                        "OCR_PROVIDER_URL": provider.baseURL, "OCR_PROVIDER_API_KEY": provider.apiKey,
-                        "OCR_GROUP_ID": "\(group)-\(pipeline.jobsTopic)", "OCR_CREATE_CLAIM_TIMEOUT_SECONDS": "6",
-                    ]).httpPort)
+                    ports.append(
+                        try await pipeline.startWorker(
+                            name, ledger: sqlite(pipeline),
+                            extra: [
+                                "OCR_PROVIDER_URL": provider.baseURL, "OCR_PROVIDER_API_KEY": provider.apiKey,
+                                "OCR_GROUP_ID": "\(group)-\(pipeline.jobsTopic)", "OCR_CREATE_CLAIM_TIMEOUT_SECONDS": "6",
+                            ]
+                        ).httpPort)
                 }
                 for port in ports { try await waitForReadiness(port, 200, "in its group", timeout: .seconds(60)) }
 
@@ -249,7 +260,9 @@ struct ProviderFaultTests {
         }
     }
 
-    @Test("SIGTERM with a task still running: /healthz answers and /readyz says 503 during the drain; after the drain timeout the job is left to the next owner, exit 0")
+    @Test(
+        "SIGTERM with a task still running: /healthz answers and /readyz says 503 during the drain; after the drain timeout the job is left to the next owner, exit 0"
+    )
     func drainKeepsOperationsEndpoints() async throws {
         try await Pipeline.with(name: "drain") { pipeline in
             try await FaultProvider.with(apiKey: pipeline.apiKey) { provider in

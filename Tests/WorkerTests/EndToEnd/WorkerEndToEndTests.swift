@@ -45,7 +45,9 @@ struct WorkerEndToEndTests {
             let polls = byKey.values.compactMap { ($0.json["attempts"] as? [String: Any])?["polls"] as? Int }.reduce(0, +)
             // Provider requests per job: creates + polls + one result download each.
             let requests = Double(tasks + polls + count) / Double(count)
-            print("e2e: \(count) jobs in \(String(format: "%.1f", seconds)) s = \(String(format: "%.2f", Double(count) / seconds)) jobs/s; \(tasks) tasks created; \(String(format: "%.2f", requests)) provider requests per job (\(polls) polls)")
+            print(
+                "e2e: \(count) jobs in \(String(format: "%.1f", seconds)) s = \(String(format: "%.2f", Double(count) / seconds)) jobs/s; \(tasks) tasks created; \(String(format: "%.2f", requests)) provider requests per job (\(polls) polls)"
+            )
             await results.close()
         }
     }
@@ -102,7 +104,9 @@ struct WorkerEndToEndTests {
             try await pipeline.publish(records)
 
             try await deadLetters.waitFor("\(invalid.count) dead letters") { $0.count >= invalid.count }
-            try await results.waitFor("the valid jobs' results") { all in (0..<invalid.count).allSatisfy { i in all.contains { $0.keyString == "valid-\(i)" } } }
+            try await results.waitFor("the valid jobs' results") { all in
+                (0..<invalid.count).allSatisfy { i in all.contains { $0.keyString == "valid-\(i)" } }
+            }
             for bad in invalid {
                 guard let letter = deadLetters.all.first(where: { $0.keyString == bad.key }) else {
                     Issue.record("no dead letter for \(bad.key ?? "nil")")
@@ -117,11 +121,16 @@ struct WorkerEndToEndTests {
                     #expect(letter.value.map { String(decoding: $0, as: UTF8.self) } == bad.value, "the original value, unchanged")
                 }
                 #expect(letter.headers.last(named: "ocr.error.class")?.stringValue == "invalid_job")
-                #expect(letter.headers.last(named: "ocr.error.code")?.stringValue == bad.code, "\(bad.key ?? ""): \(letter.headers.last(named: "ocr.error.message")?.stringValue ?? "")")
+                #expect(
+                    letter.headers.last(named: "ocr.error.code")?.stringValue == bad.code,
+                    "\(bad.key ?? ""): \(letter.headers.last(named: "ocr.error.message")?.stringValue ?? "")")
                 #expect(letter.headers.last(named: "kafka_dlt-original-topic")?.stringValue == pipeline.jobsTopic)
                 #expect(letter.headers.last(named: "__connect.errors.topic")?.stringValue == pipeline.jobsTopic)
             }
-            #expect(!deadLetters.all.contains { String(decoding: $0.headers.flatMap { $0.value ?? [] }, as: UTF8.self).contains(String(repeating: "p", count: 33)) },
+            #expect(
+                !deadLetters.all.contains {
+                    String(decoding: $0.headers.flatMap { $0.value ?? [] }, as: UTF8.self).contains(String(repeating: "p", count: 33))
+                },
                 "the password never appears in dead-letter headers")
             for i in 0..<invalid.count { #expect(results.byKey["valid-\(i)"]?.json["status"] as? String == "succeeded") }
             // A rejected job with an id also gets a failed result; one without an id does not.
@@ -150,7 +159,8 @@ struct WorkerEndToEndTests {
             #expect(status == 0, "SIGTERM leads to a clean exit")
             #expect(took < .seconds(drain + 15), "exited within its drain timeout (took \(took))")
             let log = pipeline.log(of: "worker-a")
-            #expect(log.contains("shutdown requested: draining") && log.contains("consumer closed") && !log.contains("urgent stop"),
+            #expect(
+                log.contains("shutdown requested: draining") && log.contains("consumer closed") && !log.contains("urgent stop"),
                 "the graceful path ran (drain, commit, leave), not a cancellation")
 
             try await results.waitFor("all \(count) results", timeout: .seconds(600)) { Set($0.compactMap(\.keyString)).count >= count }

@@ -1,5 +1,5 @@
-import JobCore
 import Foundation
+import JobCore
 import NIOCore
 import OCRClient
 import OCRTaskAPI

@@ -1,5 +1,5 @@
-import JobCore
 import Foundation
+import JobCore
 import Synchronization
 import Worker
 
@@ -24,7 +24,9 @@ final class TestTimer: JobTimer {
 
     func now() -> JobMachine.Now {
         let offset = state.withLock { $0.offset }
-        return .init(instant: start + offset, date: startDate.addingTimeInterval(Double(offset.components.seconds) + Double(offset.components.attoseconds) / 1e18))
+        return .init(
+            instant: start + offset,
+            date: startDate.addingTimeInterval(Double(offset.components.seconds) + Double(offset.components.attoseconds) / 1e18))
     }
 
     func wait(until due: ContinuousClock.Instant) async throws {
