@@ -1,5 +1,6 @@
 import Configuration
 public import Foundation
+import JobContract
 public import Kafka
 import Ledger
 
@@ -51,7 +52,7 @@ public struct Settings: Sendable {
     /// Names whose values are secrets that the worker reads. ``isSecret(_:)`` also takes
     /// every name ``ConfigurationRedaction`` finds secret.
     public static let secretNames: Set<String> = [
-        "OCR_PROVIDER_API_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "OCR_LEDGER_PASSWORD",
+        "OCR_PROVIDER_API_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "OCR_LEDGER_PASSWORD", "OCR_REPLAY_KEY",
     ]
 
     /// Whether the value of `name` is a secret: never printed, logged or put in an error.
@@ -231,6 +232,18 @@ public struct Settings: Sendable {
 }
 
 extension Settings {
+    /// `OCR_REPLAY_KEY`, the key of `ocr.replay` signatures (``ReplaySignature``): the
+    /// workers check them, `dlq replay` makes them. Nil when unset.
+    public var replayKey: [UInt8]? {
+        get throws {
+            guard let text = self["OCR_REPLAY_KEY"] else { return nil }
+            guard text.utf8.count >= ReplaySignature.minimumKeyBytes else {
+                throw ValidationFailure("OCR_REPLAY_KEY must be at least \(ReplaySignature.minimumKeyBytes) bytes")
+            }
+            return Array(text.utf8)
+        }
+    }
+
     public var jobsTopic: String { string("OCR_JOBS_TOPIC", default: "ocr.jobs") }
     public var resultsTopic: String { string("OCR_RESULTS_TOPIC", default: "ocr.results") }
     public var deadLetterTopic: String { string("OCR_DLQ_TOPIC", default: "ocr.jobs.dlq") }

@@ -31,6 +31,7 @@ extension WorkerConfiguration {
         let unknownTopicDeadline = try settings.seconds("OCR_UNKNOWN_TOPIC_DEADLINE_SECONDS", default: 120, in: 1...86_400)
         // Read here too, so `check` refuses what `run` would.
         _ = try SharingSettings(settings)
+        let replayKey = try settings.replayKey
         self.init(
             kafka: settings.kafka(clientID: "ocr-worker-\(workerID)"),
             groupID: settings.groupID,
@@ -53,7 +54,7 @@ extension WorkerConfiguration {
                 maxRecordBytes: try settings.int(
                     "OCR_MAX_RECORD_BYTES", default: JobDecoder.defaultMaxValueBytes, in: 1024...(256 << 20)),
                 pollPlanning: try PollPlanSettings(settings, providerURL: provider.baseURL),
-                unknownTopicDeadline: unknownTopicDeadline),
+                unknownTopicDeadline: unknownTopicDeadline, replayKey: replayKey),
             consumption: ConsumptionSettings(
                 maxInFlight: maxInFlight,
                 drainTimeout: try settings.seconds("OCR_DRAIN_TIMEOUT_SECONDS", default: 30, in: 0...3600)),

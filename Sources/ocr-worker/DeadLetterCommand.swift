@@ -11,10 +11,6 @@ struct DeadLetterCommand: AsyncParsableCommand {
         commandName: "dlq", abstract: "Inspect and replay the dead-letter topic.",
         subcommands: [List.self, Show.self, Replay.self])
 
-    /// Header set on replayed records: the worker then gives a failed job a new try
-    /// instead of republishing its stored failure.
-    static let replayHeader = JobRunner.replayHeader
-
     struct Filter: ParsableArguments {
         @Option(help: "Only this error class (invalid_job, provider_rejected, ...).") var errorClass: String?
         @Option(help: "Only this job id (the record key).") var jobID: String?
@@ -92,6 +88,10 @@ struct DeadLetterCommand: AsyncParsableCommand {
                 print("\(matching.count) record(s) would be replayed")
                 return
             }
+            // Replays reopen failed jobs, so the workers take them only signed.
+            guard let replayKey = try settings.replayKey else {
+                throw ValidationFailure("dlq replay needs OCR_REPLAY_KEY, the key the workers check replays with")
+            }
             var logger = Logger(label: "ocr-worker.dlq")
             logger.logLevel = .warning
             let producer = try KafkaProducer(
@@ -99,10 +99,12 @@ struct DeadLetterCommand: AsyncParsableCommand {
             let interval = Duration.seconds(1 / max(rate, 0.001))
             for m in matching {
                 let start = ContinuousClock.now
-                let headers =
-                    m.headers.filter { !DeadLetterCommand.isDeadLetterHeader($0.key) } + [
-                        KafkaHeader(key: DeadLetterCommand.replayHeader, value: "true")
-                    ]
+                var headers = m.headers.filter { !DeadLetterCommand.isDeadLetterHeader($0.key) && $0.key != ReplaySignature.header }
+                // A record without a valid job id never had a job to reopen: replayed unsigned.
+                if let value = m.value, let job = try? JobDecoder(maxValueBytes: .max).decode(value) {
+                    let signature = ReplaySignature.sign(jobID: job.jobID, value: value, key: replayKey)
+                    headers.append(KafkaHeader(key: ReplaySignature.header, value: signature))
+                }
                 let topic = m.headers.last(named: DeadLetterHeaders.originalTopic)?.stringValue ?? settings.jobsTopic
                 try await producer.send(KafkaProducerMessage(topic: topic, key: m.key, value: m.value, headers: headers))
                 print(TerminalText.safe("replayed \(m.partition):\(m.offset) \(m.keyString ?? "(no key)") to \(topic)"))

@@ -203,6 +203,38 @@ struct JobRunnerTests {
         #expect(rig.timer.elapsed > .seconds(120))
     }
 
+    @Test(
+        "a replay reopens a failed job only with a valid signature: unsigned, under another key, for other bytes, or without a key on the worker it is republished"
+    )
+    func signedReplay() async throws {
+        let key = Array("replay-key-0123456789".utf8)
+        let value = Array(Self.job.utf8)
+        func replay(_ rig: Rig, _ signature: String, offset: Int64) async throws {
+            try await rig.runner.handle(Self.message(Self.job, offset: offset, headers: [KafkaHeader(key: "ocr.replay", value: signature)]))
+        }
+        let rig = try await Rig(passThrough: true) { $0.replayKey = key }
+        rig.provider.scriptQueries("t1", [.success(.init(taskID: "t1", state: .invalidFile))])
+        try await rig.runner.handle(Self.message(Self.job))
+        #expect(try rig.result(0).status == .failed)
+
+        try await replay(rig, "true", offset: 1)
+        try await replay(rig, ReplaySignature.sign(jobID: "job-1", value: value, key: Array("another-key-0123456".utf8)), offset: 2)
+        let otherDocument = Array(#"{"job_id":"job-1","source":{"url":"https://elsewhere.test/b.pdf"}}"#.utf8)
+        try await replay(rig, ReplaySignature.sign(jobID: "job-1", value: otherDocument, key: key), offset: 3)
+        #expect(rig.provider.createCalls.count == 1, "none of these reopened the job")
+        #expect(rig.results.count == 4, "each was answered with the stored failure")
+
+        try await replay(rig, ReplaySignature.sign(jobID: "job-1", value: value, key: key), offset: 4)
+        #expect(rig.provider.createCalls.count == 2, "the signed replay gave the job a new try")
+        #expect(try rig.result(4).status == .succeeded)
+
+        let keyless = try await Rig(passThrough: true)
+        keyless.provider.scriptQueries("t1", [.success(.init(taskID: "t1", state: .invalidFile))])
+        try await keyless.runner.handle(Self.message(Self.job))
+        try await replay(keyless, ReplaySignature.sign(jobID: "job-1", value: value, key: key), offset: 1)
+        #expect(keyless.provider.createCalls.count == 1, "a worker without OCR_REPLAY_KEY reopens nothing")
+    }
+
     @Test("a job settled by another pod meanwhile is republished from the ledger, not created")
     func settledElsewhere() async throws {
         let rig = try await Rig(passThrough: true)

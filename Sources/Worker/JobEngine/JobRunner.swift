@@ -89,7 +89,7 @@ public final class JobRunner: MessageHandler {
 
     /// Header of a record replayed from the dead-letter topic (`ocr-worker dlq replay`):
     /// a job whose failure is stored gets a new try instead of a republished failure.
-    public static let replayHeader = "ocr.replay"
+    public static let replayHeader = ReplaySignature.header
 
     var worker: JobResult.WorkerInfo { .init(id: settings.workerID, version: settings.workerVersion) }
 
@@ -209,7 +209,7 @@ public final class JobRunner: MessageHandler {
         let (accepted, isNew) = try await retry.run("accept job", context.logger) {
             try await ledger.accept(jobID: job.jobID, fingerprint: job.fingerprint, at: Date())
         }
-        let isReplay = context.message.headers.last(named: Self.replayHeader)?.stringValue == "true"
+        let isReplay = isSignedReplay(context)
         switch JobMachine.opening(record: accepted, isNew: isNew, fingerprint: job.fingerprint, isReplay: isReplay) {
         case .deferToFirstPayload:
             // The first payload's record is still uncommitted until its result is
@@ -225,6 +225,23 @@ public final class JobRunner: MessageHandler {
             if !isNew, accepted.state.isSettled { metrics.redelivered() }
             return accepted
         }
+    }
+
+    /// Whether the record carries a valid `ocr.replay` signature (``ReplaySignature``):
+    /// only then may it reopen a failed job. A header that does not verify is ignored,
+    /// and said so: the record is then an ordinary redelivery.
+    private func isSignedReplay(_ context: JobContext) -> Bool {
+        guard let header = context.message.headers.last(named: Self.replayHeader) else { return false }
+        guard let key = settings.replayKey else {
+            context.logger.warning("replay header ignored: OCR_REPLAY_KEY is not set on this worker")
+            return false
+        }
+        let signature = header.stringValue ?? ""
+        guard ReplaySignature.isValid(signature, jobID: context.job.jobID, value: context.message.value ?? [], key: key) else {
+            context.logger.warning("replay header ignored: its signature does not match the record")
+            return false
+        }
+        return true
     }
 
     // MARK: Performing effects

@@ -43,6 +43,9 @@ public struct JobSettings: Sendable, Hashable {
     /// created with auto-creation off) is retried before it counts as permanent: the job
     /// is then dead-lettered. A topic being created shows up within seconds.
     public var unknownTopicDeadline: Duration
+    /// The key `ocr.replay` signatures are checked with (`OCR_REPLAY_KEY`,
+    /// ``ReplaySignature``); nil: no record reopens a failed job.
+    public var replayKey: [UInt8]?
 
     public init(
         resultsTopic: String = "ocr.results",
@@ -60,8 +63,10 @@ public struct JobSettings: Sendable, Hashable {
         maxConcurrentCreates: Int = 1,
         maxRecordBytes: Int = JobDecoder.defaultMaxValueBytes,
         pollPlanning: PollPlanSettings = PollPlanSettings(),
-        unknownTopicDeadline: Duration = .seconds(120)
+        unknownTopicDeadline: Duration = .seconds(120),
+        replayKey: [UInt8]? = nil
     ) {
+        self.replayKey = replayKey
         self.pollPlanning = pollPlanning
         self.unknownTopicDeadline = unknownTopicDeadline
         self.maxRecordBytes = maxRecordBytes

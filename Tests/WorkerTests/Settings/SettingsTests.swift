@@ -84,6 +84,7 @@ struct SettingsTests {
             ("OCR_PROVIDER_PODS_PER_KEY", "0", "OCR_PROVIDER_PODS_PER_KEY must be a whole number between 1 and"),
             ("OCR_POLL_PLAN_DONE_PROBABILITY", "1.5", "OCR_POLL_PLAN_DONE_PROBABILITY must be a number between 0.01 and 0.99"),
             ("OCR_PASS_THROUGH", "maybe", "OCR_PASS_THROUGH must be true or false, got maybe"),
+            ("OCR_REPLAY_KEY", "short-secret", "OCR_REPLAY_KEY must be at least 16 bytes"),
             ("OCR_HTTP_PORT", "70000", "OCR_HTTP_PORT must be a whole number between -1 and 65535, got 70000"),
             ("OCR_DRAIN_TIMEOUT_SECONDS", "-1", "OCR_DRAIN_TIMEOUT_SECONDS must be a whole number of seconds between 0 and"),
             ("OCR_DRAIN_TIMEOUT_SECONDS", "1.5", "OCR_DRAIN_TIMEOUT_SECONDS must be a whole number of seconds"),
