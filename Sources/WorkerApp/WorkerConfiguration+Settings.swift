@@ -51,6 +51,7 @@ extension WorkerConfiguration {
                 passThrough: try settings.bool("OCR_PASS_THROUGH", default: false),
                 createClaimTimeout: try settings.seconds("OCR_CREATE_CLAIM_TIMEOUT_SECONDS", default: 30, in: 1...86_400),
                 maxConcurrentCreates: try settings.int("OCR_MAX_CONCURRENT_CREATES", default: 1, in: 1...1024),
+                maxConcurrentSourceFetches: try settings.int("OCR_MAX_CONCURRENT_SOURCE_FETCHES", default: 4, in: 1...256),
                 maxRecordBytes: try settings.int(
                     "OCR_MAX_RECORD_BYTES", default: JobDecoder.defaultMaxValueBytes, in: 1024...(256 << 20)),
                 pollPlanning: try PollPlanSettings(settings, providerURL: provider.baseURL),

@@ -6,6 +6,7 @@ import Ledger
 import OCRClient
 import OCRTaskAPI
 import ResultStore
+import TestSupport
 import Testing
 
 @testable import Worker
@@ -233,6 +234,28 @@ struct JobRunnerTests {
         try await keyless.runner.handle(Self.message(Self.job))
         try await replay(keyless, ReplaySignature.sign(jobID: "job-1", value: value, key: key), offset: 1)
         #expect(keyless.provider.createCalls.count == 1, "a worker without OCR_REPLAY_KEY reopens nothing")
+    }
+
+    @Test("a document fetched for upload does not hold the create permit: another job creates meanwhile; the copy is uploaded, then removed")
+    func slowSourceOutsideTheCreatePermit() async throws {
+        let rig = try await Rig(passThrough: true) // one create at a time
+        let (slowSource, arrive) = AsyncStream.makeStream(of: Void.self)
+        rig.provider.scriptFetches(forHost: "slow.test", until: slowSource)
+        let slow = #"{"job_id":"job-slow","source":{"url":"https://slow.test/a.pdf"}}"#
+        let runner = rig.runner
+        let slowJob = Task { try await runner.handle(Self.message(slow, offset: 0)) }
+        try await waitUntil("the slow source is being fetched") { rig.provider.fetchCalls == ["slow.test"] }
+        // The other job runs to its result while the slow document is still arriving.
+        try await rig.runner.handle(Self.message(Self.job, offset: 1))
+        #expect(rig.provider.createSources == ["url"])
+        #expect(try rig.result(0).jobID == "job-1")
+        arrive.finish()
+        try await slowJob.value
+        let sources = rig.provider.createSources
+        #expect(sources.count == 2)
+        let copy = try #require(sources.last)
+        #expect(copy != "url", "the slow job uploaded its fetched copy")
+        #expect(!FileManager.default.fileExists(atPath: copy), "and the copy is gone after its create")
     }
 
     @Test("a job settled by another pod meanwhile is republished from the ledger, not created")

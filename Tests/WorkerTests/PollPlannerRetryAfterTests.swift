@@ -46,6 +46,11 @@ struct PollPlannerRetryAfterTests {
         func createTask(source: DocumentSource, options: TaskOptions, sourcePolicy: SourcePolicy?) async throws(OCRClientError) -> CreateTaskResult {
             try await inner.createTask(source: source, options: options, sourcePolicy: sourcePolicy)
         }
+        func fetchSource(_ source: DocumentSource, sourcePolicy: SourcePolicy?, into directory: String) async throws(OCRClientError)
+            -> FetchedSource?
+        {
+            try await inner.fetchSource(source, sourcePolicy: sourcePolicy, into: directory)
+        }
         func queryTask(_ taskID: String) async throws(OCRClientError) -> TaskRecord { try await inner.queryTask(taskID) }
         func queryTaskReply(_ taskID: String) async throws(OCRClientError) -> QueriedTask {
             let record = try await inner.queryTask(taskID)

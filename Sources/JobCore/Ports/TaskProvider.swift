@@ -5,11 +5,37 @@ public import OCRTaskAPI
 /// real one is the OCR client (request budget, retries, streaming uploads), adapted in
 /// `Worker/Adapters`; unit tests use a scripted fake.
 public protocol TaskProvider: Sendable {
-    /// Creates a task for the job's document: passed by URL, or uploaded by us when
-    /// `upload` is set (after the provider could not fetch it) or the source policy says so.
-    func createTask(for job: Job, upload: Bool) async throws(ProviderFailure) -> TaskCreation
+    /// Fetches the job's document when its create will upload it (`upload` set after the
+    /// provider could not fetch it, or the source policy says so), before the create: the
+    /// create then holds its permit and claim only for sending a local file. Nil when the
+    /// document goes by URL. The caller removes the copy after the create, whatever its
+    /// outcome (``discard(_:)``).
+    func fetchSource(for job: Job, upload: Bool) async throws(ProviderFailure) -> SourceFetch?
+    /// Creates a task for the job's document: the fetched copy when there is one, else
+    /// passed by URL or (a provider that fetches nothing ahead) uploaded as it downloads.
+    func createTask(for job: Job, upload: Bool, fetched: SourceFetch?) async throws(ProviderFailure) -> TaskCreation
+    /// Removes a fetched copy.
+    func discard(_ fetched: SourceFetch)
     /// Queries a task.
     func queryTask(_ taskID: String) async throws(ProviderFailure) -> TaskReply
+}
+
+/// A local copy of a job's document, fetched ahead of its create
+/// (``TaskProvider/fetchSource(for:upload:)``).
+public struct SourceFetch: Sendable, Hashable {
+    /// Where the copy is (the adapter's business).
+    public var location: String
+    public var bytes: Int64
+    /// The name and media type the upload carries.
+    public var filename: String
+    public var contentType: String
+
+    public init(location: String, bytes: Int64, filename: String, contentType: String) {
+        self.location = location
+        self.bytes = bytes
+        self.filename = filename
+        self.contentType = contentType
+    }
 }
 
 /// A task the provider accepted.

@@ -6,6 +6,10 @@ public import OCRTaskAPI
 /// retries, streaming); unit tests use a scripted fake, so the adapters run in them too.
 public protocol ProviderClient: Sendable {
     func createTask(source: DocumentSource, options: TaskOptions, sourcePolicy: SourcePolicy?) async throws(OCRClientError) -> CreateTaskResult
+    /// The document a create would upload, fetched into a file under `directory`; nil when
+    /// the create would not upload.
+    func fetchSource(_ source: DocumentSource, sourcePolicy: SourcePolicy?, into directory: String) async throws(OCRClientError)
+        -> FetchedSource?
     func queryTask(_ taskID: String) async throws(OCRClientError) -> TaskRecord
     /// A query with the successful reply's `Retry-After` (for the poll planner).
     func queryTaskReply(_ taskID: String) async throws(OCRClientError) -> QueriedTask

@@ -17,8 +17,9 @@ extension JobRunner {
         enum Next {
             case finished
             case wait(ContinuousClock.Instant)
-            /// A create: the loop takes the pod's create permit first.
-            case create(@Sendable () async throws -> JobEvent)
+            /// A create: the loop fetches a document it will upload first, then takes the
+            /// pod's create permit.
+            case create(upload: Bool, @Sendable (SourceFetch?) async throws -> JobEvent)
             case perform(@Sendable () async throws -> JobEvent)
         }
 

@@ -66,6 +66,8 @@ public final class JobRunner: MessageHandler {
     public let health: WorkerHealth
     private let claims = JobClaims()
     private let createGate: PermitQueue
+    /// Documents being fetched ahead of their creates (each may be large and slow).
+    private let sourceFetches: PermitQueue
     private let renewals: CreateClaimRenewals
     private let decoder: JobDecoder
     /// Learned task durations: each job's polls are planned from a snapshot of it.
@@ -82,6 +84,7 @@ public final class JobRunner: MessageHandler {
         self.logger = logger
         retry = DependencyRetry(firstDelay: settings.dependencyRetryDelay, timer: ports.timer)
         createGate = PermitQueue(limit: settings.maxConcurrentCreates)
+        sourceFetches = PermitQueue(limit: settings.maxConcurrentSourceFetches)
         renewals = CreateClaimRenewals(every: settings.createClaimTimeout / 3, ledger: ports.ledger, logger: logger)
         decoder = JobDecoder(maxValueBytes: settings.maxRecordBytes)
         durationModel = DurationModel(settings: settings.pollPlanning, coldStart: settings.pollBackoff)
@@ -281,12 +284,22 @@ public final class JobRunner: MessageHandler {
                 try await ports.timer.wait(until: until)
                 drive.event = .woke
                 next = try advance(drive)
-            case .create(let effect):
-                // Jobs queue for the create permit here, in their own small frame, not
-                // inside the child task that runs the create. The child keeps the create
-                // step's frames out of this task, which stays parked for the job's life
-                // (running it here: 285 against 209 MiB with 10,000 jobs in flight).
-                drive.event = try await createGate.withPermit { try await inChildTask(effect) }
+            case .create(let upload, let effect):
+                // A document this pod uploads is fetched before the create permit is
+                // taken: a slow source holds a fetch permit, never the create permit that
+                // every other job of the pod needs.
+                let context = drive.context
+                switch try await inChildTask({ try await self.fetchSource(context, upload: upload) }) {
+                case .failed(let event):
+                    drive.event = event
+                case .ready(let fetched):
+                    defer { if let fetched { ports.provider.discard(fetched) } }
+                    // Jobs queue for the create permit here, in their own small frame, not
+                    // inside the child task that runs the create. The child keeps the create
+                    // step's frames out of this task, which stays parked for the job's life
+                    // (running it here: 285 against 209 MiB with 10,000 jobs in flight).
+                    drive.event = try await createGate.withPermit { try await inChildTask { try await effect(fetched) } }
+                }
                 next = try advance(drive)
             case .perform:
                 let first = next
@@ -328,8 +341,10 @@ public final class JobRunner: MessageHandler {
             return .finished
         case .wait(let until):
             return .wait(until)
-        case .create:
-            return .create { try await self.perform(effect, context) }
+        case .create(let expected, let upload):
+            return .create(upload: upload) { fetched in
+                try await self.create(context, expectedCreateAttempts: expected, upload: upload, fetched: fetched)
+            }
         default:
             return .perform { try await self.perform(effect, context) }
         }
@@ -356,7 +371,7 @@ public final class JobRunner: MessageHandler {
             let ledger = ports.ledger
             return .ledgerRead(try await retry.run("read ledger", context.logger) { try await ledger.record(jobID: jobID) })
         case .create(let expected, let upload):
-            return try await create(context, expectedCreateAttempts: expected, upload: upload)
+            return try await create(context, expectedCreateAttempts: expected, upload: upload, fetched: nil)
         case .poll(let taskID):
             return try await poll(taskID)
         case .rehost(_, let fileURL):
@@ -408,7 +423,7 @@ public final class JobRunner: MessageHandler {
     /// again for the job meanwhile. Only the ledger can say no: when the claim was taken
     /// over (this pod could not renew it), the write is fenced out and this task is the
     /// one that is lost, logged and counted as orphaned.
-    private func create(_ context: JobContext, expectedCreateAttempts: Int, upload: Bool) async throws -> JobEvent {
+    private func create(_ context: JobContext, expectedCreateAttempts: Int, upload: Bool, fetched: SourceFetch?) async throws -> JobEvent {
         try await ports.gate.waitUntilUsable()
         let job = context.job
         let ledger = ports.ledger
@@ -434,7 +449,7 @@ public final class JobRunner: MessageHandler {
             defer { renewals.release(jobID: job.jobID) }
             let created: TaskCreation
             do {
-                created = try await provider.createTask(for: job, upload: upload)
+                created = try await provider.createTask(for: job, upload: upload, fetched: fetched)
             } catch {
                 return (creating.createAttempts, .failure(error))
             }
@@ -471,6 +486,29 @@ public final class JobRunner: MessageHandler {
             context.logger.warning("create step failed on our side", metadata: ["error": "\(error)"])
             let fresh = try? await ledger.record(jobID: job.jobID)
             return .createInterrupted(claimed: claimed, record: fresh)
+        }
+    }
+
+    /// What fetching a document ahead of its create came to.
+    enum SourceFetchOutcome: Sendable {
+        /// The local copy to upload; nil when the document goes by URL.
+        case ready(SourceFetch?)
+        /// The fetch failed: the machine hears it as a failed create (no claim was made).
+        case failed(JobEvent)
+    }
+
+    /// Fetches the document a create will upload, at most
+    /// ``JobSettings/maxConcurrentSourceFetches`` at once per pod. A failure is the
+    /// document host's, not the provider's: the circuit breaker does not hear of it.
+    private func fetchSource(_ context: JobContext, upload: Bool) async throws -> SourceFetchOutcome {
+        let provider = ports.provider
+        let job = context.job
+        do {
+            return .ready(try await sourceFetches.withPermit { try await provider.fetchSource(for: job, upload: upload) })
+        } catch let error as ProviderFailure {
+            try Task.checkCancellation()
+            let fresh = try? await ports.ledger.record(jobID: job.jobID)
+            return .failed(.createFailed(error, claimed: nil, record: fresh))
         }
     }
 

@@ -36,6 +36,9 @@ public struct JobSettings: Sendable, Hashable {
     /// one extra task. Raise it only when creates are slow (large uploads) and the extra
     /// tasks a crash may cost are acceptable.
     public var maxConcurrentCreates: Int
+    /// Documents fetched at once ahead of their creates (to be uploaded): each holds a
+    /// file of up to the document limit while it waits for the create permit.
+    public var maxConcurrentSourceFetches: Int
     /// The largest job record value accepted; a larger one is dead-lettered (as a stub,
     /// without its value) unread. Keys and headers have fixed caps (JobDecoder).
     public var maxRecordBytes: Int
@@ -61,6 +64,7 @@ public struct JobSettings: Sendable, Hashable {
         dependencyRetryDelay: Duration = .seconds(1),
         createClaimTimeout: Duration = .seconds(30),
         maxConcurrentCreates: Int = 1,
+        maxConcurrentSourceFetches: Int = 4,
         maxRecordBytes: Int = JobDecoder.defaultMaxValueBytes,
         pollPlanning: PollPlanSettings = PollPlanSettings(),
         unknownTopicDeadline: Duration = .seconds(120),
@@ -83,5 +87,6 @@ public struct JobSettings: Sendable, Hashable {
         self.dependencyRetryDelay = dependencyRetryDelay
         self.createClaimTimeout = createClaimTimeout
         self.maxConcurrentCreates = maxConcurrentCreates
+        self.maxConcurrentSourceFetches = maxConcurrentSourceFetches
     }
 }

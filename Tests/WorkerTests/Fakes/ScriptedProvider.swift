@@ -19,6 +19,11 @@ final class ScriptedProvider: ProviderClient {
         var nextTask = 0
         /// What each create reports it uploaded (0: passed by URL).
         var uploadedBytes: Int64 = 0
+        /// Hosts whose documents are fetched ahead (as for the `upload` policy), and
+        /// what each fetch waits for first.
+        var fetchedHosts: [String: AsyncStream<Void>] = [:]
+        var fetchCalls: [String] = []
+        var createSources: [String] = []
     }
 
     let state = Mutex(State())
@@ -30,11 +35,30 @@ final class ScriptedProvider: ProviderClient {
     func scriptDownloads(_ results: [Result<String, OCRClientError>]) { state.withLock { $0.downloads = results } }
 
     var createCalls: [SourcePolicy?] { state.withLock { $0.createCalls } }
+    /// What each create sent: `url` or the fetched copy's path.
+    var createSources: [String] { state.withLock { $0.createSources } }
+    var fetchCalls: [String] { state.withLock { $0.fetchCalls } }
+
+    /// Documents on `host` are fetched ahead into a file; each fetch waits until `until`
+    /// ends (a slow source).
+    func scriptFetches(forHost host: String, until: AsyncStream<Void>) { state.withLock { $0.fetchedHosts[host] = until } }
+
+    func fetchSource(_ source: DocumentSource, sourcePolicy: SourcePolicy?, into directory: String) async throws(OCRClientError)
+        -> FetchedSource?
+    {
+        guard case .checkedURL(let url) = source, let gate = state.withLock({ $0.fetchedHosts[url.host] }) else { return nil }
+        state.withLock { $0.fetchCalls.append(url.host) }
+        for await _ in gate {}
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fetched-\(UUID().uuidString)").path
+        _ = FileManager.default.createFile(atPath: path, contents: Data("%PDF-1.4".utf8))
+        return FetchedSource(path: path, bytes: 8, filename: "a.pdf", contentType: "application/pdf")
+    }
     var queryCalls: [String] { state.withLock { $0.queryCalls } }
 
     func createTask(source: DocumentSource, options: TaskOptions, sourcePolicy: SourcePolicy?) async throws(OCRClientError) -> CreateTaskResult {
         let (result, uploaded) = state.withLock { s -> (Result<String, OCRClientError>, Int64) in
             s.createCalls.append(sourcePolicy)
+            if case .file(let path, _, _) = source { s.createSources.append(path) } else { s.createSources.append("url") }
             if !s.creates.isEmpty { return (s.creates.removeFirst(), s.uploadedBytes) }
             s.nextTask += 1
             return (.success("t\(s.nextTask)"), s.uploadedBytes)
