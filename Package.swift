@@ -394,6 +394,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
+                "PostgresSupport",
                 "NetworkAddress",
                 "GuardedFetch",
                 "OCRTaskAPI",

@@ -224,7 +224,13 @@ public final class OCREnginePool: Sendable {
     public func withSlot<T: Sendable>(
         _ body: (EngineSlot) async throws -> T
     ) async throws -> T {
-        let slot = try await slots.acquire()
+        let slot: EngineSlot
+        do {
+            slot = try await slots.acquire()
+        } catch {
+            // Cancelled while waiting (a drain): that reads as cancelled, never as a broken engine.
+            throw OCRFailure.cancelled
+        }
         do {
             let value = try await body(slot)
             slots.release(slot)

@@ -3,6 +3,7 @@ import JobCore
 import Ledger
 import Logging
 import PostgresSupport
+import TestSupport
 import Testing
 
 /// The backends the contract suite runs against. PostgreSQL comes from
@@ -10,14 +11,6 @@ import Testing
 enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case sqlite, postgres
     var testDescription: String { rawValue }
-}
-
-struct PostgresNotConfigured: Error, CustomStringConvertible {
-    var description: String {
-        "OCR_TEST_POSTGRES_URL is not set, so the PostgreSQL ledger cannot be tested. Start a throwaway "
-            + "server with `scripts/postgres start` and run `export OCR_TEST_POSTGRES_URL=$(scripts/postgres address)` "
-            + "(scripts/test does both)"
-    }
 }
 
 /// One isolated ledger location: a new SQLite file in a temporary directory, or a new
@@ -37,14 +30,8 @@ struct LedgerHarness: Sendable {
             self.directory = directory
             configuration = .sqlite(path: directory.appendingPathComponent("ledger.db").path)
         case .postgres:
-            guard let url = ProcessInfo.processInfo.environment["OCR_TEST_POSTGRES_URL"], !url.isEmpty else {
-                throw PostgresNotConfigured()
-            }
-            var options = try PostgresConnectionOptions(url: url)
-            options.schema = "ledger_test_\(tag)"
+            var options = try TestPostgres.options(schemaPrefix: "ledger_test")
             options.maximumConnections = 8
-            // The whole suite runs in parallel with CPU-heavy OCR tests on two cores.
-            options.connectTimeout = .seconds(60)
             directory = nil
             configuration = .postgres(options)
         }

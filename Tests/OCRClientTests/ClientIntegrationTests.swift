@@ -200,7 +200,7 @@ import Testing
                 let transport = try #require(error?.transport, "\(fault)")
                 #expect(error?.code == .transport && expected.contains(transport), "\(fault) gave \(transport)")
                 #expect(error?.action == .retryLater(after: nil))
-                #expect(ContinuousClock.now - started < .seconds(5))
+                #expect(ContinuousClock.now - started < .seconds(7), "the request timeout (3 s) ended it, not the reply (8 s)")
                 print("fault \(fault) -> \(transport) in \(ContinuousClock.now - started)")
             }
         }

@@ -44,7 +44,8 @@ import Testing
                 _ = try await h.client.fetchSource(.url("\(h.server.baseURL)/source/slow.pdf"), sourcePolicy: .upload, into: into)
             }
             #expect(error?.code == .deadlineExceeded && error?.action == .permanentFailure, "\(String(describing: error))")
-            #expect(ContinuousClock.now - started < .seconds(5))
+            // Stopped by the deadline, far sooner than the body would end (100 s).
+            #expect(ContinuousClock.now - started < .seconds(30))
             #expect(files(in: into).isEmpty, "no partial copy left")
         }
     }

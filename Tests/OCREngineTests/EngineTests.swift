@@ -57,7 +57,8 @@ let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deleti
             password: nil, format: .txt, output: directory.appendingPathComponent("result.txt"),
             workDirectory: directory.appendingPathComponent("work"), deadline: .now + .seconds(120))
         let prepared = try await pool.prepare(job, cancel: CancelFlag())
-        // A free slot is handed out even to a cancelled task, as in the drain's race.
+        // Cancelled before it asks for its slot, as in the drain's race: waiting for the
+        // slot, or the work on it, ends as cancelled.
         let errors = await Task { () -> [OCRFailure?] in
             withUnsafeCurrentTask { $0?.cancel() }
             var errors: [OCRFailure?] = [nil, nil]

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresSupport
+import TestSupport
 
 @testable import OCRServer
 
@@ -8,34 +9,16 @@ import PostgresSupport
 /// start`); without it the PostgreSQL cases fail, never skip. Each test takes a schema of
 /// its own, so tests run side by side on one server.
 enum PostgresStore {
-    struct NotConfigured: Error, CustomStringConvertible {
-        var description: String {
-            "OCR_TEST_POSTGRES_URL is not set: start a throwaway server with `scripts/postgres start NAME` and export "
-                + "OCR_TEST_POSTGRES_URL=<its URL>"
-        }
-    }
-
-    static var url: String {
-        get throws {
-            guard let url = ProcessInfo.processInfo.environment["OCR_TEST_POSTGRES_URL"], !url.isEmpty else {
-                throw NotConfigured()
-            }
-            return url
-        }
-    }
-
-    static func freshSchema() -> String {
-        "ocr_server_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
-    }
+    static func freshSchema() -> String { TestPostgres.freshSchema("ocr_server_test") }
 
     /// The store URL of `schema`, as a replica is given it (`--store`).
     static func url(schema: String) throws -> String {
-        let base = try url
+        let base = try TestPostgres.url
         return base + (base.contains("?") ? "&" : "?") + "schema=\(schema)"
     }
 
     static func open(schema: String, replica: String = "test-replica") async throws -> PostgresTaskRepository {
-        var options = try PostgresConnectionOptions(url: try url)
+        var options = try PostgresConnectionOptions(url: try TestPostgres.url)
         options.schema = schema
         options.maximumConnections = 4
         options.connectTimeout = .seconds(60)

@@ -141,12 +141,7 @@ struct PollPlannerPersistenceTests {
 
     @Test("PostgreSQL: entries saved by one pod are read by the next, an entry of the same name replaced")
     func postgresStore() async throws {
-        guard let url = ProcessInfo.processInfo.environment["OCR_TEST_POSTGRES_URL"], !url.isEmpty else {
-            Issue.record("OCR_TEST_POSTGRES_URL is not set (scripts/postgres start)")
-            return
-        }
-        var options = try PostgresConnectionOptions(url: url)
-        options.schema = "durations_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12))"
+        let options = try TestPostgres.options(schemaPrefix: "durations_test")
         let store = try await PostgresDurationStore(options: options)
         let saved = Self.trained()
         try await store.saveDurations(provider: "api.test", entries: saved.snapshot())

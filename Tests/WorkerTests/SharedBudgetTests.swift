@@ -382,12 +382,7 @@ struct SharedBudgetTests {
 
     @Test("PostgreSQL: leases of two pods, expiry, one cut per second for the key")
     func postgresStore() async throws {
-        guard let url = ProcessInfo.processInfo.environment["OCR_TEST_POSTGRES_URL"], !url.isEmpty else {
-            Issue.record("OCR_TEST_POSTGRES_URL is not set (scripts/postgres start)")
-            return
-        }
-        var options = try PostgresConnectionOptions(url: url)
-        options.schema = "budget_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12))"
+        let options = try TestPostgres.options(schemaPrefix: "budget_test")
         let store = try await PostgresRequestBudget(options: options)
         let key = SharedRequestBudget.keyID("k")
         _ = try await store.exchange(keyID: key, lease: Demand(pod: "a", polls: 1, creates: 0), ttl: .seconds(30), throttled: false)

@@ -63,13 +63,8 @@ struct CrashRecoveryTests {
 
     @Test("the same crash run with the PostgreSQL ledger and two workers")
     func crashWithPostgres() async throws {
-        guard let base = ProcessInfo.processInfo.environment["OCR_TEST_POSTGRES_URL"] else {
-            Issue.record("OCR_TEST_POSTGRES_URL is not set: run the tests with scripts/test (it starts PostgreSQL)")
-            return
-        }
+        let ledger = try TestPostgres.url(schemaPrefix: "e2e")
         try await Pipeline.with(name: "crash-pg") { pipeline in
-            let schema = "e2e_" + UUID().uuidString.prefix(8).lowercased()
-            let ledger = base + (base.contains("?") ? "&" : "?") + "schema=\(schema)"
             try await crashRun(pipeline, ledger: ledger, workers: 2, jobs: 300, killAt: [40, 120, 200])
         }
     }
