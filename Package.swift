@@ -101,6 +101,7 @@ let package = Package(
         .target(
             name: "OCRClient",
             dependencies: [
+                "Permits",
                 "NetworkAddress",
                 "HexEncoding",
                 "OCRTaskAPI",

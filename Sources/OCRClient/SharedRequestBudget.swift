@@ -1,5 +1,6 @@
 import Crypto
 public import Logging
+import Permits
 import Synchronization
 
 /// One request budget per API key across pods, through a ``RequestBudgetStore``.
@@ -60,7 +61,10 @@ public final class SharedRequestBudget: Sendable {
     /// Whether the pod is on its fair local share (the store unreachable), and how often
     /// it fell back to it.
     public let metrics: SharedBudgetMetrics
-    private let turn = SlotTurn()
+    /// One request of the pod at a time books a slot, first come first served: a poll
+    /// that finds the key booked to its horizon waits holding the turn, so the pod's other
+    /// requests queue here instead of each asking the store again.
+    private let turn = PermitQueue(limit: 1)
 
     private struct State {
         /// The key's factor after 429s, as the last exchange saw it.
