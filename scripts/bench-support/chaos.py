@@ -118,7 +118,7 @@ def main():
 
     workers = []
     results = Results(args.bootstrap)
-    events = []  # (label, cleared at)
+    events = []  # (label, started at, cleared at)
     try:
         for i in range(args.workers):
             # Exactly what a pod gets: no inherited environment beyond the settings.
@@ -149,26 +149,29 @@ def main():
 
         def kill(index, when):
             at(when)
+            started = time.monotonic()
             workers[index].kill()
             print(f"chaos: {time.monotonic() - t0:5.0f} s  SIGKILL worker {index}; restarted 5 s later", flush=True)
             time.sleep(5)
             workers[index].start()
-            events.append((f"SIGKILL worker {index}", time.monotonic()))
+            events.append((f"SIGKILL worker {index}", started, time.monotonic()))
 
         kill(0, 15)
         at(30)
+        frozen = time.monotonic()
         subprocess.run([os.path.join(ROOT, "scripts/postgres"), "freeze", args.postgres_name], check=True)
         print(f"chaos: {time.monotonic() - t0:5.0f} s  PostgreSQL frozen (SIGSTOP) for {args.postgres_freeze:g} s", flush=True)
         time.sleep(args.postgres_freeze)
         subprocess.run([os.path.join(ROOT, "scripts/postgres"), "thaw", args.postgres_name], check=True)
-        events.append(("PostgreSQL frozen", time.monotonic()))
+        events.append(("PostgreSQL frozen", frozen, time.monotonic()))
         kill(1, 30 + args.postgres_freeze + 15)
         at(30 + args.postgres_freeze + 40)
+        frozen = time.monotonic()
         provider.send_signal(signal.SIGSTOP)
         print(f"chaos: {time.monotonic() - t0:5.0f} s  provider frozen (SIGSTOP) for {args.provider_freeze:g} s", flush=True)
         time.sleep(args.provider_freeze)
         provider.send_signal(signal.SIGCONT)
-        events.append(("provider frozen", time.monotonic()))
+        events.append(("provider frozen", frozen, time.monotonic()))
         kill(2, 30 + args.postgres_freeze + 40 + args.provider_freeze + 15)
 
         deadline = t0 + args.timeout
@@ -201,9 +204,14 @@ def main():
           f"result; {duplicates} duplicate result records (the same result republished after a crash)", flush=True)
     print(f"chaos: {creates} provider tasks for {args.jobs} jobs: {creates - args.jobs} beyond one per job "
           f"(3 kills allow at most 3); {stats['throttled']} 429s of {stats['requests']} requests", flush=True)
-    for label, cleared in events:
-        gap = gap_after(times, cleared, min(done, cleared + 120))
-        print(f"chaos: after {label:22} cleared: longest stretch without a result {gap:5.1f} s", flush=True)
+    # Each fault's window: from the moment it clears to the next fault (or the end).
+    for i, (label, _, cleared) in enumerate(events):
+        end = events[i + 1][1] if i + 1 < len(events) else done
+        if end <= cleared:
+            continue
+        gap = gap_after(times, cleared, end)
+        print(f"chaos: after {label:22} cleared: longest stretch without a result {gap:5.1f} s "
+              f"(of the {end - cleared:.0f} s until the next fault or the end)", flush=True)
     missing = sorted(wanted - by_job.keys(), key=lambda k: int(k.split("-")[1]))
     if missing:
         rows = subprocess.run(["psql", args.postgres, "-Atc", "select job_id, state, create_attempts, task_id, updated_at from jobs "
