@@ -251,7 +251,7 @@ public final class PostgresJobLedger: JobLedger {
     }
 
     private func transaction<T: Sendable>(
-        _ body: @Sendable (PostgresConnection, Logger) async throws -> T
+        _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
     ) async throws -> T {
         try checkOpen()
         do {

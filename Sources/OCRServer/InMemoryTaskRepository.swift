@@ -19,7 +19,7 @@ final class InMemoryTaskRepository: TaskRepository {
 
     func task(id: String) -> StoredTask? { tasks.withLock { $0[id] } }
 
-    func update(id: String, _ change: @Sendable (inout StoredTask) -> Void) -> (before: StoredTask, after: StoredTask)? {
+    func update(id: String, _ change: @escaping @Sendable (inout StoredTask) -> Void) -> (before: StoredTask, after: StoredTask)? {
         tasks.withLock { tasks in
             guard let before = tasks[id] else { return nil }
             var after = before

@@ -156,7 +156,7 @@ final class PostgresTaskRepository: SharedTaskRepository {
         }
     }
 
-    func update(id: String, _ change: @Sendable (inout StoredTask) -> Void) async throws(TaskRepositoryError)
+    func update(id: String, _ change: @escaping @Sendable (inout StoredTask) -> Void) async throws(TaskRepositoryError)
         -> (before: StoredTask, after: StoredTask)?
     {
         let replica = replicaID
@@ -393,7 +393,7 @@ final class PostgresTaskRepository: SharedTaskRepository {
     // MARK: Transactions and errors
 
     private func transaction<T: Sendable>(
-        _ body: @Sendable (PostgresConnection, Logger) async throws -> T
+        _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
     ) async throws(TaskRepositoryError) -> T {
         do {
             return try await pool.withTransaction(body)

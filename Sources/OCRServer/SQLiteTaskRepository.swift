@@ -103,7 +103,7 @@ final class SQLiteTaskRepository: TaskRepository {
         try perform { try pool.read { db in try Self.fetch(db, id: id) } }
     }
 
-    func update(id: String, _ change: @Sendable (inout StoredTask) -> Void) throws(TaskRepositoryError)
+    func update(id: String, _ change: @escaping @Sendable (inout StoredTask) -> Void) throws(TaskRepositoryError)
         -> (before: StoredTask, after: StoredTask)?
     {
         try perform {

@@ -18,7 +18,7 @@ protocol TaskRepository: Sendable {
     /// Applies `change` to the task in one transaction; the record before and after, or
     /// nil when there is no such task (or, in a shared store, when this replica does not
     /// hold the task's lease: see ``SharedTaskRepository``). `change` must not change the id.
-    func update(id: String, _ change: @Sendable (inout StoredTask) -> Void) async throws(TaskRepositoryError)
+    func update(id: String, _ change: @escaping @Sendable (inout StoredTask) -> Void) async throws(TaskRepositoryError)
         -> (before: StoredTask, after: StoredTask)?
 
     /// Every queued or running task, oldest first (start-up: counters and re-queueing).

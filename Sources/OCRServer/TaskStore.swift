@@ -95,7 +95,7 @@ final class TaskStore: Sendable {
     /// Changes a task; the record after the change, nil when there is no such task (or a
     /// shared store's lease is no longer this replica's).
     @discardableResult
-    func update(_ id: String, _ change: @Sendable (inout StoredTask) -> Void) async throws(TaskRepositoryError) -> StoredTask? {
+    func update(_ id: String, _ change: @escaping @Sendable (inout StoredTask) -> Void) async throws(TaskRepositoryError) -> StoredTask? {
         guard let (before, after) = try await repository.update(id: id, change) else { return nil }
         if shared == nil, before.state.isPending != after.state.isPending {
             counters.withLock { $0.adjust(owner: after.owner, by: before.state.isPending ? -1 : 1) }

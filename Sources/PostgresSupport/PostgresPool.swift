@@ -43,64 +43,113 @@ public final class PostgresPool: Sendable {
     /// Runs `body` on a connection from the pool, within `timeout` (default: the options'
     /// operation timeout) from the moment a connection is asked for. Cancelling the
     /// calling task ends the operation as the timeout does.
+    ///
+    /// The caller never waits past the bound, whatever the body is doing: the body runs in
+    /// a task of its own, not a child of the caller's. A child would have to be awaited,
+    /// and a body wedged on a connection to a server that stopped answering (a frozen
+    /// PostgreSQL) can outlast both the closed connection and the cancellation; the caller
+    /// would then hang with it. Past the bound the connection is closed and the body
+    /// cancelled, and it ends by itself.
     public func withConnection<T: Sendable>(
-        timeout: Duration? = nil, _ body: @Sendable (PostgresConnection, Logger) async throws -> T
+        timeout: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
     ) async throws -> T {
         if isClosed { throw PostgresPoolError.closed }
-        // The body runs in a child task, which the group always awaits before returning.
-        return try await withoutActuallyEscaping(body) { body in
-            try await run(timeout: timeout, body)
-        }
-    }
-
-    private func run<T: Sendable>(
-        timeout: Duration?, _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
-    ) async throws -> T {
         let limit = timeout ?? options.operationTimeout
         let (client, logger) = (client, logger)
-        // The connection in use, so that the deadline can close it.
-        let leased = LeasedConnection()
-        return try await withThrowingTaskGroup(of: Outcome<T>.self) { group in
-            group.addTask {
-                try await client.withConnection { connection in
-                    leased.connection.withLock { $0 = connection }
-                    defer { leased.connection.withLock { $0 = nil } }
-                    return .finished(try await body(connection, logger))
+        let operation = BoundedOperation<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                operation.start(continuation) {
+                    Task {
+                        do {
+                            let value = try await client.withConnection { connection in
+                                operation.leased(connection)
+                                defer { operation.leased(nil) }
+                                return try await body(connection, logger)
+                            }
+                            operation.finish(.success(value))
+                        } catch {
+                            operation.finish(.failure(error))
+                        }
+                    }
+                } timer: {
+                    Task {
+                        // Cancelled when the body answered first: then finishing is a no-op.
+                        try? await Task.sleep(for: limit)
+                        if !Task.isCancelled { operation.finish(.failure(PostgresPoolError.timedOut(limit))) }
+                    }
                 }
             }
-            group.addTask {
-                // Cancelled (the caller was, or the body finished): ends the wait at once.
-                try? await Task.sleep(for: limit)
-                return .timedOut
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else { throw CancellationError() }
-            switch first {
-            case .finished(let value):
-                return value
-            case .timedOut:
-                // The body may be inside a statement that only a closed connection ends; a
-                // body still waiting for a connection ends with the group's cancellation.
-                if let connection = leased.connection.withLock({ $0 }) { Self.closeAtOnce(connection) }
-                try Task.checkCancellation()
-                throw PostgresPoolError.timedOut(limit)
-            }
+        } onCancel: {
+            operation.finish(.failure(CancellationError()))
         }
     }
 
-    /// The connection an operation holds, if any yet.
-    private final class LeasedConnection: Sendable {
-        let connection = Mutex<PostgresConnection?>(nil)
-    }
+    /// One operation's race between its body, its deadline and the caller's cancellation:
+    /// the first to finish resumes the caller; then the body's connection is closed (if
+    /// it is still in use) and both tasks are cancelled.
+    private final class BoundedOperation<T: Sendable>: Sendable {
+        private struct State {
+            var continuation: CheckedContinuation<T, any Error>?
+            var finished = false
+            var tasks: [Task<Void, Never>] = []
+            var connection: PostgresConnection?
+        }
 
-    private enum Outcome<T: Sendable>: Sendable {
-        case finished(T)
-        case timedOut
+        private let state = Mutex(State())
+
+        func start(
+            _ continuation: CheckedContinuation<T, any Error>, work: () -> Task<Void, Never>, timer: () -> Task<Void, Never>
+        ) {
+            let finishedAlready = state.withLock { state in
+                if !state.finished { state.continuation = continuation }
+                return state.finished
+            }
+            if finishedAlready {
+                // Cancelled before it began.
+                continuation.resume(throwing: CancellationError())
+                return
+            }
+            let tasks = [work(), timer()]
+            let finished = state.withLock { state in
+                if !state.finished { state.tasks = tasks }
+                return state.finished
+            }
+            if finished { for task in tasks { task.cancel() } }
+        }
+
+        func leased(_ connection: PostgresConnection?) {
+            let late = state.withLock { state -> PostgresConnection? in
+                guard !state.finished else { return connection }
+                state.connection = connection
+                return nil
+            }
+            // The operation already ended (deadline or cancellation): this connection's
+            // statement must not run on.
+            if let late { PostgresPool.closeAtOnce(late) }
+        }
+
+        func finish(_ outcome: Result<T, any Error>) {
+            let won = state.withLock { state -> (CheckedContinuation<T, any Error>?, [Task<Void, Never>], PostgresConnection?)? in
+                guard !state.finished else { return nil }
+                state.finished = true
+                defer {
+                    state.continuation = nil
+                    state.tasks = []
+                    state.connection = nil
+                }
+                return (state.continuation, state.tasks, state.connection)
+            }
+            guard let (continuation, tasks, connection) = won else { return }
+            if case .failure = outcome, let connection { PostgresPool.closeAtOnce(connection) }
+            for task in tasks { task.cancel() }
+            continuation?.resume(with: outcome)
+        }
     }
 
     /// Closes `connection` without waiting (the synchronous overload): its pending
     /// statement fails at once.
-    private static func closeAtOnce(_ connection: PostgresConnection) {
+    fileprivate static func closeAtOnce(_ connection: PostgresConnection) {
         let closing: EventLoopFuture<Void> = connection.close()
         _ = closing
     }
@@ -110,7 +159,7 @@ public final class PostgresPool: Sendable {
     /// The body's own error comes out as it was thrown (not wrapped in PostgresNIO's
     /// `PostgresTransactionError`).
     public func withTransaction<T: Sendable>(
-        timeout: Duration? = nil, _ body: @Sendable (PostgresConnection, Logger) async throws -> T
+        timeout: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
     ) async throws -> T {
         try await withConnection(timeout: timeout) { connection, logger in
             do {

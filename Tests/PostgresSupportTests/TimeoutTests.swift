@@ -1,5 +1,6 @@
 import PostgresNIO
 import PostgresSupport
+import Synchronization
 import TestSupport
 import Testing
 
@@ -89,5 +90,52 @@ struct TimeoutTests {
             }
             #expect(one == 1)
         }
+    }
+
+    @Test("the caller is released at the operation timeout even when the operation's body ignores cancellation and goes on")
+    func wedgedBodyDoesNotHoldTheCaller() async throws {
+        let options = try TestDatabase.options()
+        let wedged = Wedge()
+        try await TestDatabase.with(options) { pool in
+            let clock = ContinuousClock()
+            let start = clock.now
+            // The body goes on until 15 s from now, whatever happens to the call: a caller
+            // that waits for its body fails the bound below instead of hanging the run.
+            let releaser = Task {
+                try? await Task.sleep(for: .seconds(15))
+                wedged.release()
+            }
+            await #expect(throws: PostgresPoolError.timedOut(.milliseconds(300))) {
+                try await pool.withConnection(timeout: .milliseconds(300)) { _, _ in await wedged.hold() }
+            }
+            #expect(clock.now - start < .seconds(10), "released at the timeout, not when the body ended")
+            releaser.cancel()
+            wedged.release()
+        }
+    }
+}
+
+/// A wait that ignores cancellation until ``release()``: what a statement on a connection
+/// to a frozen server does.
+final class Wedge: Sendable {
+    private let state = Mutex<(released: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    func hold() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { state -> Bool in
+                if state.released { return true }
+                state.waiter = continuation
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    func release() {
+        state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.released = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }?.resume()
     }
 }

@@ -29,6 +29,7 @@ public func waitUntil(
 
 /// Runs `body` with a hard deadline: a hang fails the test (an issue at the caller and
 /// ``TimedOut``) instead of stalling the run. `body` is cancelled when time runs out.
+@discardableResult
 public func withDeadline<T: Sendable>(
     _ timeout: Duration,
     _ what: String = "the operation",
