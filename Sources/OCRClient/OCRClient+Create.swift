@@ -174,25 +174,7 @@ extension OCRClient {
         _ response: HTTPClientResponse, of url: DocumentURL, options: TaskOptions, attempt: Int,
         secrets: SecretRedactor
     ) async throws(OCRClientError) -> CreateTaskResult {
-        let status = Int(response.status.code)
-        guard status == 200 else {
-            throw OCRClientError(
-                code: .httpStatus, endpoint: .sourceFetch, status: status,
-                retryAfter: response.headers.first(name: "Retry-After").flatMap { RetryAfter.parse($0) },
-                reason: "fetching the document \(url) answered HTTP \(status)")
-        }
-        let length = response.headers.first(name: "Content-Length").flatMap { Int64($0) }
-        if let length, length > configuration.maxDocumentBytes {
-            throw OCRClientError(
-                code: .documentTooLarge, endpoint: .sourceFetch, field: TaskAPI.Field.imageURL,
-                reason: "the document is \(length) bytes, the limit is \(configuration.maxDocumentBytes)")
-        }
-        let filename = Self.safeFilename(url.url.lastPathComponent)
-        let declaredType = response.headers.first(name: "Content-Type").map { $0.split(separator: ";")[0] }
-            .map { String($0).trimmingCharacters(in: .whitespaces) }
-        let contentType =
-            declaredType.flatMap { $0.isEmpty || $0 == "application/octet-stream" ? nil : $0 }
-            ?? Self.contentType(forFilename: filename)
+        let (length, filename, contentType) = try sourceReply(response, of: url)
         let framing = MultipartFraming(
             fields: options.formFields, fileField: TaskAPI.Field.imageFile, filename: filename,
             contentType: contentType)
@@ -209,6 +191,35 @@ extension OCRClient {
         let created = try decodeReply(reply, as: CreatedTask.self, endpoint: .create, taskID: nil, secrets: secrets)
         return CreateTaskResult(
             taskID: created.taskID, sourceMode: .downloadAndUpload, attempts: attempt, uploadedBytes: counter.value)
+    }
+
+    /// What a document's reply must be to be uploaded, whether it streams into a create or
+    /// into a file first: HTTP 200, a declared length within the document limit; and the
+    /// name and media type its upload carries (the declared type, else one from the name).
+    func sourceReply(_ response: HTTPClientResponse, of url: DocumentURL) throws(OCRClientError)
+        -> (length: Int64?, filename: String, contentType: String)
+    {
+        let status = Int(response.status.code)
+        guard status == 200 else {
+            throw OCRClientError(
+                code: .httpStatus, endpoint: .sourceFetch, status: status,
+                retryAfter: response.headers.first(name: "Retry-After").flatMap { RetryAfter.parse($0) },
+                reason: "fetching the document \(url) answered HTTP \(status)")
+        }
+        let length = response.headers.first(name: "Content-Length").flatMap { Int64($0) }
+        if let length, length > configuration.maxDocumentBytes {
+            throw OCRClientError(
+                code: .documentTooLarge, endpoint: .sourceFetch, field: TaskAPI.Field.imageURL,
+                reason: "the document is \(length) bytes, the limit is \(configuration.maxDocumentBytes)")
+        }
+        let filename = Self.safeFilename(url.url.lastPathComponent)
+        // `first`, not `[0]`: a value of only ";" splits into nothing.
+        let declaredType = response.headers.first(name: "Content-Type")
+            .map { ($0.split(separator: ";").first.map(String.init) ?? "").trimmingCharacters(in: .whitespaces) }
+        let contentType =
+            declaredType.flatMap { $0.isEmpty || $0 == "application/octet-stream" ? nil : $0 }
+            ?? Self.contentType(forFilename: filename)
+        return (length, filename, contentType)
     }
 
     /// A file name safe for a form header: the last path component, percent-decoded,

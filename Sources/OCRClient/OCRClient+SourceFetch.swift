@@ -84,20 +84,8 @@ extension OCRClient {
     private func receiveSource(
         _ response: HTTPClientResponse, of url: DocumentURL, into sink: FileResultSink, path: String
     ) async throws(OCRClientError) -> FetchedSource {
-        let status = Int(response.status.code)
-        guard status == 200 else {
-            throw OCRClientError(
-                code: .httpStatus, endpoint: .sourceFetch, status: status,
-                retryAfter: response.headers.first(name: "Retry-After").flatMap { RetryAfter.parse($0) },
-                reason: "fetching the document \(url) answered HTTP \(status)")
-        }
+        let (length, filename, contentType) = try sourceReply(response, of: url)
         let limit = configuration.maxDocumentBytes
-        let length = response.headers.first(name: "Content-Length").flatMap { Int64($0) }
-        if let length, length > limit {
-            throw OCRClientError(
-                code: .documentTooLarge, endpoint: .sourceFetch, field: TaskAPI.Field.imageURL,
-                reason: "the document is \(length) bytes, the limit is \(limit)")
-        }
         var size: Int64 = 0
         do {
             for try await chunk in response.body {
@@ -124,10 +112,6 @@ extension OCRClient {
             try? await sink.reset()
             throw transportError(error, endpoint: .sourceFetch, taskID: nil)
         }
-        let filename = Self.safeFilename(url.url.lastPathComponent)
-        let declared = response.headers.first(name: "Content-Type").map { $0.split(separator: ";").first.map(String.init) ?? "" }
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-        let contentType = declared.flatMap { $0.isEmpty || $0 == "application/octet-stream" ? nil : $0 } ?? Self.contentType(forFilename: filename)
         return FetchedSource(path: path, bytes: size, filename: filename, contentType: contentType)
     }
 }

@@ -370,8 +370,6 @@ public final class JobRunner: MessageHandler {
             let jobID = context.job.jobID
             let ledger = ports.ledger
             return .ledgerRead(try await retry.run("read ledger", context.logger) { try await ledger.record(jobID: jobID) })
-        case .create(let expected, let upload):
-            return try await create(context, expectedCreateAttempts: expected, upload: upload, fetched: nil)
         case .poll(let taskID):
             return try await poll(taskID)
         case .rehost(_, let fileURL):
@@ -388,8 +386,9 @@ public final class JobRunner: MessageHandler {
             let ledger = ports.ledger
             _ = try await retry.run("mark published", context.logger) { try await ledger.markPublished(jobID: jobID, at: Date()) }
             return .marked
-        case .wait, .finish:
-            // Handled by the caller: waits park this job's own task; finish ends it.
+        case .wait, .finish, .create:
+            // Handled by the caller: waits park this job's own task, finish ends it, a
+            // create is fetched for and run under the create permit (``run(_:)``).
             throw LedgerError(code: .invalidTransition, message: "job engine: \(effect) is not an I/O effect")
         }
     }
