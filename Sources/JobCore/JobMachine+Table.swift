@@ -25,10 +25,10 @@ extension JobMachine {
         .init(phase: "awaitingClaim", event: "(row read)", rule: "row `submitted` with a task id", next: "polling, `poll` that task"),
         .init(phase: "awaitingClaim", event: "(row read)", rule: "row settled", next: "publishing (republish)"),
         .init(
-            phase: "awaitingClaim", event: "(row read)", rule: "row `creating`, claim renewed within the claim timeout",
+            phase: "awaitingClaim", event: "(row read)", rule: "row `creating`, claim renewed within the claim timeout (by the ledger's clock)",
             next: "awaitingClaim, `wait(first)` then `readLedger`"),
         .init(
-            phase: "awaitingClaim", event: "(row read)", rule: "row `creating`, claim older than the claim timeout",
+            phase: "awaitingClaim", event: "(row read)", rule: "row `creating`, claim older than the claim timeout (by the ledger's clock)",
             next: "creating, `create` (taken over, counted)"),
         .init(phase: "creating", event: "created", rule: "", next: "polling, `wait(first)` then `poll`"),
         .init(phase: "creating", event: "createFailed", rule: "permanent (400, 413, ...)", next: "settling, failed `provider_rejected`"),

@@ -288,8 +288,9 @@ public struct JobMachine: Sendable {
         if record.state != .creating || record.createAttempts == ownClaim {
             return create(notes)
         }
-        // A claim that is not ours: another driver's create call, or a crash's.
-        let age = now.date.timeIntervalSince(record.updatedAt)
+        // A claim that is not ours: another driver's create call, or a crash's. Its age by
+        // the ledger's clock when the ledger measures it (shared: pods' clocks differ).
+        let age = record.claimAge ?? now.date.timeIntervalSince(record.updatedAt)
         if age > rules.createClaimTimeout.timeInterval {
             notes.append(.claimTakenOver(age: age, createAttempts: record.createAttempts))
             return create(notes)

@@ -39,8 +39,20 @@ public final class PostgresJobLedger: JobLedger {
                 """,
                 "CREATE INDEX jobs_state ON SCHEMA.jobs (state)",
             ]
-        )
+        ),
+        // The database's time of a create claim and of each renewal: whether a claim is
+        // stale is judged on one clock, not on the writer's against the reader's.
+        (2, ["ALTER TABLE SCHEMA.jobs ADD COLUMN claim_renewed_at TIMESTAMPTZ"]),
     ]
+
+    /// ``recordColumns`` and the create claim's age by the database's clock
+    /// (``JobRecord/claimAge``): NULL unless the row is `creating`. A row claimed before
+    /// `claim_renewed_at` existed is aged by its `updated_at` (the writer's clock).
+    private static let columns =
+        recordColumns + """
+            , CASE WHEN state = 'creating'
+                THEN EXTRACT(EPOCH FROM clock_timestamp() - COALESCE(claim_renewed_at, updated_at))::float8 END
+            """
 
     public var options: PostgresConnectionOptions { handle.options }
     private let handle: PostgresPoolHandle
@@ -84,7 +96,7 @@ public final class PostgresJobLedger: JobLedger {
                 INSERT INTO \(unescaped: self.jobs) (job_id, fingerprint, state, first_seen_at, updated_at)
                 VALUES (\(jobID), \(fingerprint), 'accepted', \(now), \(now))
                 ON CONFLICT (job_id) DO NOTHING
-                RETURNING \(unescaped: recordColumns)
+                RETURNING \(unescaped: Self.columns)
                 """)
             if let inserted { return (inserted, true) }
             // A new statement: under READ COMMITTED it sees the row a racing pod committed.
@@ -101,9 +113,10 @@ public final class PostgresJobLedger: JobLedger {
             .markCreating, jobID,
             """
             UPDATE \(unescaped: jobs)
-            SET state = 'creating', create_attempts = create_attempts + 1, task_id = NULL, updated_at = \(now)
+            SET state = 'creating', create_attempts = create_attempts + 1, task_id = NULL, updated_at = \(now),
+                claim_renewed_at = clock_timestamp()
             WHERE job_id = \(jobID) AND \(unescaped: LedgerOperation.markCreating.stateCondition)
-            RETURNING \(unescaped: recordColumns)
+            RETURNING \(unescaped: Self.columns)
             """)
     }
 
@@ -113,10 +126,11 @@ public final class PostgresJobLedger: JobLedger {
             .claimCreate, jobID,
             """
             UPDATE \(unescaped: jobs)
-            SET state = 'creating', create_attempts = create_attempts + 1, task_id = NULL, updated_at = \(now)
+            SET state = 'creating', create_attempts = create_attempts + 1, task_id = NULL, updated_at = \(now),
+                claim_renewed_at = clock_timestamp()
             WHERE job_id = \(jobID) AND \(unescaped: LedgerOperation.claimCreate.stateCondition)
                 AND create_attempts = \(expectedCreateAttempts)
-            RETURNING \(unescaped: recordColumns)
+            RETURNING \(unescaped: Self.columns)
             """)
     }
 
@@ -125,10 +139,10 @@ public final class PostgresJobLedger: JobLedger {
         _ = try await transition(
             .renewCreateClaim, jobID,
             """
-            UPDATE \(unescaped: jobs) SET updated_at = \(now)
+            UPDATE \(unescaped: jobs) SET updated_at = \(now), claim_renewed_at = clock_timestamp()
             WHERE job_id = \(jobID) AND \(unescaped: LedgerOperation.renewCreateClaim.stateCondition)
                 AND create_attempts = \(createAttempts)
-            RETURNING \(unescaped: recordColumns)
+            RETURNING \(unescaped: Self.columns)
             """)
     }
 
@@ -140,7 +154,7 @@ public final class PostgresJobLedger: JobLedger {
             UPDATE \(unescaped: jobs) SET state = 'submitted', task_id = \(taskID), updated_at = \(now)
             WHERE job_id = \(jobID) AND \(unescaped: LedgerOperation.recordTask.stateCondition)
                 AND create_attempts = \(createAttempts)
-            RETURNING \(unescaped: recordColumns)
+            RETURNING \(unescaped: Self.columns)
             """)
     }
 
@@ -154,7 +168,7 @@ public final class PostgresJobLedger: JobLedger {
             """
             UPDATE \(unescaped: jobs) SET poll_attempts = poll_attempts + \(count), updated_at = \(now)
             WHERE job_id = \(jobID) AND \(unescaped: LedgerOperation.recordPolls.stateCondition)
-            RETURNING \(unescaped: recordColumns)
+            RETURNING \(unescaped: Self.columns)
             """)
     }
 
@@ -168,7 +182,7 @@ public final class PostgresJobLedger: JobLedger {
             UPDATE \(unescaped: jobs) SET state = 'completed', result_message = \(bytes),
                 poll_attempts = poll_attempts + \(polls), updated_at = \(now)
             WHERE job_id = \(jobID) AND \(unescaped: LedgerOperation.complete.stateCondition)
-            RETURNING \(unescaped: recordColumns)
+            RETURNING \(unescaped: Self.columns)
             """)
     }
 
@@ -182,7 +196,7 @@ public final class PostgresJobLedger: JobLedger {
             UPDATE \(unescaped: jobs) SET state = 'failed', result_message = \(bytes),
                 poll_attempts = poll_attempts + \(polls), updated_at = \(now)
             WHERE job_id = \(jobID) AND \(unescaped: LedgerOperation.fail.stateCondition)
-            RETURNING \(unescaped: recordColumns)
+            RETURNING \(unescaped: Self.columns)
             """)
     }
 
@@ -195,7 +209,7 @@ public final class PostgresJobLedger: JobLedger {
             SET state = 'accepted', fingerprint = \(fingerprint), task_id = NULL, result_message = NULL,
                 published_at = NULL, updated_at = \(now)
             WHERE job_id = \(jobID) AND \(unescaped: LedgerOperation.reopen.stateCondition)
-            RETURNING \(unescaped: recordColumns)
+            RETURNING \(unescaped: Self.columns)
             """)
     }
 
@@ -208,7 +222,7 @@ public final class PostgresJobLedger: JobLedger {
             SET state = CASE state WHEN 'completed' THEN 'published' ELSE state END,
                 published_at = COALESCE(published_at, \(now)), updated_at = \(now)
             WHERE job_id = \(jobID) AND \(unescaped: LedgerOperation.markPublished.stateCondition)
-            RETURNING \(unescaped: recordColumns)
+            RETURNING \(unescaped: Self.columns)
             """)
     }
 
@@ -275,7 +289,7 @@ public final class PostgresJobLedger: JobLedger {
     private func fetch(_ connection: PostgresConnection, _ logger: Logger, _ jobID: String) async throws -> JobRecord? {
         try await Self.fetchRecord(
             connection, logger,
-            "SELECT \(unescaped: recordColumns) FROM \(unescaped: jobs) WHERE job_id = \(jobID)")
+            "SELECT \(unescaped: Self.columns) FROM \(unescaped: jobs) WHERE job_id = \(jobID)")
     }
 
     private static func fetchRecord(_ connection: PostgresConnection, _ logger: Logger, _ query: PostgresQuery)
@@ -284,9 +298,9 @@ public final class PostgresJobLedger: JobLedger {
         var record: JobRecord?
         let rows = try await connection.query(query, logger: logger)
         for try await row in rows.decode(
-            (String, String, String, String?, Int, Int, ByteBuffer?, Date, Date, Date?).self)
+            (String, String, String, String?, Int, Int, ByteBuffer?, Date, Date, Date?, Double?).self)
         {
-            let (jobID, fingerprint, stateName, taskID, creates, polls, result, firstSeen, updated, published) = row
+            let (jobID, fingerprint, stateName, taskID, creates, polls, result, firstSeen, updated, published, claimAge) = row
             guard let state = JobState(rawValue: stateName) else {
                 throw LedgerError(code: .corrupt, jobID: jobID, message: "unknown state \(stateName)")
             }
@@ -294,7 +308,7 @@ public final class PostgresJobLedger: JobLedger {
                 jobID: jobID, fingerprint: fingerprint, state: state, taskID: taskID, createAttempts: creates,
                 pollAttempts: polls, resultMessage: result.map { Array($0.readableBytesView) },
                 firstSeenAt: Millis.round(firstSeen), updatedAt: Millis.round(updated),
-                publishedAt: published.map(Millis.round))
+                publishedAt: published.map(Millis.round), claimAge: claimAge.map { max(0, $0) })
         }
         return record
     }

@@ -27,6 +27,8 @@ struct LedgerCommand: AsyncParsableCommand {
                 "updated_at": ISO8601DateFormatter().string(from: r.updatedAt),
                 "published_at": r.publishedAt.map { ISO8601DateFormatter().string(from: $0) } ?? NSNull(),
             ]
+            // The create claim's age by the database's clock (a shared ledger's `creating` row).
+            if let age = r.claimAge { object["claim_age_seconds"] = (age * 1000).rounded() / 1000 }
             if let bytes = r.resultMessage { object["result"] = (try? JSONSerialization.jsonObject(with: Data(bytes))) ?? NSNull() }
             print(TerminalText.safe(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])))
         }

@@ -204,6 +204,37 @@ struct LedgerContractTests {
         }
     }
 
+    @Test("a shared ledger measures a create claim's age by its own clock, whatever the writers' clocks say", arguments: Backend.allCases)
+    func claimAgeByTheDatabaseClock(backend: Backend) async throws {
+        try await withLedger(backend) { ledger, _ in
+            let jobID = newJobID()
+            let accepted = try await bring(ledger, jobID, to: .accepted)
+            #expect(accepted.claimAge == nil, "no claim yet")
+            // A pod whose clock is an hour behind takes the claim: by updatedAt it looks an
+            // hour old; by the ledger's clock it was taken just now.
+            let hourAgo = Date().addingTimeInterval(-3600)
+            let claimed = try await ledger.claimCreate(jobID: jobID, expectedCreateAttempts: accepted.createAttempts, at: hourAgo)
+            #expect(claimed.updatedAt == stored(hourAgo), "updatedAt stays the writer's time")
+            let read = try #require(try await ledger.record(jobID: jobID))
+            switch backend {
+            case .sqlite:
+                // One process: the writer's clock is the reader's; the reader judges updatedAt.
+                #expect(claimed.claimAge == nil && read.claimAge == nil)
+            case .postgres:
+                let age = try #require(read.claimAge)
+                #expect(age >= 0 && age < 60, "\(age)")
+                #expect(try #require(claimed.claimAge) <= age, "the claim ages on the database's clock")
+                // A renewal by a pod whose clock is an hour ahead restarts the age, by the
+                // database's clock too.
+                try await ledger.renewCreateClaim(jobID: jobID, createAttempts: claimed.createAttempts, at: Date().addingTimeInterval(3600))
+                let renewed = try #require(try await ledger.record(jobID: jobID)?.claimAge)
+                #expect(renewed >= 0 && renewed < 60, "\(renewed)")
+            }
+            let submitted = try await ledger.recordTask(jobID: jobID, taskID: "t", createAttempts: claimed.createAttempts, at: Date())
+            #expect(submitted.claimAge == nil, "no claim once the task is recorded")
+        }
+    }
+
     @Test("recordPolls accumulates and is refused for unknown jobs and negative counts", arguments: Backend.allCases)
     func recordPollsAccumulates(backend: Backend) async throws {
         try await withLedger(backend) { ledger, _ in

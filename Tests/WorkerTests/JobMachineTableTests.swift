@@ -132,14 +132,14 @@ struct JobMachineTableTests {
             let step = m.handle(.ledgerRead(T.row(.completed, taskID: "t", attempts: 3, result: [1])), at: T.at(1))
             return (m, step)
         },
-        "awaitingClaim | (row read) | row `creating`, claim renewed within the claim timeout": {
+        "awaitingClaim | (row read) | row `creating`, claim renewed within the claim timeout (by the ledger's clock)": {
             var m = T.machine(T.row(.creating, attempts: 3, updated: -5))
             _ = m.start(at: T.at(0))
             _ = m.handle(.woke, at: T.at(1))
             let step = m.handle(.ledgerRead(T.row(.creating, attempts: 3, updated: 0)), at: T.at(1))
             return (m, step)
         },
-        "awaitingClaim | (row read) | row `creating`, claim older than the claim timeout": {
+        "awaitingClaim | (row read) | row `creating`, claim older than the claim timeout (by the ledger's clock)": {
             var m = T.machine(T.row(.creating, attempts: 3, updated: -5))
             _ = m.start(at: T.at(0))
             _ = m.handle(.woke, at: T.at(40))

@@ -130,6 +130,26 @@ struct JobMachineTests {
         #expect(step.notes == [.claimTakenOver(age: 31, createAttempts: 3)])
     }
 
+    @Test("a claim's age is the ledger's measure when it gives one, whatever this pod's clock says of updatedAt")
+    func claimAgeByTheLedgersClock() {
+        // The writer's clock ran an hour behind ours: by updatedAt the claim looks an hour
+        // old, but the ledger renewed it 2 s ago by its own clock. It is live: awaited.
+        var behind = Self.row(.creating, attempts: 3, updated: -3600)
+        behind.claimAge = 2
+        var live = Self.machine(behind)
+        #expect(live.start(at: Self.at(0)).effect == .wait(until: Self.at(1).instant))
+        #expect(live.phase == .awaitingClaim)
+
+        // The writer's clock ran ahead: by updatedAt the claim was renewed just now, but
+        // the ledger has not seen a renewal for 31 s. It is a crash's: taken over.
+        var ahead = Self.row(.creating, attempts: 3, updated: 60)
+        ahead.claimAge = 31
+        var stale = Self.machine(ahead)
+        let step = stale.start(at: Self.at(0))
+        #expect(step.effect == .create(expectedCreateAttempts: 3, upload: false))
+        #expect(step.notes == [.claimTakenOver(age: 31, createAttempts: 3)])
+    }
+
     @Test("a job settled by another driver while we waited is republished")
     func settledWhileAwaiting() {
         var m = Self.machine(Self.row(.creating, attempts: 1))

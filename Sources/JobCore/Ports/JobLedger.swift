@@ -42,11 +42,21 @@ public struct JobRecord: Sendable, Hashable {
     public var updatedAt: Date
     /// When the result (and, for a failure, the dead letter) was published.
     public var publishedAt: Date?
+    /// For a row in `creating`: how long before this read the create claim was taken or
+    /// last renewed, measured by the ledger's own clock. A ledger shared by several pods
+    /// (PostgreSQL) sets it, so that whether a claim is stale (a crash's) is judged by one
+    /// clock, the database's, and never by comparing one pod's clock with another's
+    /// `updatedAt`: a pod whose clock runs ahead would otherwise take over a live claim
+    /// and create a second task. `nil` from a ledger local to one process (SQLite), where
+    /// the writer's clock is the reader's: the reader then compares `updatedAt` with its
+    /// own clock. Equality and hashing leave it out: it is a measurement taken at the read,
+    /// and two reads of an unchanged row are the same row.
+    public var claimAge: TimeInterval?
 
     public init(
         jobID: String, fingerprint: String, state: JobState, taskID: String? = nil,
         createAttempts: Int = 0, pollAttempts: Int = 0, resultMessage: [UInt8]? = nil,
-        firstSeenAt: Date, updatedAt: Date, publishedAt: Date? = nil
+        firstSeenAt: Date, updatedAt: Date, publishedAt: Date? = nil, claimAge: TimeInterval? = nil
     ) {
         self.jobID = jobID
         self.fingerprint = fingerprint
@@ -58,6 +68,27 @@ public struct JobRecord: Sendable, Hashable {
         self.firstSeenAt = firstSeenAt
         self.updatedAt = updatedAt
         self.publishedAt = publishedAt
+        self.claimAge = claimAge
+    }
+
+    public static func == (a: JobRecord, b: JobRecord) -> Bool {
+        a.jobID == b.jobID && a.fingerprint == b.fingerprint && a.state == b.state && a.taskID == b.taskID
+            && a.createAttempts == b.createAttempts && a.pollAttempts == b.pollAttempts
+            && a.resultMessage == b.resultMessage && a.firstSeenAt == b.firstSeenAt && a.updatedAt == b.updatedAt
+            && a.publishedAt == b.publishedAt
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(jobID)
+        hasher.combine(fingerprint)
+        hasher.combine(state)
+        hasher.combine(taskID)
+        hasher.combine(createAttempts)
+        hasher.combine(pollAttempts)
+        hasher.combine(resultMessage)
+        hasher.combine(firstSeenAt)
+        hasher.combine(updatedAt)
+        hasher.combine(publishedAt)
     }
 }
 
