@@ -167,9 +167,7 @@ public final class JobRunner: MessageHandler {
 
         // One driver per job id in this pod; duplicates wait, then drive or republish
         // from what the first one left.
-        while !(await claims.claim(context.job.jobID)) {
-            try Task.checkCancellation()
-        }
+        while !(try await claims.claim(context.job.jobID)) {}
         defer { claims.release(context.job.jobID) }
 
         guard let drive = try await inChildTask({ try await self.open(context) }).map({ makeDrive($0, context) }) else {
