@@ -432,6 +432,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "TestSupportTests",
+            dependencies: ["TestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "PermitsTests",
             dependencies: ["Permits", "TestSupport"],
             swiftSettings: strict

@@ -1,3 +1,4 @@
+import Synchronization
 public import Testing
 
 /// A wait that ran out of time; the issue is already recorded where the test waited.
@@ -28,7 +29,10 @@ public func waitUntil(
 }
 
 /// Runs `body` with a hard deadline: a hang fails the test (an issue at the caller and
-/// ``TimedOut``) instead of stalling the run. `body` is cancelled when time runs out.
+/// ``TimedOut``) instead of stalling the run. When time runs out `body` is cancelled and
+/// left behind: a body that ignores cancellation (the very hang being tested for) must not
+/// hold the test, so it runs in a task of its own, not in a child the caller would wait
+/// for. A caller cancelled first cancels `body` and throws `CancellationError`.
 @discardableResult
 public func withDeadline<T: Sendable>(
     _ timeout: Duration,
@@ -36,17 +40,71 @@ public func withDeadline<T: Sendable>(
     sourceLocation: SourceLocation = #_sourceLocation,
     _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            return nil
+    let race = DeadlineRace<T>()
+    let outcome = try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { continuation in
+            race.start(continuation, timeout: timeout, body)
         }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else {
-            Issue.record("\(what) did not finish within \(timeout)", sourceLocation: sourceLocation)
-            throw TimedOut(description: "\(what) did not finish within \(timeout)")
+    } onCancel: {
+        race.finish(.failure(CancellationError()))
+    }
+    guard let value = outcome else {
+        Issue.record("\(what) did not finish within \(timeout)", sourceLocation: sourceLocation)
+        throw TimedOut(description: "\(what) did not finish within \(timeout)")
+    }
+    return value
+}
+
+/// The first of `body`'s end, the deadline (nil) and the caller's cancellation resumes the
+/// caller; the others are then no-ops, and both tasks are cancelled.
+private final class DeadlineRace<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T?, any Error>?
+        var finished = false
+        var tasks: [Task<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    func start(
+        _ continuation: CheckedContinuation<T?, any Error>, timeout: Duration, _ body: @escaping @Sendable () async throws -> T
+    ) {
+        let cancelledAlready = state.withLock { state in
+            if !state.finished { state.continuation = continuation }
+            return state.finished
         }
-        return value
+        if cancelledAlready {
+            continuation.resume(throwing: CancellationError())
+            return
+        }
+        let tasks = [
+            Task {
+                do { self.finish(.success(try await body())) } catch { self.finish(.failure(error)) }
+            },
+            Task {
+                try? await Task.sleep(for: timeout)
+                if !Task.isCancelled { self.finish(.success(nil)) }
+            },
+        ]
+        let finished = state.withLock { state in
+            if !state.finished { state.tasks = tasks }
+            return state.finished
+        }
+        if finished { for task in tasks { task.cancel() } }
+    }
+
+    func finish(_ outcome: Result<T?, any Error>) {
+        let won = state.withLock { state -> (CheckedContinuation<T?, any Error>?, [Task<Void, Never>])? in
+            guard !state.finished else { return nil }
+            state.finished = true
+            defer {
+                state.continuation = nil
+                state.tasks = []
+            }
+            return (state.continuation, state.tasks)
+        }
+        guard let (continuation, tasks) = won else { return }
+        for task in tasks { task.cancel() }
+        continuation?.resume(with: outcome)
     }
 }
