@@ -20,6 +20,7 @@ public final class SQLiteDurationStore: Sendable {
         configuration.busyMode = .timeout(busyTimeout)
         configuration.label = "ocr-worker.durations"
         do {
+            try PrivateSQLiteFile.prepare(path)
             writer = try DatabasePool(path: path, configuration: configuration)
             try await writer.write { db in
                 try db.execute(

@@ -48,7 +48,8 @@ public final class SQLiteJobLedger: JobLedger {
     private let closed = Mutex(false)
 
     /// Opens (creating when missing) the ledger at `location` and brings its schema up to
-    /// date. A file's parent directory is created too.
+    /// date. A file is private to this user (``PrivateSQLiteFile``); its parent directory
+    /// is created too.
     public init(
         location: Location, busyTimeout: TimeInterval = 10,
         logger: Logger = Logger(label: "ocr-worker.ledger")
@@ -61,8 +62,7 @@ public final class SQLiteJobLedger: JobLedger {
         do {
             switch location {
             case .file(let path):
-                let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                try PrivateSQLiteFile.prepare(path)
                 writer = try DatabasePool(path: path, configuration: configuration)
             case .inMemory:
                 writer = try DatabaseQueue(configuration: configuration)
