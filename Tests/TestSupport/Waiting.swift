@@ -40,71 +40,27 @@ public func withDeadline<T: Sendable>(
     sourceLocation: SourceLocation = #_sourceLocation,
     _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    let race = DeadlineRace<T>()
-    let outcome = try await withTaskCancellationHandler {
-        try await withCheckedThrowingContinuation { continuation in
-            race.start(continuation, timeout: timeout, body)
-        }
-    } onCancel: {
-        race.finish(.failure(CancellationError()))
+    // The first of the body's end and the deadline is read off a stream; the stream's
+    // iterator also ends when the caller is cancelled.
+    let (outcomes, sink) = AsyncStream.makeStream(of: Result<T?, any Error>.self)
+    let work = Task {
+        do { sink.yield(.success(try await body())) } catch { sink.yield(.failure(error)) }
     }
+    let timer = Task {
+        try? await Task.sleep(for: timeout)
+        sink.yield(.success(nil))
+    }
+    defer {
+        work.cancel()
+        timer.cancel()
+        sink.finish()
+    }
+    var iterator = outcomes.makeAsyncIterator()
+    guard let first = await iterator.next() else { throw CancellationError() }
+    let outcome = try first.get()
     guard let value = outcome else {
         Issue.record("\(what) did not finish within \(timeout)", sourceLocation: sourceLocation)
         throw TimedOut(description: "\(what) did not finish within \(timeout)")
     }
     return value
-}
-
-/// The first of `body`'s end, the deadline (nil) and the caller's cancellation resumes the
-/// caller; the others are then no-ops, and both tasks are cancelled.
-private final class DeadlineRace<T: Sendable>: Sendable {
-    private struct State {
-        var continuation: CheckedContinuation<T?, any Error>?
-        var finished = false
-        var tasks: [Task<Void, Never>] = []
-    }
-
-    private let state = Mutex(State())
-
-    func start(
-        _ continuation: CheckedContinuation<T?, any Error>, timeout: Duration, _ body: @escaping @Sendable () async throws -> T
-    ) {
-        let cancelledAlready = state.withLock { state in
-            if !state.finished { state.continuation = continuation }
-            return state.finished
-        }
-        if cancelledAlready {
-            continuation.resume(throwing: CancellationError())
-            return
-        }
-        let tasks = [
-            Task {
-                do { self.finish(.success(try await body())) } catch { self.finish(.failure(error)) }
-            },
-            Task {
-                try? await Task.sleep(for: timeout)
-                if !Task.isCancelled { self.finish(.success(nil)) }
-            },
-        ]
-        let finished = state.withLock { state in
-            if !state.finished { state.tasks = tasks }
-            return state.finished
-        }
-        if finished { for task in tasks { task.cancel() } }
-    }
-
-    func finish(_ outcome: Result<T?, any Error>) {
-        let won = state.withLock { state -> (CheckedContinuation<T?, any Error>?, [Task<Void, Never>])? in
-            guard !state.finished else { return nil }
-            state.finished = true
-            defer {
-                state.continuation = nil
-                state.tasks = []
-            }
-            return (state.continuation, state.tasks)
-        }
-        guard let (continuation, tasks) = won else { return }
-        for task in tasks { task.cancel() }
-        continuation?.resume(with: outcome)
-    }
 }
