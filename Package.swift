@@ -372,6 +372,7 @@ let package = Package(
             name: "ResultStoreTests",
             dependencies: [
                 "ResultStore",
+                "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),

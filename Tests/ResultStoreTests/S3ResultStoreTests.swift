@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOPosix
+import TestSupport
 import Testing
 
 @testable import ResultStore
@@ -22,7 +23,7 @@ final class MotoServer: Sendable {
     static var isInstalled: Bool { FileManager.default.isExecutableFile(atPath: binary.path) }
 
     init() async throws {
-        port = try await Self.freePort()
+        port = try LoopbackPort.reserve()
         process = Process()
         process.executableURL = Self.binary
         process.arguments = ["-H", "127.0.0.1", "-p", String(port)]
@@ -59,13 +60,6 @@ final class MotoServer: Sendable {
         process.waitUntilExit()
     }
 
-    static func freePort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress!.port!
-        try await channel.close()
-        return port
-    }
 }
 
 @Suite(.serialized, .enabled(if: MotoServer.isInstalled, "moto[server] is not installed in .tools/venv"))

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOFoundationCompat
 import Synchronization
+import TestSupport
 import Testing
 
 /// The real pipeline for end-to-end tests: the Tansu broker that scripts/test started,
@@ -45,8 +46,8 @@ final class Pipeline: Sendable {
         jobsTopic = "e2e-jobs-\(name)-\(suffix)"
         resultsTopic = "e2e-results-\(name)-\(suffix)"
         deadLetterTopic = "e2e-dlq-\(name)-\(suffix)"
-        ocrServerPort = try Self.freePort()
-        samplesPort = try Self.freePort()
+        ocrServerPort = try LoopbackPort.reserve()
+        samplesPort = try LoopbackPort.reserve()
         try await KafkaAdmin(client: client(), logger: Self.logger).createTopics([
             .init(name: jobsTopic, partitions: 6), .init(name: resultsTopic, partitions: 6), .init(name: deadLetterTopic, partitions: 6),
         ])
@@ -58,8 +59,13 @@ final class Pipeline: Sendable {
         try start(
             "samples", "/usr/bin/env",
             ["python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", root.appendingPathComponent("samples").path, "\(samplesPort)"])
-        try await waitForHTTP("http://127.0.0.1:\(ocrServerPort)/healthz")
-        try await waitForHTTP("http://127.0.0.1:\(samplesPort)/clean.png")
+        do {
+            try await waitForHTTP("http://127.0.0.1:\(ocrServerPort)/healthz", of: "ocr-server")
+            try await waitForHTTP("http://127.0.0.1:\(samplesPort)/clean.png", of: "samples")
+        } catch {
+            await shutdown()
+            throw error
+        }
     }
 
     /// Runs `body` with a fresh pipeline and stops every process it started afterwards,
@@ -85,7 +91,7 @@ final class Pipeline: Sendable {
     /// Starts an ocr-worker process; returns its name for ``stop(_:signal:)``.
     @discardableResult
     func startWorker(_ name: String, ledger: String, extra: [String: String] = [:]) async throws -> (name: String, httpPort: Int) {
-        let httpPort = try Self.freePort()
+        let httpPort = try LoopbackPort.reserve()
         var environment = [
             "OCR_KAFKA_BOOTSTRAP": bootstrap, "OCR_PROVIDER_URL": ocrServerURL, "OCR_PROVIDER_API_KEY": apiKey,
             "OCR_JOBS_TOPIC": jobsTopic, "OCR_RESULTS_TOPIC": resultsTopic, "OCR_DLQ_TOPIC": deadLetterTopic,
@@ -96,7 +102,7 @@ final class Pipeline: Sendable {
         ]
         environment.merge(extra) { _, new in new }
         try start(name, binaries.appendingPathComponent("ocr-worker").path, ["run"], environment: environment)
-        try await waitForHTTP("http://127.0.0.1:\(httpPort)/healthz", timeout: .seconds(60))
+        try await waitForHTTP("http://127.0.0.1:\(httpPort)/healthz", of: name, timeout: .seconds(60))
         return (name, httpPort)
     }
 
@@ -194,7 +200,9 @@ final class Pipeline: Sendable {
         processes.withLock { $0[name] = process }
     }
 
-    private func waitForHTTP(_ url: String, timeout: Duration = .seconds(30)) async throws {
+    /// Waits until `url` answers 200. A process that exits meanwhile (a port taken after
+    /// all, a bad setting) fails the wait at once, with the end of its log.
+    private func waitForHTTP(_ url: String, of name: String, timeout: Duration = .seconds(30)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(2)),
@@ -202,24 +210,12 @@ final class Pipeline: Sendable {
             {
                 return
             }
+            if pid(of: name) == nil {
+                throw PipelineError("\(name) exited before \(url) answered; its log ends:\n\(log(of: name).suffix(2_000))")
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw PipelineError("\(url) did not answer within \(timeout)")
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw PipelineError("no free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        throw PipelineError("\(url) did not answer within \(timeout); \(name)'s log ends:\n\(log(of: name).suffix(2_000))")
     }
 }
 
