@@ -73,6 +73,11 @@ let package = Package(
             dependencies: [.product(name: "DequeModule", package: "swift-collections")],
             swiftSettings: strict
         ),
+        // Calls that give up at a deadline even when what they wait on ignores cancellation.
+        .target(
+            name: "Deadlines",
+            swiftSettings: strict
+        ),
         // Lowercase hex of digests and tokens.
         .target(
             name: "HexEncoding",
@@ -88,6 +93,7 @@ let package = Package(
         .target(
             name: "GuardedFetch",
             dependencies: [
+                "Deadlines",
                 "NetworkAddress",
                 "OCRTaskAPI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -101,6 +107,7 @@ let package = Package(
         .target(
             name: "OCRClient",
             dependencies: [
+                "Deadlines",
                 "Permits",
                 "NetworkAddress",
                 "HexEncoding",
@@ -306,6 +313,7 @@ let package = Package(
         .target(
             name: "PostgresSupport",
             dependencies: [
+                "Deadlines",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -430,6 +438,11 @@ let package = Package(
         .testTarget(
             name: "OCRTaskAPITests",
             dependencies: ["OCRTaskAPI"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "DeadlinesTests",
+            dependencies: ["Deadlines", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

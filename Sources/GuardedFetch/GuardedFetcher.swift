@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Deadlines
 import Foundation
 public import Logging
 public import NIOCore
@@ -38,7 +39,7 @@ public struct GuardedFetcher: Sendable {
     /// Longest silence while waiting for bytes.
     public var readTimeout: TimeAmount
     /// Longest wait for the resolver's answer for one hop; the hop fails as unresolvable
-    /// beyond (the lookup is abandoned, not waited for: ``ResolutionDeadline``).
+    /// beyond (the lookup is abandoned, not waited for: `Deadline`).
     public var resolveTimeout: Duration
 
     public init(
@@ -196,14 +197,15 @@ public struct GuardedFetcher: Sendable {
         }
         let nameScope = HostScope.classify(host: host)
         guard policy.permits(nameScope) else { throw .forbidden(url: shown, scope: nameScope, address: nil) }
-        let addresses: [IPAddress]
+        let answer: [IPAddress]?
         do {
-            addresses = try await ResolutionDeadline.resolve(host, with: resolver, within: resolveTimeout)
-        } catch is ResolutionDeadline.TimedOut {
-            throw .unresolvable(url: shown, noAnswerWithin: resolveTimeout)
+            // A blocked getaddrinfo cannot be interrupted: the lookup is abandoned at the
+            // deadline, not waited for.
+            answer = try await Deadline.run(within: resolveTimeout) { [host, resolver] _ in try await resolver.resolve(host) }
         } catch {
             throw .unresolvable(url: shown)
         }
+        guard let addresses = answer else { throw .unresolvable(url: shown, noAnswerWithin: resolveTimeout) }
         guard !addresses.isEmpty else { throw .unresolvable(url: shown) }
         for address in addresses {
             let scope = HostScope.classify(address: address)

@@ -1,4 +1,5 @@
 import Crypto
+import Deadlines
 public import Logging
 import Permits
 import Synchronization
@@ -155,7 +156,7 @@ public final class SharedRequestBudget: Sendable {
         let (store, keyID, leaseTTL) = (store, keyID, leaseTTL)
         let answer: SharedKeyState?
         do {
-            answer = try await StoreDeadline.run(within: storeTimeout, clock: budget.clock) { [self] in
+            answer = try await Deadline.run(within: storeTimeout, clock: budget.clock) { [self] _ in
                 defer { state.withLock { $0.exchanging = false } }
                 return try await store.exchange(keyID: keyID, lease: demand, ttl: leaseTTL, throttled: throttled)
             }
@@ -250,7 +251,7 @@ public final class SharedRequestBudget: Sendable {
     /// One booking call with the deadline; a booking that comes after it is given back.
     private func takeSlot(horizon: Duration) async throws -> SlotAnswer? {
         let (store, keyID, spacing) = (store, keyID, slotSpacing)
-        return try await StoreDeadline.run(within: storeTimeout, clock: budget.clock) {
+        return try await Deadline.run(within: storeTimeout, clock: budget.clock) { _ in
             try await store.takeSlot(keyID: keyID, spacing: spacing, horizon: horizon)
         } late: { answer in
             if case .booked(let booking) = answer { _ = try? await store.releaseSlot(keyID: keyID, booking) }

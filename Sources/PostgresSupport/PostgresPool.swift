@@ -1,3 +1,4 @@
+import Deadlines
 public import Logging
 import NIOCore
 public import PostgresNIO
@@ -56,95 +57,17 @@ public final class PostgresPool: Sendable {
         if isClosed { throw PostgresPoolError.closed }
         let limit = timeout ?? options.operationTimeout
         let (client, logger) = (client, logger)
-        let operation = BoundedOperation<T>()
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-                operation.start(continuation) {
-                    Task {
-                        do {
-                            let value = try await client.withConnection { connection in
-                                operation.leased(connection)
-                                defer { operation.leased(nil) }
-                                return try await body(connection, logger)
-                            }
-                            operation.finish(.success(value))
-                        } catch {
-                            operation.finish(.failure(error))
-                        }
-                    }
-                } timer: {
-                    Task {
-                        // Cancelled when the body answered first: then finishing is a no-op.
-                        try? await Task.sleep(for: limit)
-                        if !Task.isCancelled { operation.finish(.failure(PostgresPoolError.timedOut(limit))) }
-                    }
-                }
+        let value = try await Deadline.run(within: limit) { abandonment in
+            try await client.withConnection { connection in
+                // Past the bound the connection is closed: its pending statement fails at
+                // once instead of running on.
+                abandonment.hold { PostgresPool.closeAtOnce(connection) }
+                defer { abandonment.hold(nil) }
+                return try await body(connection, logger)
             }
-        } onCancel: {
-            operation.finish(.failure(CancellationError()))
         }
-    }
-
-    /// One operation's race between its body, its deadline and the caller's cancellation:
-    /// the first to finish resumes the caller; then the body's connection is closed (if
-    /// it is still in use) and both tasks are cancelled.
-    private final class BoundedOperation<T: Sendable>: Sendable {
-        private struct State {
-            var continuation: CheckedContinuation<T, any Error>?
-            var finished = false
-            var tasks: [Task<Void, Never>] = []
-            var connection: PostgresConnection?
-        }
-
-        private let state = Mutex(State())
-
-        func start(
-            _ continuation: CheckedContinuation<T, any Error>, work: () -> Task<Void, Never>, timer: () -> Task<Void, Never>
-        ) {
-            let finishedAlready = state.withLock { state in
-                if !state.finished { state.continuation = continuation }
-                return state.finished
-            }
-            if finishedAlready {
-                // Cancelled before it began.
-                continuation.resume(throwing: CancellationError())
-                return
-            }
-            let tasks = [work(), timer()]
-            let finished = state.withLock { state in
-                if !state.finished { state.tasks = tasks }
-                return state.finished
-            }
-            if finished { for task in tasks { task.cancel() } }
-        }
-
-        func leased(_ connection: PostgresConnection?) {
-            let late = state.withLock { state -> PostgresConnection? in
-                guard !state.finished else { return connection }
-                state.connection = connection
-                return nil
-            }
-            // The operation already ended (deadline or cancellation): this connection's
-            // statement must not run on.
-            if let late { PostgresPool.closeAtOnce(late) }
-        }
-
-        func finish(_ outcome: Result<T, any Error>) {
-            let won = state.withLock { state -> (CheckedContinuation<T, any Error>?, [Task<Void, Never>], PostgresConnection?)? in
-                guard !state.finished else { return nil }
-                state.finished = true
-                defer {
-                    state.continuation = nil
-                    state.tasks = []
-                    state.connection = nil
-                }
-                return (state.continuation, state.tasks, state.connection)
-            }
-            guard let (continuation, tasks, connection) = won else { return }
-            if case .failure = outcome, let connection { PostgresPool.closeAtOnce(connection) }
-            for task in tasks { task.cancel() }
-            continuation?.resume(with: outcome)
-        }
+        guard let value else { throw PostgresPoolError.timedOut(limit) }
+        return value
     }
 
     /// Closes `connection` without waiting (the synchronous overload): its pending
