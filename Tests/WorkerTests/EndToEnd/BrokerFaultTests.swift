@@ -43,6 +43,9 @@ struct BrokerFaultTests {
                         extra: ["OCR_PROVIDER_URL": provider.baseURL, "OCR_PROVIDER_API_KEY": provider.apiKey])
                     let workerPID = try #require(pipeline.pid(of: "worker-1"))
                     try await waitUntil("the worker is in its group", timeout: .seconds(60)) { await Probe.readyz(worker.httpPort).status == 200 }
+                    // The broker is stopped on what the collector has seen: it must see results
+                    // as they come, not all at once after a late join.
+                    try await results.waitUntilAssigned(partitions: 6)
 
                     try await pipeline.publish(ids.map { id in (key: id, value: Pipeline.job(id, url: provider.documentURL(documents[id]!))) })
                     // Stop the broker once some jobs are done and others are running.

@@ -250,6 +250,17 @@ final class Collector: Sendable {
 
     var all: [KafkaConsumerMessage] { records.storage.withLock { $0 } }
 
+    /// Waits until the collector's group has given it the topic's partitions: from then on
+    /// it sees a record moments after it is written. A test that acts on what the
+    /// collector has seen (stop the broker after the first results) waits for this
+    /// before it publishes: joining a group takes seconds, and a collector that joins
+    /// late sees every result at once.
+    func waitUntilAssigned(partitions: Int, timeout: Duration = .seconds(60)) async throws {
+        try await waitUntil("the collector has \(partitions) partitions", timeout: timeout, every: .milliseconds(50)) {
+            self.consumer.assignment.count >= partitions
+        }
+    }
+
     /// The latest record per key.
     var byKey: [String: KafkaConsumerMessage] {
         all.reduce(into: [:]) { out, m in if let k = m.keyString { out[k] = m } }
