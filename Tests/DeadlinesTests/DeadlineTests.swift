@@ -11,15 +11,6 @@ struct DeadlineTests {
         var all: [String] { entries.withLock { $0 } }
     }
 
-    /// An operation that ignores cancellation: it ends only when the test opens it.
-    private final class Gate: Sendable {
-        private let opened = Mutex(false)
-        func open() { opened.withLock { $0 = true } }
-        func wait() async {
-            while !opened.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(2)) }
-        }
-    }
-
     @Test("the operation's value comes back before the deadline; its hold is not run")
     func valueInTime() async throws {
         let clock = ManualClock()

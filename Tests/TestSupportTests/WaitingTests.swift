@@ -10,15 +10,6 @@ struct WaitingTests {
         func set() { value.withLock { $0 = true } }
     }
 
-    /// A body that ignores cancellation: it ends only when the test lets it.
-    private final class Gate: Sendable {
-        private let opened = Flag()
-        func open() { opened.set() }
-        func wait() async {
-            while !opened.isSet { try? await Task.sleep(for: .milliseconds(5)) }
-        }
-    }
-
     @Test("withDeadline returns the body's value when it ends in time")
     func inTime() async throws {
         #expect(try await withDeadline(.seconds(10)) { 42 } == 42)
