@@ -395,6 +395,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
+                "Deadlines",
                 "PostgresSupport",
                 "NetworkAddress",
                 "GuardedFetch",

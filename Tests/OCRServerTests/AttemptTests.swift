@@ -29,7 +29,7 @@ import Testing
         let root = try RestartTests.scratch()
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
-        let port = try ServerProcess.freePort()
+        let port = try LoopbackPort.reserve()
         let source = try SilentListener()
         defer { source.close() }
         let arguments = ["--workers", "1", "--allow-any-port", "--allow-private-sources", "--download-timeout", "600"]

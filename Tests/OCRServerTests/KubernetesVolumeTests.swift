@@ -78,7 +78,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
         try Self.directory(data, owner: 0, group: Self.fsGroup, mode: 0o2775)
-        let port = try ServerProcess.freePort()
+        let port = try LoopbackPort.reserve()
         let server = try await ServerProcess.start(
             dataDirectory: data, port: port, extraArguments: ["--workers", "1"],
             launcher: ["/usr/bin/setpriv", "--reuid", "\(Self.uid)", "--regid", "\(Self.fsGroup)", "--clear-groups"],

@@ -30,7 +30,7 @@ import Testing
 
         func start(_ name: String) async throws -> ServerProcess {
             try await ServerProcess.start(
-                dataDirectory: root.appendingPathComponent(name), port: try ServerProcess.freePort(), extraArguments: arguments)
+                dataDirectory: root.appendingPathComponent(name), port: try LoopbackPort.reserve(), extraArguments: arguments)
         }
 
         func remove() { try? FileManager.default.removeItem(at: root) }

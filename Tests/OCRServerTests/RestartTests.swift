@@ -49,7 +49,7 @@ import Testing
         let root = try Self.scratch()
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
-        let port = try ServerProcess.freePort()
+        let port = try LoopbackPort.reserve()
         let long = try await Self.longPDF(copies: 2, in: root)
         let png = try Repo.sample("clean.png")
         let arguments = ["--workers", "1", "--drain-timeout-seconds", "240"]
@@ -116,7 +116,7 @@ import Testing
         let root = try Self.scratch()
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
-        let port = try ServerProcess.freePort()
+        let port = try LoopbackPort.reserve()
         // 16 pages: far more than a 1 s drain lets an engine finish, on any machine.
         let long = try await Self.longPDF(copies: 8, in: root)
         let drainTimeout = 1.0
@@ -153,7 +153,7 @@ import Testing
         let root = try Self.scratch()
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
-        let port = try ServerProcess.freePort()
+        let port = try LoopbackPort.reserve()
         let long = try await Self.longPDF(copies: 3, in: root)
         let arguments = ["--workers", "1"]
 

@@ -37,9 +37,6 @@ final class ServerProcess: Sendable {
         return URL(fileURLWithPath: directory).appendingPathComponent("ocr-server")
     }
 
-    /// A loopback port for a server to bind (``LoopbackPort``).
-    static func freePort() throws -> Int { try LoopbackPort.reserve() }
-
     private init(port: Int, dataDirectory: URL, logFile: URL, pid: Int32, exits: AsyncStream<Int32>, exited: ExitFlag) {
         self.port = port
         self.dataDirectory = dataDirectory

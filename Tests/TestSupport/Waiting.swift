@@ -1,4 +1,4 @@
-import Synchronization
+import Deadlines
 public import Testing
 
 /// A wait that ran out of time; the issue is already recorded where the test waited.
@@ -31,8 +31,9 @@ public func waitUntil(
 /// Runs `body` with a hard deadline: a hang fails the test (an issue at the caller and
 /// ``TimedOut``) instead of stalling the run. When time runs out `body` is cancelled and
 /// left behind: a body that ignores cancellation (the very hang being tested for) must not
-/// hold the test, so it runs in a task of its own, not in a child the caller would wait
-/// for. A caller cancelled first cancels `body` and throws `CancellationError`.
+/// hold the test, so it runs in a task of its own (`Deadline.run`), not in a child the
+/// caller would wait for. A caller cancelled first cancels `body` and throws
+/// `CancellationError`.
 @discardableResult
 public func withDeadline<T: Sendable>(
     _ timeout: Duration,
@@ -40,24 +41,7 @@ public func withDeadline<T: Sendable>(
     sourceLocation: SourceLocation = #_sourceLocation,
     _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    // The first of the body's end and the deadline is read off a stream; the stream's
-    // iterator also ends when the caller is cancelled.
-    let (outcomes, sink) = AsyncStream.makeStream(of: Result<T?, any Error>.self)
-    let work = Task {
-        do { sink.yield(.success(try await body())) } catch { sink.yield(.failure(error)) }
-    }
-    let timer = Task {
-        try? await Task.sleep(for: timeout)
-        sink.yield(.success(nil))
-    }
-    defer {
-        work.cancel()
-        timer.cancel()
-        sink.finish()
-    }
-    var iterator = outcomes.makeAsyncIterator()
-    guard let first = await iterator.next() else { throw CancellationError() }
-    let outcome = try first.get()
+    let outcome = try await Deadline.run(within: timeout) { _ in try await body() }
     guard let value = outcome else {
         Issue.record("\(what) did not finish within \(timeout)", sourceLocation: sourceLocation)
         throw TimedOut(description: "\(what) did not finish within \(timeout)")
