@@ -19,6 +19,9 @@ public final class Abandonment: Sendable {
 
     init() {}
 
+    /// Whether the caller stopped waiting.
+    public var isAbandoned: Bool { state.withLock { $0.abandoned } }
+
     /// Sets (or, with nil, clears) the cleanup for what the operation holds now.
     public func hold(_ cleanup: (@Sendable () -> Void)?) {
         let runNow = state.withLock { state -> (@Sendable () -> Void)? in

@@ -62,8 +62,15 @@ public final class PostgresPool: Sendable {
                 // Past the bound the connection is closed: its pending statement fails at
                 // once instead of running on.
                 abandonment.hold { PostgresPool.closeAtOnce(connection) }
-                defer { abandonment.hold(nil) }
-                return try await body(connection, logger)
+                let outcome: Result<T, any Error>
+                do { outcome = .success(try await body(connection, logger)) } catch { outcome = .failure(error) }
+                abandonment.hold(nil)
+                // Closing takes a moment, and a connection handed back while it is still
+                // closing counts as idle: the pool may lease it to the next operation, whose
+                // statement then never answers (PostgresNIO 1.33; the next call waited out
+                // its whole bound). So a closed connection goes back only once it is closed.
+                if abandonment.isAbandoned { try? await connection.closeFuture.get() }
+                return try outcome.get()
             }
         }
         guard let value else { throw PostgresPoolError.timedOut(limit) }
